@@ -1,0 +1,3 @@
+from common.clients.base_redis_client import BaseRedisClient
+
+__all__ = ["BaseRedisClient"]

@@ -1,0 +1,100 @@
+"""The three ways a service talks to another (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from redis.asyncio import Redis
+
+from common.errors import ActionTimeoutError, NoobleError
+from common.messaging.codec import ACTION_FIELD, encode
+from common.messaging.queue_manager import QueueManager
+from common.messaging.redis_manager import MAX_BLOCK_S
+from common.models.actions import DomainAction, DomainActionResponse, utc_now
+from common.models.tiers import Tier
+from common.settings import CommonSettings
+
+
+class BaseRedisClient:
+    """Sends DomainActions to other services' streams. Service clients subclass it with typed methods."""
+
+    def __init__(self, redis: Redis, settings: CommonSettings, origin_service: str):
+        self.redis = redis
+        self.settings = settings
+        self.queues = QueueManager(settings.environment)
+        self.origin_service = origin_service
+
+    def new_action(
+        self,
+        action_type: str,
+        *,
+        tenant_id: str,
+        tenant_tier: Tier | str = Tier.FREE,
+        data: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> DomainAction:
+        return DomainAction(
+            action_type=action_type,
+            tenant_id=tenant_id,
+            tenant_tier=Tier(tenant_tier),
+            origin_service=self.origin_service,
+            data=data or {},
+            **fields,
+        )
+
+    async def send_action_async(self, action: DomainAction) -> str:
+        """Fire and forget. Returns the stream entry id."""
+        stream = self.queues.action_stream(action.domain, action.tenant_tier)
+        payload = encode(action, self.settings.max_message_bytes)
+        return await self.redis.xadd(
+            stream, {ACTION_FIELD: payload}, maxlen=self.settings.stream_maxlen, approximate=True
+        )
+
+    async def send_action_pseudo_sync(self, action: DomainAction, timeout: float | None = None) -> DomainActionResponse:
+        """Request/reply. Raises `common.errors.ActionTimeoutError` when no reply comes in time."""
+        timeout = timeout if timeout is not None else self.settings.pseudo_sync_timeout_s
+        correlation_id = action.correlation_id or action.action_id
+        reply_queue = self.queues.response_queue(self.origin_service, correlation_id)
+        action = action.model_copy(
+            update={
+                "correlation_id": correlation_id,
+                "callback_queue_name": reply_queue,
+                "callback_action_type": None,
+                "deadline": utc_now() + timedelta(seconds=timeout),
+            }
+        )
+        await self.send_action_async(action)
+        give_up_at = time.monotonic() + timeout
+        while (remaining := give_up_at - time.monotonic()) > 0:
+            # Server-side timeout, never a client-side cancel (MESSAGING.md §3), in slices
+            # shorter than the socket timeout (§2).
+            popped = await self.redis.brpop([reply_queue], timeout=min(remaining, MAX_BLOCK_S))
+            if popped is not None:
+                return DomainActionResponse.model_validate_json(popped[1])
+        raise ActionTimeoutError(
+            f"{action.action_type} got no reply within {timeout:g} s",
+            code="reply_timeout",
+            details={"action_id": action.action_id, "correlation_id": correlation_id},
+        )
+
+    async def call(self, action: DomainAction, timeout: float | None = None) -> dict[str, Any]:
+        """Pseudo-sync, returning the reply data or raising the reply's error as a NoobleError."""
+        response = await self.send_action_pseudo_sync(action, timeout)
+        if response.error is not None:
+            raise NoobleError.from_detail(response.error)
+        return response.data or {}
+
+    async def send_action_async_with_callback(
+        self, action: DomainAction, callback_action_type: str, callback_queue: str
+    ) -> str:
+        """The worker will LPUSH a `callback_action_type` DomainAction to `callback_queue` when done."""
+        action = action.model_copy(
+            update={
+                "callback_action_type": callback_action_type,
+                "callback_queue_name": callback_queue,
+                "correlation_id": action.correlation_id or action.action_id,
+            }
+        )
+        return await self.send_action_async(action)

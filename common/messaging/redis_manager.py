@@ -1,0 +1,42 @@
+"""Builds the process's one Redis client (a blocking pool sized for the blocking waiters)."""
+
+from __future__ import annotations
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from common.settings import CommonSettings
+
+# A blocking command never waits longer than this server-side, so the socket timeout
+# (settings.redis_socket_timeout_s) always stays above it (MESSAGING.md §2).
+MAX_BLOCK_S = 2.0
+
+
+class RedisManager:
+    def __init__(self, settings: CommonSettings):
+        if settings.redis_socket_timeout_s <= MAX_BLOCK_S:
+            raise ValueError("redis_socket_timeout_s must exceed the longest blocking read (2 s)")
+        self._pool = BlockingConnectionPool.from_url(
+            settings.redis_url,
+            max_connections=settings.redis_max_connections,
+            timeout=settings.redis_socket_timeout_s,
+            socket_timeout=settings.redis_socket_timeout_s,
+            socket_connect_timeout=5.0,
+            socket_keepalive=True,
+            health_check_interval=30,
+            decode_responses=True,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            client_name=settings.service_name,
+        )
+        self.client = Redis(connection_pool=self._pool)
+
+    async def ping(self) -> bool:
+        return bool(await self.client.ping())
+
+    async def close(self) -> None:
+        await self.client.aclose()
+        await self._pool.disconnect()

@@ -1,0 +1,460 @@
+"""Consumes a domain's tier streams and runs the registered handlers (DESIGN.md §3-4, MESSAGING.md).
+
+Every outcome is explicit: success -> reply/callback then XACK (one pipeline); invalid message ->
+typed error reply + dead letter + XACK; retryable failure -> left pending, reclaimed later, and
+dead-lettered once it has been delivered `max_deliveries` times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError as PydanticValidationError
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from common import metrics
+from common.errors import NoobleError, ValidationError, as_nooble_error
+from common.log import bound_action, get_logger
+from common.messaging.codec import ACTION_FIELD, decode_action, salvage_envelope
+from common.messaging.queue_manager import QueueManager
+from common.messaging.redis_manager import MAX_BLOCK_S
+from common.messaging.replies import queue_reply, queue_salvaged_error
+from common.models.actions import DomainAction, ErrorDetail, utc_now
+from common.models.tiers import Tier
+from common.settings import CommonSettings
+from common.workers.router import ActionRouter, result_to_dict
+from common.workers.tier_scheduler import TierScheduler
+
+log = get_logger(__name__)
+CONSUMER_FORGET_AFTER_MS = 3_600_000
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    stream: str
+    message_id: str
+    fields: dict[str, str]
+    delivery_count: int
+    consumer: str
+
+
+def raw_of(delivery: Delivery) -> str | None:
+    return delivery.fields.get(ACTION_FIELD)
+
+
+class InvalidMessage(Exception):
+    """The message itself is wrong: reply with the error, dead-letter it, never retry."""
+
+    def __init__(self, error: NoobleError, action: DomainAction | None = None):
+        super().__init__(error.message)
+        self.error = error
+        self.action = action
+
+
+class BaseWorker:
+    def __init__(
+        self,
+        *,
+        redis: Redis,
+        settings: CommonSettings,
+        domain: str,
+        router: ActionRouter,
+        deps: Any = None,
+        service_name: str | None = None,
+    ):
+        self.redis = redis
+        self.settings = settings
+        self.domain = domain
+        self.router = router
+        self.deps = deps
+        self.service_name = service_name or settings.service_name
+        self.queues = QueueManager(settings.environment)
+        self.group = self.queues.consumer_group(domain)
+        self.streams = self.queues.action_streams(domain)
+        self.dead_letters = self.queues.dead_letter_stream(domain)
+        base = f"{self.service_name}-{socket.gethostname()}-{os.getpid()}"
+        self.consumers = [f"{base}-{n}" for n in range(settings.worker_consumers)]
+        self._stopping = asyncio.Event()
+        self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._slot_free = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    async def run(self) -> None:
+        """Run until `stop()`; then finish in-flight work within the grace period."""
+        await self._with_reconnect(self.ensure_groups)
+        self._tasks = [asyncio.create_task(self._consume(name)) for name in self.consumers]
+        self._tasks.append(asyncio.create_task(self._janitor()))
+        log.info("worker_started", domain=self.domain, consumers=self.consumers)
+        try:
+            await self._stopping.wait()
+        finally:
+            await self._shutdown()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _shutdown(self) -> None:
+        self._stopping.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        pending = list(self._in_flight.values())
+        if pending:
+            log.info("worker_draining", in_flight=len(pending))
+            _, late = await asyncio.wait(pending, timeout=self.settings.shutdown_grace_s)
+            for task in late:  # left pending in Redis: another consumer reclaims it
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        log.info("worker_stopped", domain=self.domain)
+
+    async def ensure_groups(self) -> None:
+        for stream in self.streams.values():
+            try:
+                await self.redis.xgroup_create(stream, self.group, id="0", mkstream=True)
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    async def _with_reconnect(self, operation: Any) -> Any:
+        """Retry `operation` with capped exponential backoff while Redis is unreachable."""
+        delay = 0.05
+        while True:
+            try:
+                return await operation()
+            except REDIS_DOWN as exc:
+                if self._stopping.is_set():
+                    raise
+                log.warning("redis_unavailable", error=str(exc), retry_in_s=delay)
+                await self._sleep_unless_stopping(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def _sleep_unless_stopping(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    # ------------------------------------------------------------------ reading
+    async def _consume(self, consumer: str) -> None:
+        scheduler = TierScheduler()
+        delay = 0.05
+        while not self._stopping.is_set():
+            free = self.settings.worker_concurrency - len(self._in_flight)
+            if free <= 0:
+                self._slot_free.clear()
+                await self._slot_free.wait()
+                continue
+            try:
+                deliveries = await self._read(consumer, scheduler, min(free, self.settings.worker_read_batch))
+                delay = 0.05
+            except REDIS_DOWN as exc:
+                log.warning("redis_unavailable", error=str(exc), retry_in_s=delay)
+                await self._sleep_unless_stopping(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                await self._with_reconnect(self.ensure_groups)  # Redis lost its data (restart)
+                continue
+            for delivery in deliveries:
+                self._start(delivery)
+
+    async def _read(self, consumer: str, scheduler: TierScheduler, slots: int) -> list[Delivery]:
+        """Weighted non-blocking reads first; block on every tier only when all are empty."""
+        shares = scheduler.allocate(slots)
+        got = await self._read_shares(consumer, shares)
+        full = [tier for tier, n in shares.items() if n and len(got[tier]) == n]
+        left = slots - sum(len(items) for items in got.values())
+        if left > 0 and full:
+            more = await self._read_shares(consumer, scheduler.allocate(left, full))
+            for tier, items in more.items():
+                got[tier].extend(items)
+        deliveries = [d for tier in self.streams for d in got[tier]]
+        if deliveries or self._stopping.is_set():
+            return deliveries
+        block_ms = min(self.settings.worker_block_ms, int(MAX_BLOCK_S * 1000))
+        reply = await self.redis.xreadgroup(
+            self.group,
+            consumer,
+            dict.fromkeys(self.streams.values(), ">"),
+            count=max(1, slots // len(self.streams)),
+            block=block_ms,
+        )
+        return self._deliveries(reply, consumer)
+
+    async def _read_shares(self, consumer: str, shares: dict[Tier, int]) -> dict[Tier, list[Delivery]]:
+        wanted = [(tier, n) for tier, n in shares.items() if n > 0]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for tier, n in wanted:
+                pipe.xreadgroup(self.group, consumer, {self.streams[tier]: ">"}, count=n)
+            replies = await pipe.execute()
+        got: dict[Tier, list[Delivery]] = {tier: [] for tier in self.streams}
+        for (tier, _), reply in zip(wanted, replies, strict=True):
+            got[tier] = self._deliveries(reply, consumer)
+        return got
+
+    @staticmethod
+    def _deliveries(reply: Any, consumer: str) -> list[Delivery]:
+        return [
+            Delivery(stream, message_id, fields or {}, 1, consumer)
+            for stream, entries in (reply or [])
+            for message_id, fields in entries
+        ]
+
+    # ------------------------------------------------------------------ processing
+    def _start(self, delivery: Delivery) -> None:
+        key = (delivery.stream, delivery.message_id)
+        if key in self._in_flight:
+            return
+        task = asyncio.create_task(self._process(delivery))
+        self._in_flight[key] = task
+        metrics.IN_FLIGHT.labels(self.service_name).set(len(self._in_flight))
+
+        def done(_: asyncio.Task[None]) -> None:
+            self._in_flight.pop(key, None)
+            metrics.IN_FLIGHT.labels(self.service_name).set(len(self._in_flight))
+            self._slot_free.set()
+
+        task.add_done_callback(done)
+
+    async def _process(self, delivery: Delivery) -> None:
+        raw = raw_of(delivery)
+        try:
+            action = decode_action(raw, self.settings.max_message_bytes)
+        except ValidationError as error:
+            await self._reject(delivery, InvalidMessage(error), raw)
+            return
+        with bound_action(action):
+            await self._process_action(delivery, action, raw)
+
+    async def _process_action(self, delivery: Delivery, action: DomainAction, raw: str | None) -> None:
+        if action.is_expired():
+            log.warning("action_expired_skipped", deadline=action.deadline.isoformat() if action.deadline else None)
+            metrics.ACTIONS.labels(self.service_name, action.action_type, "expired").inc()
+            await self._finish(delivery, action, None, None, reply=False)
+            return
+        started = time.perf_counter()
+        try:
+            route = self.router.get(action.action_type)
+            if route is None:
+                raise InvalidMessage(
+                    ValidationError(f"unknown action type {action.action_type!r}", code="unknown_action"), action
+                )
+            try:
+                payload = route.parse(action.data)
+            except PydanticValidationError as exc:
+                raise InvalidMessage(
+                    ValidationError(
+                        f"invalid data for {action.action_type}",
+                        code="invalid_payload",
+                        details={"errors": exc.errors(include_url=False, include_context=False, include_input=False)},
+                    ),
+                    action,
+                ) from None
+            result = result_to_dict(await route.handler(action, payload, self.deps))
+        except InvalidMessage as invalid:
+            await self._reject(delivery, invalid, raw)
+            return
+        except asyncio.CancelledError:
+            raise  # shutdown past the grace period: the message stays pending for another consumer
+        except Exception as exc:
+            await self._handler_failed(delivery, action, raw, as_nooble_error(exc), exc)
+            return
+        finally:
+            metrics.ACTION_LATENCY.labels(self.service_name, action.action_type).observe(time.perf_counter() - started)
+        metrics.ACTIONS.labels(self.service_name, action.action_type, "success").inc()
+        await self._finish(delivery, action, result, None)
+
+    async def _handler_failed(
+        self, delivery: Delivery, action: DomainAction, raw: str | None, error: NoobleError, exc: Exception
+    ) -> None:
+        metrics.ERRORS.labels(self.service_name, error.error_type.value).inc()
+        if not error.retryable:  # a business outcome (not found, forbidden...): answer and ack
+            metrics.ACTIONS.labels(self.service_name, action.action_type, "error").inc()
+            await self._finish(delivery, action, None, error.to_detail())
+            return
+        if delivery.delivery_count < self.settings.max_deliveries:
+            log.warning("action_failed_will_retry", error=error.message, delivery=delivery.delivery_count, exc_info=exc)
+            metrics.ACTIONS.labels(self.service_name, action.action_type, "retry").inc()
+            return  # stays pending: reclaimed after claim_idle_ms
+        log.error("action_failed_dead_lettered", error=error.message, delivery=delivery.delivery_count, exc_info=exc)
+        metrics.ACTIONS.labels(self.service_name, action.action_type, "dead_letter").inc()
+        await self._finish(delivery, action, None, error.to_detail(), dead_letter_raw=raw)
+
+    async def _reject(self, delivery: Delivery, invalid: InvalidMessage, raw: str | None) -> None:
+        detail = invalid.error.to_detail()
+        log.warning(
+            "message_rejected",
+            error_code=detail.error_code,
+            reason=detail.message,
+            stream=delivery.stream,
+            message_id=delivery.message_id,
+        )
+        metrics.ERRORS.labels(self.service_name, detail.error_type.value).inc()
+        metrics.ACTIONS.labels(
+            self.service_name, invalid.action.action_type if invalid.action else "malformed", "rejected"
+        ).inc()
+        if invalid.action is not None:
+            await self._finish(delivery, invalid.action, None, detail, dead_letter_raw=raw)
+            return
+
+        async def send() -> None:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                queue_salvaged_error(
+                    pipe, self.queues, salvage_envelope(raw), detail, reply_ttl_s=self.settings.reply_ttl_s
+                )
+                self._queue_dead_letter(pipe, delivery, raw, detail)
+                pipe.xack(delivery.stream, self.group, delivery.message_id)
+                await pipe.execute()
+
+        await self._with_reconnect(send)
+
+    async def _finish(
+        self,
+        delivery: Delivery,
+        action: DomainAction,
+        data: dict[str, Any] | None,
+        error: ErrorDetail | None,
+        *,
+        reply: bool = True,
+        dead_letter_raw: str | None = None,
+    ) -> None:
+        """Reply or call back, dead-letter if asked, then XACK: one pipeline, in that order."""
+        late = action.is_expired() and not action.callback_action_type  # pseudo-sync caller gave up
+
+        async def send() -> None:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                if reply and not late:
+                    queue_reply(
+                        pipe,
+                        self.queues,
+                        action,
+                        data,
+                        error,
+                        origin_service=self.domain,
+                        reply_ttl_s=self.settings.reply_ttl_s,
+                        max_bytes=self.settings.max_message_bytes,
+                    )
+                if dead_letter_raw is not None:
+                    self._queue_dead_letter(pipe, delivery, dead_letter_raw, error)
+                pipe.xack(delivery.stream, self.group, delivery.message_id)
+                await pipe.execute()
+
+        try:
+            await self._with_reconnect(send)
+        except NoobleError as exc:  # e.g. the result itself is too large to send
+            if data is None:
+                raise
+            await self._finish(delivery, action, None, exc.to_detail(), dead_letter_raw=raw_of(delivery))
+
+    def _queue_dead_letter(self, pipe: Any, delivery: Delivery, raw: str | None, error: ErrorDetail | None) -> None:
+        pipe.xadd(
+            self.dead_letters,
+            {
+                "action": raw or "",
+                "stream": delivery.stream,
+                "message_id": delivery.message_id,
+                "delivery_count": str(delivery.delivery_count),
+                "consumer": delivery.consumer,
+                "error": error.model_dump_json(exclude_none=True) if error else "",
+                "failed_at": utc_now().isoformat(),
+            },
+            maxlen=self.settings.stream_maxlen,
+            approximate=True,
+        )
+        metrics.DEAD_LETTERS.labels(self.service_name).inc()
+
+    # ------------------------------------------------------------------ janitor
+    async def _janitor(self) -> None:
+        """Renew leases of running work, reclaim idle pending entries, export stream gauges."""
+        while not self._stopping.is_set():
+            await self._sleep_unless_stopping(self.settings.reclaim_interval_s)
+            if self._stopping.is_set():
+                return
+            try:
+                await self.janitor_pass()
+            except REDIS_DOWN as exc:
+                log.warning("janitor_redis_unavailable", error=str(exc))
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    log.error("janitor_failed", error=str(exc))
+
+    async def janitor_pass(self) -> None:
+        await self._renew_leases()
+        for stream in self.streams.values():
+            await self._reclaim(stream)
+            await self._forget_dead_consumers(stream)
+        await self._export_gauges()
+
+    async def _renew_leases(self) -> None:
+        """XCLAIM JUSTID our own running entries so their idle time resets (MESSAGING.md §4)."""
+        mine: dict[str, list[str]] = {}
+        for stream, message_id in list(self._in_flight):
+            mine.setdefault(stream, []).append(message_id)
+        for stream, ids in mine.items():
+            await self.redis.xclaim(stream, self.group, self.consumers[0], 0, ids, justid=True)
+
+    async def _reclaim(self, stream: str) -> None:
+        idle_ms = self.settings.claim_idle_ms
+        stale = await self.redis.xpending_range(stream, self.group, min="-", max="+", count=100, idle=idle_ms)
+        ids = [p["message_id"] for p in stale if (stream, p["message_id"]) not in self._in_flight]
+        if not ids:
+            return
+        counts = {p["message_id"]: int(p["times_delivered"]) for p in stale}
+        claimed = await self.redis.xclaim(stream, self.group, self.consumers[0], idle_ms, ids)
+        for message_id, fields in claimed:
+            delivery = Delivery(stream, message_id, fields or {}, counts.get(message_id, 0) + 1, self.consumers[0])
+            if not fields:  # trimmed away meanwhile: nothing left to do
+                await self.redis.xack(stream, self.group, message_id)
+            elif delivery.delivery_count > self.settings.max_deliveries:
+                await self._give_up(delivery)
+            else:
+                log.info("message_reclaimed", stream=stream, message_id=message_id, delivery=delivery.delivery_count)
+                self._start(delivery)
+
+    async def _forget_dead_consumers(self, stream: str) -> None:
+        """Delete consumers of departed processes once they hold nothing (MESSAGING.md §7)."""
+        for consumer in await self.redis.xinfo_consumers(stream, self.group):
+            idle_ms = consumer.get("inactive", consumer["idle"])
+            departed = consumer["name"] not in self.consumers and idle_ms > CONSUMER_FORGET_AFTER_MS
+            if departed and consumer["pending"] == 0:
+                await self.redis.xgroup_delconsumer(stream, self.group, consumer["name"])
+
+    async def _give_up(self, delivery: Delivery) -> None:
+        """A message delivered too often without an outcome (e.g. it kills its consumer)."""
+        raw = raw_of(delivery)
+        error = ValidationError(
+            f"gave up after {delivery.delivery_count - 1} deliveries without an outcome",
+            code="max_deliveries_exceeded",
+        )
+        try:
+            action = decode_action(raw, self.settings.max_message_bytes)
+        except ValidationError:
+            await self._reject(delivery, InvalidMessage(error), raw)
+            return
+        await self._reject(delivery, InvalidMessage(error, action), raw)
+
+    async def _export_gauges(self) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for stream in self.streams.values():
+                pipe.xinfo_groups(stream)
+                pipe.xlen(stream)
+            pipe.xlen(self.dead_letters)
+            replies = await pipe.execute()
+        for i, stream in enumerate(self.streams.values()):
+            groups, length = replies[2 * i], replies[2 * i + 1]
+            metrics.STREAM_LENGTH.labels(stream).set(length)
+            for group in groups:
+                if group["name"] == self.group:
+                    metrics.STREAM_PENDING.labels(stream).set(group["pending"])
+                    metrics.STREAM_LAG.labels(stream).set(group.get("lag") or 0)
+        metrics.DEAD_LETTER_LENGTH.labels(self.dead_letters).set(replies[-1])

@@ -1,0 +1,78 @@
+"""Consumes a callback list crash-safely: BLMOVE into a per-consumer processing list, LREM when done."""
+
+from __future__ import annotations
+
+import asyncio
+
+from redis.asyncio import Redis
+
+from common.errors import ValidationError
+from common.log import bound_action, get_logger
+from common.messaging.codec import decode_action
+from common.messaging.queue_manager import QueueManager
+from common.messaging.redis_manager import MAX_BLOCK_S
+from common.settings import CommonSettings
+from common.workers.base_worker import REDIS_DOWN
+from common.workers.router import ActionRouter
+
+log = get_logger(__name__)
+
+
+class CallbackConsumer:
+    def __init__(
+        self,
+        *,
+        redis: Redis,
+        settings: CommonSettings,
+        queue: str,
+        consumer: str,
+        router: ActionRouter,
+        deps: object = None,
+    ):
+        self.redis = redis
+        self.settings = settings
+        self.queue = queue
+        self.router = router
+        self.deps = deps
+        self.processing = QueueManager(settings.environment).processing_queue(queue, consumer)
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def recover(self) -> int:
+        """Put back what a previous run of this consumer was handling when it died."""
+        moved = 0
+        while await self.redis.lmove(self.processing, self.queue, "RIGHT", "RIGHT") is not None:
+            moved += 1
+        if moved:
+            log.info("callbacks_recovered", queue=self.queue, count=moved)
+        return moved
+
+    async def run(self) -> None:
+        await self.recover()
+        delay = 0.05
+        while not self._stopping.is_set():
+            try:
+                raw = await self.redis.blmove(self.queue, self.processing, MAX_BLOCK_S / 2, "RIGHT", "LEFT")
+                delay = 0.05
+            except REDIS_DOWN as exc:
+                log.warning("redis_unavailable", error=str(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            if raw is not None:
+                await self._handle(raw)
+
+    async def _handle(self, raw: str) -> None:
+        try:
+            action = decode_action(raw, self.settings.max_message_bytes)
+            route = self.router.get(action.action_type)
+            if route is None:
+                raise ValidationError(f"no callback handler for {action.action_type!r}", code="unknown_action")
+            with bound_action(action):
+                await route.handler(action, route.parse(action.data), self.deps)
+        except Exception as exc:  # a bad callback must not stop the consumer
+            log.error("callback_failed", queue=self.queue, error=str(exc), exc_info=exc)
+        finally:
+            await self.redis.lrem(self.processing, 1, raw)

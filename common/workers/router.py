@@ -1,0 +1,61 @@
+"""Registration of action handlers by action type: routing is a dict lookup, never if/elif."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from common.models.actions import DomainAction
+
+HandlerResult = BaseModel | dict[str, Any] | None
+Handler = Callable[[DomainAction, Any, Any], Awaitable[HandlerResult]]
+
+
+@dataclass(frozen=True)
+class Route:
+    action_type: str
+    handler: Handler
+    payload_model: type[BaseModel] | None
+
+    def parse(self, data: dict[str, Any]) -> Any:
+        """Validate `data` against the registered model (raises pydantic.ValidationError)."""
+        return self.payload_model.model_validate(data) if self.payload_model else data
+
+
+class ActionRouter:
+    def __init__(self) -> None:
+        self._routes: dict[str, Route] = {}
+
+    def handle(self, action_type: str, payload_model: type[BaseModel] | None = None) -> Callable[[Handler], Handler]:
+        """Decorator: `@router.handle("query.search", SearchRequest)`."""
+
+        def register(handler: Handler) -> Handler:
+            self.add(action_type, handler, payload_model)
+            return handler
+
+        return register
+
+    def add(self, action_type: str, handler: Handler, payload_model: type[BaseModel] | None = None) -> None:
+        if action_type in self._routes:
+            raise ValueError(f"handler for {action_type!r} already registered")
+        self._routes[action_type] = Route(action_type, handler, payload_model)
+
+    def include(self, other: ActionRouter) -> None:
+        for route in other._routes.values():
+            self.add(route.action_type, route.handler, route.payload_model)
+
+    def get(self, action_type: str) -> Route | None:
+        return self._routes.get(action_type)
+
+    @property
+    def action_types(self) -> list[str]:
+        return sorted(self._routes)
+
+
+def result_to_dict(result: HandlerResult) -> dict[str, Any] | None:
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    return result

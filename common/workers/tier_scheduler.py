@@ -1,0 +1,29 @@
+"""Smooth weighted round robin over tiers: 8:4:2:1 reads under saturation, no tier starves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from common.models.tiers import PRIORITY_ORDER, Tier
+from common.tier_limits import limits_for
+
+
+class TierScheduler:
+    def __init__(self, tiers: Iterable[Tier] = PRIORITY_ORDER):
+        self._weights = {tier: limits_for(tier).read_weight for tier in tiers}
+        self._current = dict.fromkeys(self._weights, 0)
+
+    def allocate(self, slots: int, among: Iterable[Tier] | None = None) -> dict[Tier, int]:
+        """Split `slots` reads among `among` (default: every tier) by weight, carrying remainders."""
+        candidates = [t for t in (among if among is not None else self._weights) if t in self._weights]
+        shares = dict.fromkeys(candidates, 0)
+        if not candidates:
+            return shares
+        total = sum(self._weights[t] for t in candidates)
+        for _ in range(slots):
+            for tier in candidates:
+                self._current[tier] += self._weights[tier]
+            best = max(candidates, key=lambda t: self._current[t])
+            self._current[best] -= total
+            shares[best] += 1
+        return shares
