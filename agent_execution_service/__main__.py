@@ -1,0 +1,5 @@
+from agent_execution_service.app import SPEC
+from common.service import run_service
+
+if __name__ == "__main__":
+    run_service(SPEC)

@@ -1,0 +1,5 @@
+"""REST routers of the execution service."""
+
+from fastapi import APIRouter
+
+routers: list[APIRouter] = []

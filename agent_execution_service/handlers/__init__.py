@@ -1,0 +1,5 @@
+"""Action handlers of the execution service, one module per entity, registered on `router`."""
+
+from common.workers.router import ActionRouter
+
+router = ActionRouter()

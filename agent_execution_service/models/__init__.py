@@ -1,0 +1,1 @@
+"""Typed `data` payloads of the execution actions and REST bodies."""

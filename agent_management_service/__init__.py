@@ -1,0 +1,1 @@
+"""Nooble4 management service: tenants, API keys, agents, templates, tier limits."""

@@ -1,0 +1,23 @@
+from typing import Any
+
+from fastapi import FastAPI
+
+from agent_management_service.api import routers
+from agent_management_service.handlers import router
+from agent_management_service.settings import ManagementSettings
+from agent_management_service.workers.management_worker import ManagementWorker
+from common.service import ServiceSpec, create_service_app
+
+SPEC = ServiceSpec(
+    name="agent_management_service",
+    domain="management",
+    title="Nooble4 management service",
+    settings_class=ManagementSettings,
+    router=router,
+    api_routers=routers,
+    worker_class=ManagementWorker,
+)
+
+
+def create_app(settings: ManagementSettings | None = None, deps: Any = None) -> FastAPI:
+    return create_service_app(SPEC, settings or ManagementSettings(), deps)

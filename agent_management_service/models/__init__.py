@@ -1,0 +1,1 @@
+"""Typed `data` payloads of the management actions and REST bodies."""

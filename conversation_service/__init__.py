@@ -1,0 +1,1 @@
+"""Nooble4 conversation service: conversations, messages, context windows."""

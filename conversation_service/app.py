@@ -1,0 +1,23 @@
+from typing import Any
+
+from fastapi import FastAPI
+
+from common.service import ServiceSpec, create_service_app
+from conversation_service.api import routers
+from conversation_service.handlers import router
+from conversation_service.settings import ConversationSettings
+from conversation_service.workers.conversation_worker import ConversationWorker
+
+SPEC = ServiceSpec(
+    name="conversation_service",
+    domain="conversation",
+    title="Nooble4 conversation service",
+    settings_class=ConversationSettings,
+    router=router,
+    api_routers=routers,
+    worker_class=ConversationWorker,
+)
+
+
+def create_app(settings: ConversationSettings | None = None, deps: Any = None) -> FastAPI:
+    return create_service_app(SPEC, settings or ConversationSettings(), deps)

@@ -1,0 +1,1 @@
+"""Typed `data` payloads of the conversation actions and REST bodies."""

@@ -1,0 +1,1 @@
+"""Nooble4 embedding service: text to vectors: batching, caching, providers."""

@@ -1,0 +1,23 @@
+from typing import Any
+
+from fastapi import FastAPI
+
+from common.service import ServiceSpec, create_service_app
+from embedding_service.api import routers
+from embedding_service.handlers import router
+from embedding_service.settings import EmbeddingSettings
+from embedding_service.workers.embedding_worker import EmbeddingWorker
+
+SPEC = ServiceSpec(
+    name="embedding_service",
+    domain="embedding",
+    title="Nooble4 embedding service",
+    settings_class=EmbeddingSettings,
+    router=router,
+    api_routers=routers,
+    worker_class=EmbeddingWorker,
+)
+
+
+def create_app(settings: EmbeddingSettings | None = None, deps: Any = None) -> FastAPI:
+    return create_service_app(SPEC, settings or EmbeddingSettings(), deps)

@@ -1,0 +1,1 @@
+"""Typed `data` payloads of the embedding actions and REST bodies."""

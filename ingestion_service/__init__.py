@@ -1,0 +1,1 @@
+"""Nooble4 ingestion service: collections, documents, extraction, chunking, indexing, progress."""

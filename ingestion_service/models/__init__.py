@@ -1,0 +1,1 @@
+"""Typed `data` payloads of the ingestion actions and REST bodies."""

@@ -1,0 +1,1 @@
+"""Nooble4 query service: retrieval (hybrid vector + full text) and RAG answers with citations."""

@@ -1,0 +1,5 @@
+from common.service import run_service
+from query_service.app import SPEC
+
+if __name__ == "__main__":
+    run_service(SPEC)

@@ -1,0 +1,23 @@
+from typing import Any
+
+from fastapi import FastAPI
+
+from common.service import ServiceSpec, create_service_app
+from query_service.api import routers
+from query_service.handlers import router
+from query_service.settings import QuerySettings
+from query_service.workers.query_worker import QueryWorker
+
+SPEC = ServiceSpec(
+    name="query_service",
+    domain="query",
+    title="Nooble4 query service",
+    settings_class=QuerySettings,
+    router=router,
+    api_routers=routers,
+    worker_class=QueryWorker,
+)
+
+
+def create_app(settings: QuerySettings | None = None, deps: Any = None) -> FastAPI:
+    return create_service_app(SPEC, settings or QuerySettings(), deps)

@@ -1,0 +1,1 @@
+"""Typed `data` payloads of the query actions and REST bodies."""

@@ -1,0 +1,1 @@
+"""Domain logic of the query service."""
