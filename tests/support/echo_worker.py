@@ -1,0 +1,105 @@
+"""A real worker process for the messaging tests: `python -m tests.support.echo_worker`.
+
+It runs through `common.service.serve` exactly like a service (signals, graceful stop), with
+handlers whose side effects the tests observe in Redis. Keys come from QueueManager.state_key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+from redis.asyncio import Redis
+
+from common.errors import NotFoundError
+from common.log import configure_logging
+from common.messaging import QueueManager, RedisManager
+from common.models.actions import DomainAction
+from common.service import ServiceSpec, serve
+from common.settings import CommonSettings
+from common.workers.router import ActionRouter
+
+DOMAIN = "echo"
+router = ActionRouter()
+
+
+@dataclass
+class EchoDeps:
+    redis: Redis
+    queues: QueueManager
+
+    def key(self, *parts: str) -> str:
+        return self.queues.state_key(DOMAIN, *parts)
+
+
+class SayRequest(BaseModel):
+    text: str
+
+
+@router.handle("echo.message.say", SayRequest)
+async def say(action: DomainAction, req: SayRequest, deps: EchoDeps) -> dict[str, str]:
+    return {"text": req.text, "pid": str(os.getpid())}
+
+
+@router.handle("echo.message.missing")
+async def missing(action: DomainAction, data: dict, deps: EchoDeps) -> None:
+    raise NotFoundError("there is nothing here", code="echo_missing")
+
+
+@router.handle("echo.job.apply")
+async def apply(action: DomainAction, data: dict, deps: EchoDeps) -> dict[str, int]:
+    """Idempotent by action_id: the counter moves once however often the action is delivered."""
+    if await deps.redis.set(deps.key("effect", action.action_id), "1", nx=True):
+        await deps.redis.incr(deps.key("counter"))
+    await deps.redis.lpush(deps.key("started"), action.action_id)
+    if os.environ.get("ECHO_HANG_ON_APPLY") == "1":
+        await asyncio.Event().wait()  # this process is about to be SIGKILLed mid-handler
+    return {"count": int(await deps.redis.get(deps.key("counter")) or 0)}
+
+
+@router.handle("echo.job.fail")
+async def fail(action: DomainAction, data: dict, deps: EchoDeps) -> None:
+    await deps.redis.incr(deps.key("attempts", action.action_id))
+    raise RuntimeError("boom: this message always fails")
+
+
+@router.handle("echo.job.record")
+async def record(action: DomainAction, data: dict, deps: EchoDeps) -> None:
+    await deps.redis.rpush(deps.key("order"), action.tenant_tier.value)
+    await asyncio.sleep(float(data.get("work_s", 0.002)))  # stands for the work itself
+
+
+@router.handle("echo.job.hold")
+async def hold(action: DomainAction, data: dict, deps: EchoDeps) -> dict[str, str]:
+    """Signals that it started, then waits until the test releases it."""
+    await deps.redis.lpush(deps.key("started"), action.action_id)
+    while await deps.redis.blpop([deps.key("release", action.action_id)], timeout=1) is None:
+        pass
+    return {"released": action.action_id}
+
+
+@router.handle("echo.job.callback")
+async def callback(action: DomainAction, data: dict, deps: EchoDeps) -> dict[str, str]:
+    return {"done": data.get("what", "")}
+
+
+@asynccontextmanager
+async def open_echo_deps(settings: CommonSettings) -> AsyncIterator[EchoDeps]:
+    manager = RedisManager(settings)
+    try:
+        yield EchoDeps(manager.client, QueueManager(settings.environment))
+    finally:
+        await manager.close()
+
+
+SPEC = ServiceSpec(name="echo_worker", domain=DOMAIN, title="echo", settings_class=CommonSettings,
+                   router=router, open_deps=open_echo_deps)
+
+if __name__ == "__main__":
+    settings = CommonSettings()
+    configure_logging(settings.log_level, settings.log_json, SPEC.name)
+    asyncio.run(serve(SPEC, settings, only="worker"))

@@ -1,0 +1,31 @@
+"""Waiting on real conditions (never on fixed sleeps) for the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from redis.asyncio import Redis
+
+
+async def pop(redis: Redis, key: str, timeout: float = 15.0) -> str:
+    """BLPOP one element or fail the test (in slices shorter than the socket timeout)."""
+    give_up_at = time.monotonic() + timeout
+    while (remaining := give_up_at - time.monotonic()) > 0:
+        popped = await redis.blpop([key], timeout=min(remaining, 2.0))
+        if popped is not None:
+            return popped[1]
+    raise AssertionError(f"nothing arrived on {key} within {timeout} s")
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 15.0, what: str = "condition") -> Any:
+    """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
+    give_up_at = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        assert time.monotonic() < give_up_at, f"{what} not reached within {timeout} s"
+        await asyncio.sleep(0.02)
