@@ -169,38 +169,40 @@ class BaseWorker:
                 self._start(delivery)
 
     async def _read(self, consumer: str, scheduler: TierScheduler, slots: int) -> list[Delivery]:
-        """Weighted non-blocking reads first; block on every tier only when all are empty."""
-        shares = scheduler.allocate(slots)
-        got = await self._read_shares(consumer, shares)
-        full = [tier for tier, n in shares.items() if n and len(got[tier]) == n]
-        left = slots - sum(len(items) for items in got.values())
-        if left > 0 and full:
-            more = await self._read_shares(consumer, scheduler.allocate(left, full))
-            for tier, items in more.items():
+        """Weighted non-blocking reads first; block on every tier only when all are empty.
+
+        Each pass splits the free slots among the tiers not yet seen empty, so under saturation the
+        reads follow the 8:4:2:1 weights, and a lone busy tier still fills every slot.
+        """
+        got: dict[Tier, list[Delivery]] = {tier: [] for tier in self.streams}
+        candidates = list(self.streams)
+        left = slots
+        while left > 0 and candidates:
+            shares = scheduler.allocate(left, candidates)
+            read = await self._read_shares(consumer, shares)
+            for tier, items in read.items():
                 got[tier].extend(items)
+                if len(items) < shares[tier]:
+                    candidates.remove(tier)  # drained for now
+            left = slots - sum(len(items) for items in got.values())
         deliveries = [d for tier in self.streams for d in got[tier]]
         if deliveries or self._stopping.is_set():
             return deliveries
         block_ms = min(self.settings.worker_block_ms, int(MAX_BLOCK_S * 1000))
         reply = await self.redis.xreadgroup(
-            self.group,
-            consumer,
-            dict.fromkeys(self.streams.values(), ">"),
-            count=max(1, slots // len(self.streams)),
-            block=block_ms,
+            self.group, consumer, dict.fromkeys(self.streams.values(), ">"),
+            count=max(1, slots // len(self.streams)), block=block_ms,
         )
         return self._deliveries(reply, consumer)
 
     async def _read_shares(self, consumer: str, shares: dict[Tier, int]) -> dict[Tier, list[Delivery]]:
+        """One round trip: a non-blocking XREADGROUP per tier with a share (only those appear)."""
         wanted = [(tier, n) for tier, n in shares.items() if n > 0]
         async with self.redis.pipeline(transaction=False) as pipe:
             for tier, n in wanted:
                 pipe.xreadgroup(self.group, consumer, {self.streams[tier]: ">"}, count=n)
             replies = await pipe.execute()
-        got: dict[Tier, list[Delivery]] = {tier: [] for tier in self.streams}
-        for (tier, _), reply in zip(wanted, replies, strict=True):
-            got[tier] = self._deliveries(reply, consumer)
-        return got
+        return {tier: self._deliveries(reply, consumer) for (tier, _), reply in zip(wanted, replies, strict=True)}
 
     @staticmethod
     def _deliveries(reply: Any, consumer: str) -> list[Delivery]:
