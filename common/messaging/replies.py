@@ -1,14 +1,20 @@
-"""Queueing replies and callbacks on a pipeline: LPUSH and EXPIRE always travel together."""
+"""Queueing replies and callbacks: LPUSH and EXPIRE always travel together, in one pipeline."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from redis.asyncio.client import Pipeline
+from typing import Any, Protocol
 
 from common.messaging.codec import encode
 from common.messaging.queue_manager import QueueManager
 from common.models.actions import DomainAction, DomainActionResponse, ErrorDetail
+
+
+class ListWriter(Protocol):
+    """A pipeline or a command buffer: anything that can queue LPUSH and EXPIRE."""
+
+    def lpush(self, key: str, value: str) -> Any: ...
+    def expire(self, key: str, seconds: int) -> Any: ...
+
 
 CALLBACK_QUEUE_TTL_S = 24 * 3600  # a callback list outlives any turn; idle lists still expire
 
@@ -41,7 +47,7 @@ def build_callback(
 
 
 def queue_reply(
-    pipe: Pipeline,
+    pipe: ListWriter,
     queues: QueueManager,
     action: DomainAction,
     data: dict[str, Any] | None,
@@ -72,7 +78,7 @@ def queue_reply(
 
 
 def queue_salvaged_error(
-    pipe: Pipeline, queues: QueueManager, envelope: dict[str, str], error: ErrorDetail, *, reply_ttl_s: int
+    pipe: ListWriter, queues: QueueManager, envelope: dict[str, str], error: ErrorDetail, *, reply_ttl_s: int
 ) -> bool:
     """Tell the sender of an unparseable message what was wrong, when it said where to reply."""
     target = envelope.get("callback_queue_name")

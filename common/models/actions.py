@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from common.models.tiers import Tier
 
-ACTION_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+ACTION_TYPE_PATTERN = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"  # <domain>.<entity>.<verb>
 
 
 def new_id() -> str:
@@ -49,8 +48,8 @@ class DomainAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action_id: str = Field(default_factory=new_id)
-    action_type: str
-    timestamp: datetime = Field(default_factory=utc_now)
+    action_type: str = Field(pattern=ACTION_TYPE_PATTERN)
+    timestamp: AwareDatetime = Field(default_factory=utc_now)
     tenant_id: str = Field(min_length=1)
     tenant_tier: Tier = Tier.FREE
     session_id: str | None = None
@@ -61,24 +60,10 @@ class DomainAction(BaseModel):
     correlation_id: str | None = None
     trace_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     callback_queue_name: str | None = None
-    callback_action_type: str | None = None
-    deadline: datetime | None = None
+    callback_action_type: str | None = Field(None, pattern=ACTION_TYPE_PATTERN)
+    deadline: AwareDatetime | None = None
     data: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("action_type", "callback_action_type")
-    @classmethod
-    def _dotted_action_type(cls, value: str | None) -> str | None:
-        if value is not None and not ACTION_TYPE_PATTERN.match(value):
-            raise ValueError("action_type must look like '<domain>.<entity>.<verb>'")
-        return value
-
-    @field_validator("deadline", "timestamp")
-    @classmethod
-    def _aware_utc(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
 
     @property
     def domain(self) -> str:

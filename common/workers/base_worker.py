@@ -11,7 +11,7 @@ import asyncio
 import os
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
@@ -30,6 +30,7 @@ from common.messaging.replies import queue_reply, queue_salvaged_error
 from common.models.actions import DomainAction, ErrorDetail, utc_now
 from common.models.tiers import Tier
 from common.settings import CommonSettings
+from common.workers.outbox import CommandBuffer, Outbox
 from common.workers.router import ActionRouter, result_to_dict
 from common.workers.tier_scheduler import TierScheduler
 
@@ -45,6 +46,14 @@ class Delivery:
     fields: dict[str, str]
     delivery_count: int
     consumer: str
+
+
+@dataclass
+class ReadState:
+    """Per consumer: the tier scheduler, and whether the last read suggests a backlog."""
+
+    scheduler: TierScheduler = field(default_factory=TierScheduler)
+    backlog: bool = True
 
 
 def raw_of(delivery: Delivery) -> str | None:
@@ -87,11 +96,15 @@ class BaseWorker:
         self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._slot_free = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._outbox = Outbox(redis, REDIS_DOWN)
+        self.metrics = metrics.ActionMetrics(self.service_name)
+        self._in_flight_gauge = metrics.IN_FLIGHT.labels(self.service_name)
 
     # ------------------------------------------------------------------ lifecycle
     async def run(self) -> None:
         """Run until `stop()`; then finish in-flight work within the grace period."""
         await self._with_reconnect(self.ensure_groups)
+        self._outbox.start()
         self._tasks = [asyncio.create_task(self._consume(name)) for name in self.consumers]
         self._tasks.append(asyncio.create_task(self._janitor()))
         log.info("worker_started", domain=self.domain, consumers=self.consumers)
@@ -113,6 +126,7 @@ class BaseWorker:
             for task in late:  # left pending in Redis: another consumer reclaims it
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+        await self._outbox.close()
         log.info("worker_stopped", domain=self.domain)
 
     async def ensure_groups(self) -> None:
@@ -144,7 +158,7 @@ class BaseWorker:
 
     # ------------------------------------------------------------------ reading
     async def _consume(self, consumer: str) -> None:
-        scheduler = TierScheduler()
+        state = ReadState()
         delay = 0.05
         while not self._stopping.is_set():
             free = self.settings.worker_concurrency - len(self._in_flight)
@@ -153,7 +167,7 @@ class BaseWorker:
                 await self._slot_free.wait()
                 continue
             try:
-                deliveries = await self._read(consumer, scheduler, min(free, self.settings.worker_read_batch))
+                deliveries = await self._read(consumer, state, min(free, self.settings.worker_read_batch))
                 delay = 0.05
             except REDIS_DOWN as exc:
                 log.warning("redis_unavailable", error=str(exc), retry_in_s=delay)
@@ -168,12 +182,30 @@ class BaseWorker:
             for delivery in deliveries:
                 self._start(delivery)
 
-    async def _read(self, consumer: str, scheduler: TierScheduler, slots: int) -> list[Delivery]:
-        """Weighted non-blocking reads first; block on every tier only when all are empty.
+    async def _read(self, consumer: str, state: ReadState, slots: int) -> list[Delivery]:
+        """Weighted reads while the streams have a backlog; one blocking read on every tier otherwise.
 
-        Each pass splits the free slots among the tiers not yet seen empty, so under saturation the
-        reads follow the 8:4:2:1 weights, and a lone busy tier still fills every slot.
+        Under saturation each pass splits the free slots among the tiers not yet seen drained, so
+        reads follow the 8:4:2:1 weights and a lone busy tier still fills every slot. Once the
+        streams are drained, a single blocking XREADGROUP serves new work with no extra round trip.
         """
+        if state.backlog:
+            deliveries, state.backlog = await self._read_weighted(consumer, state.scheduler, slots)
+            if deliveries or self._stopping.is_set():
+                return deliveries
+        per_stream = max(1, slots // len(self.streams))
+        reply = await self.redis.xreadgroup(
+            self.group,
+            consumer,
+            dict.fromkeys(self.streams.values(), ">"),
+            count=per_stream,
+            block=min(self.settings.worker_block_ms, int(MAX_BLOCK_S * 1000)),
+        )
+        state.backlog = any(len(entries) == per_stream for _, entries in reply or [])
+        return self._deliveries(reply, consumer)
+
+    async def _read_weighted(self, consumer: str, scheduler: TierScheduler, slots: int) -> tuple[list[Delivery], bool]:
+        """Non-blocking weighted passes; also says whether some tier may still hold more."""
         got: dict[Tier, list[Delivery]] = {tier: [] for tier in self.streams}
         candidates = list(self.streams)
         left = slots
@@ -185,15 +217,7 @@ class BaseWorker:
                 if len(items) < shares[tier]:
                     candidates.remove(tier)  # drained for now
             left = slots - sum(len(items) for items in got.values())
-        deliveries = [d for tier in self.streams for d in got[tier]]
-        if deliveries or self._stopping.is_set():
-            return deliveries
-        block_ms = min(self.settings.worker_block_ms, int(MAX_BLOCK_S * 1000))
-        reply = await self.redis.xreadgroup(
-            self.group, consumer, dict.fromkeys(self.streams.values(), ">"),
-            count=max(1, slots // len(self.streams)), block=block_ms,
-        )
-        return self._deliveries(reply, consumer)
+        return [d for tier in self.streams for d in got[tier]], bool(candidates)
 
     async def _read_shares(self, consumer: str, shares: dict[Tier, int]) -> dict[Tier, list[Delivery]]:
         """One round trip: a non-blocking XREADGROUP per tier with a share (only those appear)."""
@@ -219,11 +243,11 @@ class BaseWorker:
             return
         task = asyncio.create_task(self._process(delivery))
         self._in_flight[key] = task
-        metrics.IN_FLIGHT.labels(self.service_name).set(len(self._in_flight))
+        self._in_flight_gauge.set(len(self._in_flight))
 
         def done(_: asyncio.Task[None]) -> None:
             self._in_flight.pop(key, None)
-            metrics.IN_FLIGHT.labels(self.service_name).set(len(self._in_flight))
+            self._in_flight_gauge.set(len(self._in_flight))
             self._slot_free.set()
 
         task.add_done_callback(done)
@@ -241,7 +265,7 @@ class BaseWorker:
     async def _process_action(self, delivery: Delivery, action: DomainAction, raw: str | None) -> None:
         if action.is_expired():
             log.warning("action_expired_skipped", deadline=action.deadline.isoformat() if action.deadline else None)
-            metrics.ACTIONS.labels(self.service_name, action.action_type, "expired").inc()
+            self.metrics.outcome(action.action_type, "expired")
             await self._finish(delivery, action, None, None, reply=False)
             return
         started = time.perf_counter()
@@ -272,8 +296,8 @@ class BaseWorker:
             await self._handler_failed(delivery, action, raw, as_nooble_error(exc), exc)
             return
         finally:
-            metrics.ACTION_LATENCY.labels(self.service_name, action.action_type).observe(time.perf_counter() - started)
-        metrics.ACTIONS.labels(self.service_name, action.action_type, "success").inc()
+            self.metrics.latency(action.action_type, time.perf_counter() - started)
+        self.metrics.outcome(action.action_type, "success")
         await self._finish(delivery, action, result, None)
 
     async def _handler_failed(
@@ -281,15 +305,15 @@ class BaseWorker:
     ) -> None:
         metrics.ERRORS.labels(self.service_name, error.error_type.value).inc()
         if not error.retryable:  # a business outcome (not found, forbidden...): answer and ack
-            metrics.ACTIONS.labels(self.service_name, action.action_type, "error").inc()
+            self.metrics.outcome(action.action_type, "error")
             await self._finish(delivery, action, None, error.to_detail())
             return
         if delivery.delivery_count < self.settings.max_deliveries:
             log.warning("action_failed_will_retry", error=error.message, delivery=delivery.delivery_count, exc_info=exc)
-            metrics.ACTIONS.labels(self.service_name, action.action_type, "retry").inc()
+            self.metrics.outcome(action.action_type, "retry")
             return  # stays pending: reclaimed after claim_idle_ms
         log.error("action_failed_dead_lettered", error=error.message, delivery=delivery.delivery_count, exc_info=exc)
-        metrics.ACTIONS.labels(self.service_name, action.action_type, "dead_letter").inc()
+        self.metrics.outcome(action.action_type, "dead_letter")
         await self._finish(delivery, action, None, error.to_detail(), dead_letter_raw=raw)
 
     async def _reject(self, delivery: Delivery, invalid: InvalidMessage, raw: str | None) -> None:
@@ -302,23 +326,16 @@ class BaseWorker:
             message_id=delivery.message_id,
         )
         metrics.ERRORS.labels(self.service_name, detail.error_type.value).inc()
-        metrics.ACTIONS.labels(
-            self.service_name, invalid.action.action_type if invalid.action else "malformed", "rejected"
-        ).inc()
+        self.metrics.outcome(invalid.action.action_type if invalid.action else "malformed", "rejected")
         if invalid.action is not None:
             await self._finish(delivery, invalid.action, None, detail, dead_letter_raw=raw)
             return
 
-        async def send() -> None:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                queue_salvaged_error(
-                    pipe, self.queues, salvage_envelope(raw), detail, reply_ttl_s=self.settings.reply_ttl_s
-                )
-                self._queue_dead_letter(pipe, delivery, raw, detail)
-                pipe.xack(delivery.stream, self.group, delivery.message_id)
-                await pipe.execute()
-
-        await self._with_reconnect(send)
+        buffer = CommandBuffer()
+        queue_salvaged_error(buffer, self.queues, salvage_envelope(raw), detail, reply_ttl_s=self.settings.reply_ttl_s)
+        self._queue_dead_letter(buffer, delivery, raw, detail)
+        buffer.xack(delivery.stream, self.group, delivery.message_id)
+        await self._outbox.send(buffer)
 
     async def _finish(
         self,
@@ -330,36 +347,35 @@ class BaseWorker:
         reply: bool = True,
         dead_letter_raw: str | None = None,
     ) -> None:
-        """Reply or call back, dead-letter if asked, then XACK: one pipeline, in that order."""
+        """Reply or call back, dead-letter if asked, then XACK: in that order, through the outbox."""
         late = action.is_expired() and not action.callback_action_type  # pseudo-sync caller gave up
-
-        async def send() -> None:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                if reply and not late:
-                    queue_reply(
-                        pipe,
-                        self.queues,
-                        action,
-                        data,
-                        error,
-                        origin_service=self.domain,
-                        reply_ttl_s=self.settings.reply_ttl_s,
-                        max_bytes=self.settings.max_message_bytes,
-                    )
-                if dead_letter_raw is not None:
-                    self._queue_dead_letter(pipe, delivery, dead_letter_raw, error)
-                pipe.xack(delivery.stream, self.group, delivery.message_id)
-                await pipe.execute()
-
+        buffer = CommandBuffer()
         try:
-            await self._with_reconnect(send)
+            if reply and not late:
+                queue_reply(
+                    buffer,
+                    self.queues,
+                    action,
+                    data,
+                    error,
+                    origin_service=self.domain,
+                    reply_ttl_s=self.settings.reply_ttl_s,
+                    max_bytes=self.settings.max_message_bytes,
+                )
         except NoobleError as exc:  # e.g. the result itself is too large to send
             if data is None:
                 raise
             await self._finish(delivery, action, None, exc.to_detail(), dead_letter_raw=raw_of(delivery))
+            return
+        if dead_letter_raw is not None:
+            self._queue_dead_letter(buffer, delivery, dead_letter_raw, error)
+        buffer.xack(delivery.stream, self.group, delivery.message_id)
+        await self._outbox.send(buffer)
 
-    def _queue_dead_letter(self, pipe: Any, delivery: Delivery, raw: str | None, error: ErrorDetail | None) -> None:
-        pipe.xadd(
+    def _queue_dead_letter(
+        self, buffer: CommandBuffer, delivery: Delivery, raw: str | None, error: ErrorDetail | None
+    ) -> None:
+        buffer.xadd(
             self.dead_letters,
             {
                 "action": raw or "",

@@ -14,13 +14,18 @@ class TierScheduler:
         self._current = dict.fromkeys(self._weights, 0)
 
     def allocate(self, slots: int, among: Iterable[Tier] | None = None) -> dict[Tier, int]:
-        """Split `slots` reads among `among` (default: every tier) by weight, carrying remainders."""
+        """Split `slots` reads among `among` (default: every tier, in priority order) by weight.
+
+        Whole multiples of the weights are handed out directly; the remainder goes slot by slot
+        through smooth weighted round robin, whose state carries over so small reads stay fair.
+        """
         candidates = [t for t in (among if among is not None else self._weights) if t in self._weights]
-        shares = dict.fromkeys(candidates, 0)
         if not candidates:
-            return shares
+            return {}
         total = sum(self._weights[t] for t in candidates)
-        for _ in range(slots):
+        rounds, remainder = divmod(slots, total)
+        shares = {tier: rounds * self._weights[tier] for tier in candidates}
+        for _ in range(remainder):
             for tier in candidates:
                 self._current[tier] += self._weights[tier]
             best = max(candidates, key=lambda t: self._current[t])

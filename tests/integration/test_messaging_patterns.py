@@ -136,7 +136,8 @@ async def test_malformed_and_unknown_messages_get_typed_errors_and_dead_letters(
     unknown = await client.send_action_pseudo_sync(client.new_action("echo.nothing.here", tenant_id="t1"), 15)
     assert unknown.error is not None and unknown.error.error_code == "unknown_action"
     invalid = await client.send_action_pseudo_sync(
-        client.new_action("echo.message.say", tenant_id="t1", data={"text": 5}), 15)
+        client.new_action("echo.message.say", tenant_id="t1", data={"text": 5}), 15
+    )
     assert invalid.error is not None and invalid.error.error_code == "invalid_payload"
     assert invalid.error.details["errors"][0]["loc"] == ["text"]
     # 5. an oversized message: the client refuses it before it reaches Redis ...
@@ -149,11 +150,13 @@ async def test_malformed_and_unknown_messages_get_typed_errors_and_dead_letters(
     dead = queues.dead_letter_stream("echo")
     await eventually(lambda: _length_is(redis, dead, 6), what="6 dead letters")
     codes = [json.loads(f["error"])["error_code"] for _, f in await redis.xrange(dead)]
-    assert sorted(codes) == sorted(["malformed_message"] * 3 + ["unknown_action", "invalid_payload",
-                                                                "payload_too_large"])
+    assert sorted(codes) == sorted(
+        ["malformed_message"] * 3 + ["unknown_action", "invalid_payload", "payload_too_large"]
+    )
     # the worker is still alive and serving
-    ok = await client.send_action_pseudo_sync(client.new_action("echo.message.say", tenant_id="t1",
-                                                                data={"text": "still here"}), 15)
+    ok = await client.send_action_pseudo_sync(
+        client.new_action("echo.message.say", tenant_id="t1", data={"text": "still here"}), 15
+    )
     assert ok.success and worker.poll() is None
     assert (await redis.xpending(stream, "echo-workers"))["pending"] == 0
 
@@ -186,8 +189,9 @@ async def test_replies_expire(client, redis, queues, processes, settings) -> Non
     processes.start(WORKER)
     action = client.new_action("echo.message.say", tenant_id="t1", data={"text": "x"}, correlation_id="c-9")
     reply_queue = queues.response_queue("tester", "c-9")
-    action = action.model_copy(update={"callback_queue_name": reply_queue,
-                                       "deadline": utc_now() + timedelta(seconds=30)})
+    action = action.model_copy(
+        update={"callback_queue_name": reply_queue, "deadline": utc_now() + timedelta(seconds=30)}
+    )
     await client.send_action_async(action)
     await eventually(lambda: redis.exists(reply_queue), what="reply pushed")
     ttl = await redis.ttl(reply_queue)
@@ -203,4 +207,3 @@ async def test_work_past_its_deadline_is_skipped(client, redis, queues, processe
     assert await pop(redis, key(queues, "started")) == fresh.action_id
     assert await redis.exists(key(queues, "effect", expired.action_id)) == 0
     assert await redis.get(key(queues, "counter")) == "1"
-

@@ -96,8 +96,14 @@ async def open_echo_deps(settings: CommonSettings) -> AsyncIterator[EchoDeps]:
         await manager.close()
 
 
-SPEC = ServiceSpec(name="echo_worker", domain=DOMAIN, title="echo", settings_class=CommonSettings,
-                   router=router, open_deps=open_echo_deps)
+SPEC = ServiceSpec(
+    name="echo_worker",
+    domain=DOMAIN,
+    title="echo",
+    settings_class=CommonSettings,
+    router=router,
+    open_deps=open_echo_deps,
+)
 
 if __name__ == "__main__":
     settings = CommonSettings()

