@@ -1,0 +1,88 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from common.errors import ActionTimeoutError, DependencyError, NoobleError, NotFoundError, as_nooble_error
+from common.messaging.codec import decode_action, encode, salvage_envelope
+from common.models import DomainAction, DomainActionResponse, ErrorDetail, ExecutionContext
+
+
+def action(**fields) -> DomainAction:
+    return DomainAction(**{"action_type": "query.search.run", "tenant_id": "t1", "origin_service": "test", **fields})
+
+
+def test_action_defaults_are_unique_ids_and_utc_timestamps() -> None:
+    first, second = action(), action()
+    assert first.action_id != second.action_id and first.trace_id != second.trace_id
+    assert first.timestamp.tzinfo is not None
+    assert first.domain == "query"
+
+
+@pytest.mark.parametrize("bad", ["search", "query.search", "Query.Search.Run", "query..run", "a.b.c.d"])
+def test_action_type_must_be_domain_entity_verb(bad: str) -> None:
+    with pytest.raises(ValidationError):
+        action(action_type=bad)
+
+
+def test_unknown_envelope_fields_and_naive_deadlines_are_refused() -> None:
+    with pytest.raises(ValidationError):
+        action(surprise=1)
+    with pytest.raises(ValidationError):
+        action(deadline=datetime(2030, 1, 1))  # naive: ambiguous across hosts
+
+
+def test_deadline() -> None:
+    assert action(deadline=datetime.now(UTC) - timedelta(seconds=1)).is_expired()
+    assert not action(deadline=datetime.now(UTC) + timedelta(seconds=5)).is_expired()
+    assert not action().is_expired()
+
+
+def test_response_success_iff_no_error() -> None:
+    error = ErrorDetail(error_type="not_found", error_code="x", message="m")
+    with pytest.raises(ValidationError):
+        DomainActionResponse(action_id="a", correlation_id="c", trace_id="t", success=True, error=error)
+    with pytest.raises(ValidationError):
+        DomainActionResponse(action_id="a", correlation_id="c", trace_id="t", success=False)
+    assert DomainActionResponse.ok(action(), {"x": 1}).success
+
+
+def test_execution_context() -> None:
+    ctx = ExecutionContext(context_type="agent", tenant_id="t1", primary_agent_id="a1", collections=["c1"])
+    assert ctx.tenant_tier == "free"
+    with pytest.raises(ValidationError):
+        ExecutionContext(context_type="robot", tenant_id="t1", primary_agent_id="a1")
+
+
+def test_codec_round_trip_and_limits() -> None:
+    original = action(data={"q": "hola"})
+    assert decode_action(encode(original, 10_000), 10_000) == original
+    with pytest.raises(NoobleError, match="exceeds"):
+        encode(action(data={"q": "x" * 2_000}), 1_000)
+    for raw, code in [(None, "malformed_message"), ("{", "malformed_message"), ("[]", "malformed_message"),
+                      ("x" * 2_000, "payload_too_large")]:
+        with pytest.raises(NoobleError) as raised:
+            decode_action(raw, 1_000)
+        assert raised.value.code == code
+
+
+def test_salvage_envelope_keeps_only_string_reply_coordinates() -> None:
+    assert salvage_envelope('{"action_id": "a", "callback_queue_name": 5, "x": "y"}') == {"action_id": "a"}
+    assert salvage_envelope("not json") == {}
+    assert salvage_envelope("[1]") == {}
+
+
+def test_error_tree_round_trips_through_error_detail() -> None:
+    error = NotFoundError("no agent", code="agent_not_found", details={"agent_id": "a"})
+    detail = error.to_detail()
+    assert (detail.error_type, detail.error_code) == ("not_found", "agent_not_found")
+    again = NoobleError.from_detail(detail)
+    assert isinstance(again, NotFoundError) and again.http_status == 404 and again.details == {"agent_id": "a"}
+    assert ActionTimeoutError("t").http_status == 504
+    assert DependencyError("down").retryable and not DependencyError("bad", retryable=False).retryable
+
+
+def test_unknown_exceptions_become_retryable_internal_errors() -> None:
+    error = as_nooble_error(KeyError("k"))
+    assert error.error_type == "internal_error" and error.retryable
+    assert as_nooble_error(NotFoundError("x")).retryable is False

@@ -1,0 +1,79 @@
+from collections import Counter
+
+import pytest
+from pydantic import BaseModel
+
+from common.messaging import QueueManager
+from common.models.tiers import PRIORITY_ORDER, Tier
+from common.settings import CommonSettings
+from common.tier_limits import TIER_LIMITS, limits_for
+from common.workers.router import ActionRouter
+from common.workers.tier_scheduler import TierScheduler
+
+
+def test_key_names_follow_the_contract() -> None:
+    q = QueueManager("prod")
+    assert q.action_stream("query", Tier.ENTERPRISE) == "nooble4:prod:query:actions:enterprise"
+    assert list(q.action_streams("query")) == list(PRIORITY_ORDER)
+    assert q.consumer_group("query") == "query-workers"
+    assert q.response_queue("execution", "c1") == "nooble4:prod:execution:responses:c1"
+    assert q.callback_queue("orchestrator") == "nooble4:prod:orchestrator:callbacks"
+    assert q.callback_queue("orchestrator", "i1") == "nooble4:prod:orchestrator:callbacks:i1"
+    assert q.dead_letter_stream("query") == "nooble4:prod:query:dead"
+
+
+def test_replies_only_go_to_this_environments_reply_lists() -> None:
+    q = QueueManager("prod")
+    assert q.is_own_queue("nooble4:prod:execution:responses:c1")
+    assert q.is_own_queue("nooble4:prod:orchestrator:callbacks:i1")
+    assert not q.is_own_queue("nooble4:other:execution:responses:c1")
+    assert not q.is_own_queue("nooble4:prod:query:actions:free")  # never into another service's stream
+    assert not q.is_own_queue("somebody:else")
+
+
+def test_scheduler_follows_weights_and_never_starves() -> None:
+    scheduler = TierScheduler()
+    totals: Counter[Tier] = Counter()
+    for _ in range(150):  # one slot at a time: the hardest case for fairness
+        totals.update(scheduler.allocate(1))
+    assert totals == {Tier.ENTERPRISE: 80, Tier.PROFESSIONAL: 40, Tier.ADVANCE: 20, Tier.FREE: 10}
+    assert scheduler.allocate(30) == {Tier.ENTERPRISE: 16, Tier.PROFESSIONAL: 8, Tier.ADVANCE: 4, Tier.FREE: 2}
+    assert scheduler.allocate(7, [Tier.FREE]) == {Tier.FREE: 7}
+    assert scheduler.allocate(5, []) == {}
+
+
+def test_tier_table_is_complete_and_ordered() -> None:
+    assert set(TIER_LIMITS) == set(Tier)
+    priorities = [limits_for(t).priority for t in PRIORITY_ORDER]
+    assert priorities == sorted(priorities)
+    assert limits_for("enterprise").requests_per_minute is None
+    assert limits_for(Tier.FREE).requests_per_minute == 10 and limits_for(Tier.FREE).timeout_s == 30
+
+
+def test_router_registers_once_and_validates() -> None:
+    router = ActionRouter()
+
+    class Payload(BaseModel):
+        n: int
+
+    @router.handle("a.b.c", Payload)
+    async def handler(action, payload, deps):
+        return None
+
+    assert router.get("a.b.c").parse({"n": "3"}) == Payload(n=3)
+    assert router.get("x.y.z") is None
+    with pytest.raises(ValueError, match="already registered"):
+        router.add("a.b.c", handler)
+
+
+def test_settings_refuse_placeholder_secrets_outside_development(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOOBLE4_ENVIRONMENT", "production")
+    with pytest.raises(ValueError, match="JWT_SECRET"):
+        CommonSettings()
+    monkeypatch.setenv("NOOBLE4_JWT_SECRET", "a-real-secret-of-some-length")
+    assert CommonSettings().environment == "production"
+
+
+def test_settings_refuse_a_reclaim_that_would_steal_running_work() -> None:
+    with pytest.raises(ValueError, match="claim_idle_ms"):
+        CommonSettings(claim_idle_ms=1_000, reclaim_interval_s=1.0)
