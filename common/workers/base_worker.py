@@ -407,11 +407,20 @@ class BaseWorker:
                     log.error("janitor_failed", error=str(exc))
 
     async def janitor_pass(self) -> None:
+        await self._heartbeat()
         await self._renew_leases()
         for stream in self.streams.values():
             await self._reclaim(stream)
             await self._forget_dead_consumers(stream)
         await self._export_gauges()
+
+    async def _heartbeat(self) -> None:
+        """A short-lived liveness key per consumer (MESSAGING.md §10): gone soon after the worker is."""
+        ttl_ms = max(1_000, int(self.settings.reclaim_interval_s * 3_000))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for consumer in self.consumers:
+                pipe.set(self.queues.state_key(self.domain, "workers", consumer), len(self._in_flight), px=ttl_ms)
+            await pipe.execute()
 
     async def _renew_leases(self) -> None:
         """XCLAIM JUSTID our own running entries so their idle time resets (MESSAGING.md §4)."""

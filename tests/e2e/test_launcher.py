@@ -36,9 +36,23 @@ def test_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOOBLE4_")}  # nothing configured
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "common.launcher.cli", "up", "--home", str(tmp_path / "home"),
-         "--port-offset", str(offset), "--ready-timeout", "60"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "common.launcher.cli",
+            "up",
+            "--home",
+            str(tmp_path / "home"),
+            "--port-offset",
+            str(offset),
+            "--ready-timeout",
+            "60",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     output: list[str] = []
     try:

@@ -84,13 +84,18 @@ async def test_errors_map_to_typed_json(migrated: CommonSettings) -> None:
     async def things(body: Body) -> Body:
         return body
 
-    spec = ServiceSpec(name="t", domain="t", title="t", settings_class=CommonSettings, router=ActionRouter(),
-                       api_routers=[api])
+    spec = ServiceSpec(
+        name="t", domain="t", title="t", settings_class=CommonSettings, router=ActionRouter(), api_routers=[api]
+    )
     async with serving(create_service_app(spec, CommonSettings())) as http:
         response = await http.get("/missing")
         assert response.status_code == 404
-        assert response.json()["error"] == {"error_type": "not_found", "error_code": "agent_not_found",
-                                            "message": "no such agent", "details": None}
+        assert response.json()["error"] == {
+            "error_type": "not_found",
+            "error_code": "agent_not_found",
+            "message": "no such agent",
+            "details": None,
+        }
         invalid = await http.post("/things", json={"name": 3})
         assert invalid.status_code == 422
         assert invalid.json()["error"]["error_code"] == "invalid_request"

@@ -84,3 +84,16 @@ async def test_sigterm_lets_in_flight_work_finish(client, redis, queues, process
 
 async def _nothing_pending(redis, stream: str) -> bool:
     return (await redis.xpending(stream, "echo-workers"))["pending"] == 0
+
+
+async def test_live_workers_keep_a_short_lived_heartbeat(client, redis, queues, processes) -> None:
+    worker = processes.start(WORKER)
+    await client.call(client.new_action("echo.message.say", tenant_id="t1", data={"text": "hi"}), 15)
+    pattern = queues.state_key("echo", "workers", "*")
+    keys = await eventually(lambda: _keys(redis, pattern), what="a heartbeat key")
+    assert str(worker.pid) in keys[0]
+    assert 0 < await redis.pttl(keys[0]) <= 1_000
+
+
+async def _keys(redis, pattern: str) -> list[str]:
+    return [key async for key in redis.scan_iter(match=pattern)]

@@ -59,8 +59,12 @@ def test_codec_round_trip_and_limits() -> None:
     assert decode_action(encode(original, 10_000), 10_000) == original
     with pytest.raises(NoobleError, match="exceeds"):
         encode(action(data={"q": "x" * 2_000}), 1_000)
-    for raw, code in [(None, "malformed_message"), ("{", "malformed_message"), ("[]", "malformed_message"),
-                      ("x" * 2_000, "payload_too_large")]:
+    for raw, code in [
+        (None, "malformed_message"),
+        ("{", "malformed_message"),
+        ("[]", "malformed_message"),
+        ("x" * 2_000, "payload_too_large"),
+    ]:
         with pytest.raises(NoobleError) as raised:
             decode_action(raw, 1_000)
         assert raised.value.code == code
