@@ -12,17 +12,18 @@ import signal
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import uvicorn
 import uvloop
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from common.auth import TenantResolver
 from common.database import create_engine, database_ready, session_factory
 from common.errors import NoobleError
 from common.log import configure_logging, get_logger
@@ -44,6 +45,13 @@ class ServiceDeps:
     queues: QueueManager
     engine: AsyncEngine
     sessions: async_sessionmaker
+
+
+def service_deps(request: Request) -> ServiceDeps:
+    return request.app.state.deps
+
+
+AppDeps = Annotated[ServiceDeps, Depends(service_deps)]
 
 
 @asynccontextmanager
@@ -80,6 +88,7 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, deps: Any = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             app.state.deps = deps or await stack.enter_async_context(spec.open_deps(settings))
+            app.state.tenant_resolver = TenantResolver(app.state.deps.redis, settings, spec.domain)
             yield
 
     app = FastAPI(title=spec.title, lifespan=lifespan)

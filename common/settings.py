@@ -7,7 +7,8 @@ from typing import Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev-secret-change-me"})
+DEV_JWT_SECRET = "development-only-secret-change-me-in-production"
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", DEV_JWT_SECRET})
 
 
 class CommonSettings(BaseSettings):
@@ -28,7 +29,9 @@ class CommonSettings(BaseSettings):
     database_schema: str = Field("public", pattern=r"^[a-z_][a-z0-9_]*$")
     database_pool_size: int = 5
 
-    jwt_secret: str = "dev-secret-change-me"
+    jwt_secret: str = DEV_JWT_SECRET
+    auth_cache_ttl_s: int = 5
+    auth_resolve_timeout_s: float = 5.0
 
     # Messaging
     stream_maxlen: int = 100_000
@@ -46,8 +49,8 @@ class CommonSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Self:
-        if not self.is_development and self.jwt_secret in PLACEHOLDER_SECRETS:
-            raise ValueError("NOOBLE4_JWT_SECRET must be set to a real secret outside development")
+        if not self.is_development and (self.jwt_secret in PLACEHOLDER_SECRETS or len(self.jwt_secret) < 32):
+            raise ValueError("NOOBLE4_JWT_SECRET must be a real secret of 32+ characters outside development")
         return self
 
     @property

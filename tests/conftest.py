@@ -129,3 +129,14 @@ def processes(test_env: dict[str, str], tmp_path: Path) -> Iterator[Processes]:
     procs = Processes(test_env, tmp_path)
     yield procs
     procs.stop_all()
+
+
+@pytest.fixture
+async def migrated(settings: CommonSettings) -> AsyncIterator[CommonSettings]:
+    """The test's own schema, migrated to head; dropped afterwards."""
+    from common.migrate import migrate
+    from tests.support.services import drop_schema
+
+    await migrate(settings)
+    yield settings
+    await drop_schema(settings)

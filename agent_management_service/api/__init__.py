@@ -2,4 +2,6 @@
 
 from fastapi import APIRouter
 
-routers: list[APIRouter] = []
+from agent_management_service.api import agents, templates, tenants
+
+routers: list[APIRouter] = [tenants.router, agents.router, templates.router]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -14,9 +15,11 @@ from pathlib import Path
 
 import httpx
 
+from common.database import create_engine
 from common.launcher.embedded import EmbeddedRedis, start_embedded_postgres
 from common.launcher.services import SERVICE_PORTS
 from common.migrate import migrate
+from common.models.tiers import Tier
 from common.settings import CommonSettings
 
 
@@ -29,12 +32,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     up.add_argument("--ready-timeout", type=float, default=60.0, help="seconds to wait for /ready")
     up.add_argument("--only", nargs="+", choices=sorted(SERVICE_PORTS), help="start only these services")
     commands.add_parser("migrate", help="apply database migrations")
+    tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(dest="tenant_command", required=True)
+    create = tenant.add_parser("create", help="create a tenant and print its first API key (shown once)")
+    create.add_argument("--name", required=True)
+    create.add_argument("--tier", default="free", choices=[t.value for t in Tier])
+    create.add_argument("--json", action="store_true", help="print JSON")
+    create.add_argument("--home", type=Path, default=Path(".nooble4"), help="embedded database home")
     args = parser.parse_args(argv)
     if args.command == "migrate":
         asyncio.run(migrate(CommonSettings()))
         print("migrations applied")
         return 0
+    if args.command == "tenant":
+        if not os.environ.get("NOOBLE4_DATABASE_URL"):  # the same embedded database `nooble4 up` uses
+            os.environ["NOOBLE4_DATABASE_URL"] = start_embedded_postgres(args.home.resolve() / "pgdata")
+        return asyncio.run(create_tenant(args.name, Tier(args.tier), args.json))
     return Platform(args.home, args.port_offset, args.only or sorted(SERVICE_PORTS)).run(args.ready_timeout)
+
+
+async def create_tenant(name: str, tier: Tier, as_json: bool) -> int:
+    # The management service owns tenants; the admin command uses its code directly on the database.
+    from agent_management_service.services.tenants import create_tenant as create
+
+    settings = CommonSettings()
+    await migrate(settings)
+    engine = create_engine(settings)
+    try:
+        tenant, key = await create(engine, name, tier)
+    finally:
+        await engine.dispose()
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "tenant_id": tenant.id,
+                    "name": tenant.name,
+                    "tier": tenant.tier.value,
+                    "api_key": key.api_key,
+                    "key_id": key.id,
+                }
+            )
+        )
+    else:
+        print(f"tenant {tenant.name} ({tenant.tier.value}): {tenant.id}")
+        print(f"API key (shown once): {key.api_key}")
+    return 0
 
 
 class Platform:

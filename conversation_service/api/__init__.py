@@ -2,4 +2,6 @@
 
 from fastapi import APIRouter
 
-routers: list[APIRouter] = []
+from conversation_service.api import conversations
+
+routers: list[APIRouter] = [conversations.router]

@@ -1,5 +1,7 @@
-"""Action handlers of the conversation service, one module per entity, registered on `router`."""
+"""Action handlers of the conversation service, registered on `router`."""
 
 from common.workers.router import ActionRouter
+from conversation_service.handlers import message_handler
 
 router = ActionRouter()
+router.include(message_handler.router)

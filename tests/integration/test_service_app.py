@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import asyncpg
-import httpx
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from common.database import async_url
@@ -18,30 +14,8 @@ from common.service import ServiceSpec, create_service_app
 from common.settings import CommonSettings
 from common.workers.router import ActionRouter
 from query_service.app import create_app
-
-
-@pytest.fixture
-async def migrated(settings: CommonSettings) -> AsyncIterator[CommonSettings]:
-    await migrate(settings)
-    yield settings
-    await _drop_schema(settings)
-
-
-@asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its lifespan running, reached in-process over ASGI."""
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
-
-
-async def _drop_schema(settings: CommonSettings) -> None:
-    conn = await asyncpg.connect(async_url(settings.database_url).replace("+asyncpg", ""))
-    try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{settings.database_schema}" CASCADE')
-    finally:
-        await conn.close()
+from tests.support.services import drop_schema as _drop_schema
+from tests.support.services import serving
 
 
 async def _fetch(settings: CommonSettings, sql: str):
@@ -107,7 +81,7 @@ async def test_migrations_are_idempotent_and_enable_pgvector(settings: CommonSet
         await migrate(settings)
         await migrate(settings)
         schema = settings.database_schema
-        assert await _fetch(settings, f'SELECT version_num FROM "{schema}".alembic_version') == "0001"
+        assert await _fetch(settings, f'SELECT version_num FROM "{schema}".alembic_version') == "0003"
         assert await _fetch(settings, "SELECT extname FROM pg_extension WHERE extname = 'vector'") == "vector"
     finally:
         await _drop_schema(settings)

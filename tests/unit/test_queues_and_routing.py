@@ -70,7 +70,10 @@ def test_settings_refuse_placeholder_secrets_outside_development(monkeypatch: py
     monkeypatch.setenv("NOOBLE4_ENVIRONMENT", "production")
     with pytest.raises(ValueError, match="JWT_SECRET"):
         CommonSettings()
-    monkeypatch.setenv("NOOBLE4_JWT_SECRET", "a-real-secret-of-some-length")
+    monkeypatch.setenv("NOOBLE4_JWT_SECRET", "too-short")
+    with pytest.raises(ValueError, match="32"):
+        CommonSettings()
+    monkeypatch.setenv("NOOBLE4_JWT_SECRET", "a-real-secret-that-is-long-enough-for-hs256")
     assert CommonSettings().environment == "production"
 
 

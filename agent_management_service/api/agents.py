@@ -1,0 +1,59 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from agent_management_service.models.agents import AgentCreate, AgentOut, AgentUpdate, FromTemplate, Page
+from agent_management_service.services import agents
+from agent_management_service.services.agent_config import invalidate_agent_config
+from agent_management_service.services.templates import TEMPLATES
+from common.auth import CurrentTenant
+from common.errors import NotFoundError
+from common.service import AppDeps as Deps
+
+router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create(body: AgentCreate, tenant: CurrentTenant, deps: Deps) -> AgentOut:
+    return await agents.create_agent(deps.engine, tenant, body)
+
+
+@router.post("/from-template", status_code=status.HTTP_201_CREATED)
+async def create_from_template(body: FromTemplate, tenant: CurrentTenant, deps: Deps) -> AgentOut:
+    template = TEMPLATES.get(body.template_id)
+    if template is None:
+        raise NotFoundError(
+            f"no template {body.template_id!r}", code="template_not_found", details={"templates": sorted(TEMPLATES)}
+        )
+    agent = template.agent.model_copy(
+        update={"collection_ids": body.collection_ids, "name": body.name or template.agent.name}
+    )
+    return await agents.create_agent(deps.engine, tenant, agent)
+
+
+@router.get("")
+async def list_(
+    tenant: CurrentTenant,
+    deps: Deps,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[AgentOut]:
+    return await agents.list_agents(deps.engine, tenant.tenant_id, limit, offset)
+
+
+@router.get("/{agent_id}")
+async def get(agent_id: str, tenant: CurrentTenant, deps: Deps) -> AgentOut:
+    return await agents.get_agent(deps.engine, tenant.tenant_id, agent_id)
+
+
+@router.patch("/{agent_id}")
+async def update(agent_id: str, body: AgentUpdate, tenant: CurrentTenant, deps: Deps) -> AgentOut:
+    agent = await agents.update_agent(deps.engine, tenant, agent_id, body)
+    await invalidate_agent_config(deps.redis, deps.queues, tenant.tenant_id, agent_id)
+    return agent
+
+
+@router.delete("/{agent_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete(agent_id: str, tenant: CurrentTenant, deps: Deps) -> None:
+    await agents.delete_agent(deps.engine, tenant.tenant_id, agent_id)
+    await invalidate_agent_config(deps.redis, deps.queues, tenant.tenant_id, agent_id)

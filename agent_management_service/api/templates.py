@@ -1,0 +1,12 @@
+from fastapi import APIRouter
+
+from agent_management_service.models.agents import Template
+from agent_management_service.services.templates import TEMPLATES
+from common.auth import CurrentTenant
+
+router = APIRouter(prefix="/api/v1/templates", tags=["templates"])
+
+
+@router.get("")
+async def list_templates(tenant: CurrentTenant) -> list[Template]:
+    return list(TEMPLATES.values())

@@ -1,0 +1,29 @@
+from fastapi import APIRouter, status
+
+from agent_management_service.models.tenants import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, TenantOut
+from agent_management_service.services import tenants
+from common.auth import CurrentTenant, api_key_cache_key
+from common.service import AppDeps as Deps
+
+router = APIRouter(prefix="/api/v1/tenants", tags=["tenants"])
+
+
+@router.get("/me")
+async def me(tenant: CurrentTenant, deps: Deps) -> TenantOut:
+    return await tenants.get_tenant(deps.engine, tenant.tenant_id)
+
+
+@router.get("/me/keys")
+async def list_keys(tenant: CurrentTenant, deps: Deps) -> list[ApiKeyOut]:
+    return await tenants.list_keys(deps.engine, tenant.tenant_id)
+
+
+@router.post("/me/keys", status_code=status.HTTP_201_CREATED)
+async def create_key(body: ApiKeyCreate, tenant: CurrentTenant, deps: Deps) -> ApiKeyCreated:
+    return await tenants.create_key(deps.engine, tenant.tenant_id, body.name)
+
+
+@router.delete("/me/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_key(key_id: str, tenant: CurrentTenant, deps: Deps) -> None:
+    key_hash = await tenants.revoke_key(deps.engine, tenant.tenant_id, key_id)
+    await deps.redis.delete(api_key_cache_key(deps.queues, key_hash))  # effective at once

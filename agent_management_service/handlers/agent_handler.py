@@ -1,0 +1,14 @@
+from agent_management_service.models.agents import AgentConfig, GetConfigRequest
+from agent_management_service.services.agent_config import load_agent_config
+from common.models.actions import DomainAction
+from common.service import ServiceDeps
+from common.workers.router import ActionRouter
+
+router = ActionRouter()
+
+
+@router.handle("management.agent.get_config", GetConfigRequest)
+async def get_config(action: DomainAction, req: GetConfigRequest, deps: ServiceDeps) -> AgentConfig:
+    return await load_agent_config(
+        deps.engine, deps.redis, deps.queues, action.tenant_id, action.tenant_tier, req.agent_id
+    )

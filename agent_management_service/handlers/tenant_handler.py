@@ -1,0 +1,12 @@
+from agent_management_service.models.tenants import ResolvedTenant, ResolveKeyRequest
+from agent_management_service.services.tenants import resolve_key
+from common.models.actions import DomainAction
+from common.service import ServiceDeps
+from common.workers.router import ActionRouter
+
+router = ActionRouter()
+
+
+@router.handle("management.tenant.resolve_key", ResolveKeyRequest)
+async def resolve(action: DomainAction, req: ResolveKeyRequest, deps: ServiceDeps) -> ResolvedTenant:
+    return await resolve_key(deps.engine, req.api_key)

@@ -1,0 +1,110 @@
+"""Tenants and their API keys. Keys are random, shown once, stored as SHA-256 with a visible prefix."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from agent_management_service.models.tables import api_keys, tenants
+from agent_management_service.models.tenants import ApiKeyCreated, ApiKeyOut, ResolvedTenant, TenantOut
+from common.auth import API_KEY_PREFIX, hash_api_key
+from common.errors import NotFoundError, UnauthorizedError
+from common.models.tiers import Tier
+
+KEY_COLUMNS = (
+    api_keys.c.id,
+    api_keys.c.name,
+    api_keys.c.prefix,
+    api_keys.c.created_at,
+    api_keys.c.last_used_at,
+    api_keys.c.revoked_at,
+)
+
+
+def new_api_key() -> str:
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+async def create_tenant(engine: AsyncEngine, name: str, tier: Tier) -> tuple[TenantOut, ApiKeyCreated]:
+    tenant_id = str(uuid.uuid4())
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(tenants.insert().values(id=tenant_id, name=name, tier=tier.value).returning(*tenants.c))
+        ).one()
+        key = await _insert_key(conn, tenant_id, "default")
+    return TenantOut.model_validate(row._asdict()), key
+
+
+async def get_tenant(engine: AsyncEngine, tenant_id: str) -> TenantOut:
+    async with engine.connect() as conn:
+        row = (await conn.execute(sa.select(tenants).where(tenants.c.id == tenant_id))).one_or_none()
+    if row is None:
+        raise NotFoundError("tenant not found", code="tenant_not_found")
+    return TenantOut.model_validate(row._asdict())
+
+
+async def create_key(engine: AsyncEngine, tenant_id: str, name: str) -> ApiKeyCreated:
+    async with engine.begin() as conn:
+        return await _insert_key(conn, tenant_id, name)
+
+
+async def _insert_key(conn: Any, tenant_id: str, name: str) -> ApiKeyCreated:
+    api_key = new_api_key()
+    row = (
+        await conn.execute(
+            api_keys.insert()
+            .values(
+                id=str(uuid.uuid4()),
+                tenant_id=tenant_id,
+                name=name,
+                prefix=api_key[:11],
+                key_hash=hash_api_key(api_key),
+            )
+            .returning(*KEY_COLUMNS)
+        )
+    ).one()
+    return ApiKeyCreated(**row._asdict(), api_key=api_key)
+
+
+async def list_keys(engine: AsyncEngine, tenant_id: str) -> list[ApiKeyOut]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(*KEY_COLUMNS).where(api_keys.c.tenant_id == tenant_id).order_by(api_keys.c.created_at)
+        )
+    return [ApiKeyOut.model_validate(row._asdict()) for row in rows]
+
+
+async def revoke_key(engine: AsyncEngine, tenant_id: str, key_id: str) -> str:
+    """Revokes the key; returns its hash so the caller can drop cached resolutions."""
+    async with engine.begin() as conn:
+        key_hash = (
+            await conn.execute(
+                api_keys.update()
+                .where(api_keys.c.id == key_id, api_keys.c.tenant_id == tenant_id)
+                .values(revoked_at=sa.func.coalesce(api_keys.c.revoked_at, sa.func.now()))
+                .returning(api_keys.c.key_hash)
+            )
+        ).scalar_one_or_none()
+    if key_hash is None:
+        raise NotFoundError("API key not found", code="api_key_not_found")
+    return key_hash
+
+
+async def resolve_key(engine: AsyncEngine, api_key: str) -> ResolvedTenant:
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(
+                api_keys.update()
+                .where(api_keys.c.key_hash == hash_api_key(api_key), api_keys.c.revoked_at.is_(None))
+                .values(last_used_at=sa.func.now())
+                .returning(api_keys.c.tenant_id)
+            )
+        ).one_or_none()
+        if row is None:
+            raise UnauthorizedError("invalid or revoked API key", code="invalid_api_key")
+        tier = (await conn.execute(sa.select(tenants.c.tier).where(tenants.c.id == row.tenant_id))).scalar_one()
+    return ResolvedTenant(tenant_id=row.tenant_id, tier=Tier(tier))

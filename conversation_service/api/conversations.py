@@ -1,0 +1,46 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from fastapi.responses import JSONResponse
+
+from common.auth import CurrentTenant
+from common.service import AppDeps
+from conversation_service.models.conversations import ConversationPage, ConversationWithMessages, TenantStats
+from conversation_service.services import conversations
+
+router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
+
+
+@router.get("")
+async def list_(
+    tenant: CurrentTenant,
+    deps: AppDeps,
+    agent_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ConversationPage:
+    return await conversations.list_conversations(deps.engine, tenant.tenant_id, agent_id, limit, offset)
+
+
+@router.get("/stats")
+async def stats(tenant: CurrentTenant, deps: AppDeps) -> TenantStats:
+    return await conversations.stats(deps.engine, tenant.tenant_id)
+
+
+@router.get("/{conversation_id}")
+async def get(conversation_id: str, tenant: CurrentTenant, deps: AppDeps) -> ConversationWithMessages:
+    return await conversations.get_conversation(deps.engine, tenant.tenant_id, conversation_id)
+
+
+@router.get("/{conversation_id}/export")
+async def export(conversation_id: str, tenant: CurrentTenant, deps: AppDeps) -> JSONResponse:
+    conversation = await conversations.get_conversation(deps.engine, tenant.tenant_id, conversation_id)
+    return JSONResponse(
+        conversation.model_dump(mode="json"),
+        headers={"Content-Disposition": f'attachment; filename="conversation-{conversation_id}.json"'},
+    )
+
+
+@router.delete("/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete(conversation_id: str, tenant: CurrentTenant, deps: AppDeps) -> None:
+    await conversations.delete_conversation(deps.engine, tenant.tenant_id, conversation_id)

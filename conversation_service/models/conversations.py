@@ -1,0 +1,93 @@
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Role(StrEnum):
+    USER = "user"
+    ASSISTANT = "assistant"
+    SYSTEM = "system"
+    TOOL = "tool"
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = Field(0, ge=0)
+    completion_tokens: int = Field(0, ge=0)
+    total_tokens: int = Field(0, ge=0)
+
+
+class SaveMessageRequest(BaseModel):
+    """`conversation.message.save`: idempotent by `message_id` (defaults to the action id)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str = Field(min_length=1, max_length=64)
+    message_id: str | None = Field(None, min_length=1, max_length=64)
+    role: Role
+    content: str = Field(max_length=200_000)
+    usage: Usage | None = None
+    sources: list[dict[str, Any]] = Field(default_factory=list)
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class HistoryRequest(BaseModel):
+    conversation_id: str = Field(min_length=1, max_length=64)
+    max_messages: int = Field(20, ge=0, le=1_000)
+    max_tokens: int = Field(4_000, ge=0, le=1_000_000)
+
+
+class CloseSessionRequest(BaseModel):
+    session_id: str = Field(min_length=1, max_length=64)
+
+
+class MessageOut(BaseModel):
+    message_id: str
+    role: Role
+    content: str
+    tokens: int
+    usage: Usage | None = None
+    sources: list[dict[str, Any]]
+    tool_calls: list[dict[str, Any]]
+    created_at: datetime
+
+
+class History(BaseModel):
+    conversation_id: str
+    messages: list[MessageOut]
+    total_tokens: int
+
+
+class ConversationOut(BaseModel):
+    id: str
+    agent_id: str | None
+    session_id: str | None
+    user_id: str | None
+    title: str | None
+    message_count: int
+    total_tokens: int
+    prompt_tokens: int
+    completion_tokens: int
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+
+class ConversationWithMessages(ConversationOut):
+    messages: list[MessageOut]
+
+
+class ConversationPage(BaseModel):
+    items: list[ConversationOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class TenantStats(BaseModel):
+    conversations: int
+    messages: int
+    total_tokens: int
+    prompt_tokens: int
+    completion_tokens: int

@@ -1,0 +1,197 @@
+"""Conversations and messages. Every statement is scoped by tenant_id; saves are idempotent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from common.errors import NotFoundError
+from common.models.actions import DomainAction
+from common.tokens import count_tokens
+from conversation_service.models.conversations import (
+    ConversationOut,
+    ConversationPage,
+    ConversationWithMessages,
+    History,
+    MessageOut,
+    SaveMessageRequest,
+    TenantStats,
+)
+from conversation_service.models.tables import conversations, messages
+
+MESSAGE_COLUMNS = (
+    messages.c.message_id,
+    messages.c.role,
+    messages.c.content,
+    messages.c.tokens,
+    messages.c.usage,
+    messages.c.sources,
+    messages.c.tool_calls,
+    messages.c.created_at,
+)
+CONVERSATION_COLUMNS = [c for c in conversations.c if c.name != "tenant_id"]
+
+
+def _conversation(tenant_id: str, conversation_id: str) -> Any:
+    return sa.and_(conversations.c.tenant_id == tenant_id, conversations.c.id == conversation_id)
+
+
+async def save_message(engine: AsyncEngine, action: DomainAction, req: SaveMessageRequest) -> bool:
+    """Stores the message once; a redelivered action changes nothing. True when it was new."""
+    tenant_id = action.tenant_id
+    usage = req.usage.model_dump() if req.usage else None
+    tokens = req.usage.completion_tokens if req.usage and req.role == "assistant" else count_tokens(req.content)
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(conversations)
+            .values(
+                tenant_id=tenant_id,
+                id=req.conversation_id,
+                agent_id=action.agent_id,
+                session_id=action.session_id,
+                user_id=action.user_id,
+                title=req.content[:80] if req.role == "user" else None,
+                message_count=0,
+                total_tokens=0,
+                prompt_tokens=0,
+                completion_tokens=0,
+            )
+            .on_conflict_do_nothing()
+        )
+        inserted = (
+            await conn.execute(
+                insert(messages)
+                .values(
+                    tenant_id=tenant_id,
+                    conversation_id=req.conversation_id,
+                    message_id=req.message_id or action.action_id,
+                    role=req.role.value,
+                    content=req.content,
+                    tokens=tokens,
+                    usage=usage,
+                    sources=req.sources,
+                    tool_calls=req.tool_calls,
+                )
+                .on_conflict_do_nothing(constraint="uq_messages_idempotency")
+                .returning(messages.c.id)
+            )
+        ).scalar_one_or_none()
+        if inserted is None:
+            return False
+        await conn.execute(
+            conversations.update()
+            .where(_conversation(tenant_id, req.conversation_id))
+            .values(
+                message_count=conversations.c.message_count + 1,
+                total_tokens=conversations.c.total_tokens + (req.usage.total_tokens if req.usage else tokens),
+                prompt_tokens=conversations.c.prompt_tokens + (req.usage.prompt_tokens if req.usage else 0),
+                completion_tokens=conversations.c.completion_tokens + (req.usage.completion_tokens if req.usage else 0),
+                title=sa.func.coalesce(conversations.c.title, req.content[:80] if req.role == "user" else None),
+                updated_at=sa.func.now(),
+            )
+        )
+    return True
+
+
+async def history(
+    engine: AsyncEngine, tenant_id: str, conversation_id: str, max_messages: int, max_tokens: int
+) -> History:
+    """The most recent messages that fit both limits, oldest first."""
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(*MESSAGE_COLUMNS)
+                .where(messages.c.tenant_id == tenant_id, messages.c.conversation_id == conversation_id)
+                .order_by(messages.c.id.desc())
+                .limit(max_messages)
+            )
+        ).all()
+    kept: list[MessageOut] = []
+    used = 0
+    for row in rows:  # newest first
+        if used + row.tokens > max_tokens:
+            break
+        used += row.tokens
+        kept.append(MessageOut.model_validate(row._asdict()))
+    return History(conversation_id=conversation_id, messages=kept[::-1], total_tokens=used)
+
+
+async def close_session(engine: AsyncEngine, tenant_id: str, session_id: str) -> int:
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            conversations.update()
+            .where(
+                conversations.c.tenant_id == tenant_id,
+                conversations.c.session_id == session_id,
+                conversations.c.closed_at.is_(None),
+            )
+            .values(closed_at=sa.func.now())
+        )
+    return result.rowcount
+
+
+async def list_conversations(
+    engine: AsyncEngine, tenant_id: str, agent_id: str | None, limit: int, offset: int
+) -> ConversationPage:
+    where = [conversations.c.tenant_id == tenant_id]
+    if agent_id:
+        where.append(conversations.c.agent_id == agent_id)
+    async with engine.connect() as conn:
+        total = (await conn.execute(sa.select(sa.func.count()).select_from(conversations).where(*where))).scalar_one()
+        rows = await conn.execute(
+            sa.select(*CONVERSATION_COLUMNS)
+            .where(*where)
+            .order_by(conversations.c.updated_at.desc(), conversations.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    return ConversationPage(
+        items=[ConversationOut.model_validate(r._asdict()) for r in rows], total=total, limit=limit, offset=offset
+    )
+
+
+async def get_conversation(engine: AsyncEngine, tenant_id: str, conversation_id: str) -> ConversationWithMessages:
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(sa.select(*CONVERSATION_COLUMNS).where(_conversation(tenant_id, conversation_id)))
+        ).one_or_none()
+        if row is None:
+            raise NotFoundError("conversation not found", code="conversation_not_found")
+        rows = await conn.execute(
+            sa.select(*MESSAGE_COLUMNS)
+            .where(messages.c.tenant_id == tenant_id, messages.c.conversation_id == conversation_id)
+            .order_by(messages.c.id)
+        )
+    return ConversationWithMessages(**row._asdict(), messages=[MessageOut.model_validate(r._asdict()) for r in rows])
+
+
+async def delete_conversation(engine: AsyncEngine, tenant_id: str, conversation_id: str) -> None:
+    async with engine.begin() as conn:
+        deleted = (
+            await conn.execute(
+                conversations.delete().where(_conversation(tenant_id, conversation_id)).returning(conversations.c.id)
+            )
+        ).scalar_one_or_none()
+    if deleted is None:
+        raise NotFoundError("conversation not found", code="conversation_not_found")
+
+
+async def stats(engine: AsyncEngine, tenant_id: str) -> TenantStats:
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                sa.select(
+                    sa.func.count(),
+                    sa.func.coalesce(sa.func.sum(conversations.c.message_count), 0),
+                    sa.func.coalesce(sa.func.sum(conversations.c.total_tokens), 0),
+                    sa.func.coalesce(sa.func.sum(conversations.c.prompt_tokens), 0),
+                    sa.func.coalesce(sa.func.sum(conversations.c.completion_tokens), 0),
+                ).where(conversations.c.tenant_id == tenant_id)
+            )
+        ).one()
+    return TenantStats(
+        conversations=row[0], messages=row[1], total_tokens=row[2], prompt_tokens=row[3], completion_tokens=row[4]
+    )

@@ -1,0 +1,47 @@
+"""Running services in the test process: app with its lifespan over ASGI, worker as a task."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+import httpx
+from fastapi import FastAPI
+
+from common.database import async_url
+from common.service import ServiceSpec, create_service_app
+from common.settings import CommonSettings
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan running, reached in-process over ASGI."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http
+
+
+@asynccontextmanager
+async def running(spec: ServiceSpec, settings: CommonSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """A whole service (API + worker) on the test's Redis and schema."""
+    async with spec.open_deps(settings) as deps:
+        worker = spec.worker_class(redis=deps.redis, settings=settings, domain=spec.domain, router=spec.router,
+                                   deps=deps, service_name=spec.name)
+        task = asyncio.create_task(worker.run())
+        try:
+            async with serving(create_service_app(spec, settings, deps)) as http:
+                yield http
+        finally:
+            worker.stop()
+            await task
+
+
+async def drop_schema(settings: CommonSettings) -> None:
+    conn = await asyncpg.connect(async_url(settings.database_url).replace("+asyncpg", ""))
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{settings.database_schema}" CASCADE')
+    finally:
+        await conn.close()
