@@ -42,10 +42,28 @@ async def new_tenant(settings, tier: Tier = Tier.PROFESSIONAL, name: str = "Acme
 
 
 async def test_cli_creates_a_tenant_whose_key_works(api, migrated, test_env) -> None:
-    command = [sys.executable, "-m", "common.launcher.cli", "tenant", "create", "--name", "Cli Co",
-               "--tier", "advance", "--json"]
-    out = await asyncio.to_thread(subprocess.run, command, cwd=ROOT, env={**os.environ, **test_env},
-                                  capture_output=True, text=True, timeout=60, check=True)
+    command = [
+        sys.executable,
+        "-m",
+        "common.launcher.cli",
+        "tenant",
+        "create",
+        "--name",
+        "Cli Co",
+        "--tier",
+        "advance",
+        "--json",
+    ]
+    out = await asyncio.to_thread(
+        subprocess.run,
+        command,
+        cwd=ROOT,
+        env={**os.environ, **test_env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     created = json.loads(out.stdout)
     assert created["api_key"].startswith("nk_") and created["tier"] == "advance"
     me = await api.get("/api/v1/tenants/me", headers={"Authorization": f"Bearer {created['api_key']}"})
@@ -73,14 +91,17 @@ async def test_agent_crud_pagination_and_soft_delete(api, migrated) -> None:
     assert (await api.get("/api/v1/agents", headers=auth)).json()["total"] == 2
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"name": "", "system_prompt": "x"}, "name"),
-    ({"name": "x"}, "system_prompt"),
-    ({**AGENT, "model": {"provider": "skynet"}}, "provider"),
-    ({**AGENT, "model": {"temperature": 5}}, "temperature"),
-    ({**AGENT, "tools": ["rm -rf"]}, "tools"),
-    ({**AGENT, "surprise": True}, "surprise"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"name": "", "system_prompt": "x"}, "name"),
+        ({"name": "x"}, "system_prompt"),
+        ({**AGENT, "model": {"provider": "skynet"}}, "provider"),
+        ({**AGENT, "model": {"temperature": 5}}, "temperature"),
+        ({**AGENT, "tools": ["rm -rf"]}, "tools"),
+        ({**AGENT, "surprise": True}, "surprise"),
+    ],
+)
 async def test_invalid_agents_get_clear_422s(api, migrated, body, field) -> None:
     _, auth = await new_tenant(migrated)
     response = await api.post("/api/v1/agents", json=body, headers=auth)
@@ -94,8 +115,9 @@ async def test_templates_and_instantiation(api, migrated) -> None:
     _, auth = await new_tenant(migrated)
     templates = (await api.get("/api/v1/templates", headers=auth)).json()
     assert {"customer-support", "knowledge-base-qa", "sales-assistant"} <= {t["id"] for t in templates}
-    made = await api.post("/api/v1/agents/from-template",
-                          json={"template_id": "customer-support", "collection_ids": ["c1"]}, headers=auth)
+    made = await api.post(
+        "/api/v1/agents/from-template", json={"template_id": "customer-support", "collection_ids": ["c1"]}, headers=auth
+    )
     assert made.status_code == 201
     assert made.json()["tools"] == ["knowledge"] and made.json()["collection_ids"] == ["c1"]
     missing = await api.post("/api/v1/agents/from-template", json={"template_id": "nope"}, headers=auth)
@@ -110,8 +132,9 @@ async def test_tier_caps(api, migrated) -> None:
     assert second.json()["error"]["error_type"] == "quota_exceeded"
     assert second.json()["error"]["error_code"] == "agent_quota_exceeded"
     _, auth2 = await new_tenant(migrated, Tier.FREE, "Other")
-    openai = await api.post("/api/v1/agents", json={**AGENT, "model": {"provider": "openai", "name": "gpt-4o-mini"}},
-                            headers=auth2)
+    openai = await api.post(
+        "/api/v1/agents", json={**AGENT, "model": {"provider": "openai", "name": "gpt-4o-mini"}}, headers=auth2
+    )
     assert openai.status_code == 403 and openai.json()["error"]["error_code"] == "model_not_allowed"
 
 
@@ -123,27 +146,40 @@ async def test_tenant_isolation_of_agents(api, migrated) -> None:
     assert (await api.get(url, headers=auth_b)).status_code == 404
     assert (await api.patch(url, json={"name": "stolen"}, headers=auth_b)).status_code == 404
     assert (await api.delete(url, headers=auth_b)).status_code == 404
-    assert (await api.get("/api/v1/agents", headers=auth_b)).json() == {"items": [], "total": 0, "limit": 20,
-                                                                         "offset": 0}
+    assert (await api.get("/api/v1/agents", headers=auth_b)).json() == {
+        "items": [],
+        "total": 0,
+        "limit": 20,
+        "offset": 0,
+    }
     assert (await api.get(url, headers=auth_a)).json()["name"] == "Helper"  # untouched
 
 
 async def test_auth_failures_are_typed_401s(api, migrated) -> None:
     tenant_id, _ = await new_tenant(migrated)
-    for headers in ({}, {"Authorization": "Bearer nk_not-a-key"}, {"Authorization": "Bearer garbage"},
-                    {"Authorization": "Basic abc"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer nk_not-a-key"},
+        {"Authorization": "Bearer garbage"},
+        {"Authorization": "Basic abc"},
+    ):
         response = await api.get("/api/v1/agents", headers=headers)
         assert response.status_code == 401, headers
         assert response.json()["error"]["error_type"] == "unauthorized"
     good = jwt.encode({"tenant_id": tenant_id, "exp": int(time.time()) + 60}, migrated.jwt_secret, "HS256")
     assert (await api.get("/api/v1/agents", headers={"Authorization": f"Bearer {good}"})).status_code == 200
-    supabase = jwt.encode({"sub": "u1", "aud": "authenticated", "app_metadata": {"tenant_id": tenant_id},
-                           "exp": int(time.time()) + 60}, migrated.jwt_secret, "HS256")
+    supabase = jwt.encode(
+        {"sub": "u1", "aud": "authenticated", "app_metadata": {"tenant_id": tenant_id}, "exp": int(time.time()) + 60},
+        migrated.jwt_secret,
+        "HS256",
+    )
     assert (await api.get("/api/v1/agents", headers={"Authorization": f"Bearer {supabase}"})).status_code == 200
-    for claims, secret in [({"tenant_id": tenant_id, "exp": int(time.time()) + 60}, "a-different-secret-that-is-also-long-enough"),
-                           ({"tenant_id": tenant_id, "exp": int(time.time()) - 10}, migrated.jwt_secret),
-                           ({"tenant_id": tenant_id}, migrated.jwt_secret),
-                           ({"exp": int(time.time()) + 60}, migrated.jwt_secret)]:
+    for claims, secret in [
+        ({"tenant_id": tenant_id, "exp": int(time.time()) + 60}, "a-different-secret-that-is-also-long-enough"),
+        ({"tenant_id": tenant_id, "exp": int(time.time()) - 10}, migrated.jwt_secret),
+        ({"tenant_id": tenant_id}, migrated.jwt_secret),
+        ({"exp": int(time.time()) + 60}, migrated.jwt_secret),
+    ]:
         token = jwt.encode(claims, secret, "HS256")
         response = await api.get("/api/v1/agents", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401 and response.json()["error"]["error_code"] == "invalid_token"
@@ -167,8 +203,12 @@ async def test_get_config_sees_an_update_immediately(api, migrated, redis) -> No
     client = BaseRedisClient(redis, migrated, "execution")
 
     async def config() -> dict:
-        action = client.new_action("management.agent.get_config", tenant_id=tenant_id,
-                                   tenant_tier=Tier.PROFESSIONAL, data={"agent_id": agent["id"]})
+        action = client.new_action(
+            "management.agent.get_config",
+            tenant_id=tenant_id,
+            tenant_tier=Tier.PROFESSIONAL,
+            data={"agent_id": agent["id"]},
+        )
         return await client.call(action, timeout=10)
 
     first = await config()
@@ -178,7 +218,8 @@ async def test_get_config_sees_an_update_immediately(api, migrated, redis) -> No
     await api.delete(f"/api/v1/agents/{agent['id']}", headers=auth)
     with pytest.raises(NotFoundError):
         await config()
-    other_tenant = client.new_action("management.agent.get_config", tenant_id="someone-else",
-                                     data={"agent_id": agent["id"]})
+    other_tenant = client.new_action(
+        "management.agent.get_config", tenant_id="someone-else", data={"agent_id": agent["id"]}
+    )
     with pytest.raises(NotFoundError):
         await client.call(other_tenant, timeout=10)
