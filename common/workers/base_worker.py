@@ -16,13 +16,12 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from common import metrics
 from common.errors import NoobleError, ValidationError, as_nooble_error
 from common.log import bound_action, get_logger
+from common.messaging.backoff import REDIS_DOWN, Backoff
 from common.messaging.codec import ACTION_FIELD, decode_action, salvage_envelope
 from common.messaging.queue_manager import QueueManager
 from common.messaging.redis_manager import MAX_BLOCK_S
@@ -36,7 +35,6 @@ from common.workers.tier_scheduler import TierScheduler
 
 log = get_logger(__name__)
 CONSUMER_FORGET_AFTER_MS = 3_600_000
-REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
 
 
 @dataclass(frozen=True)
@@ -96,7 +94,7 @@ class BaseWorker:
         self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._slot_free = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._outbox = Outbox(redis, REDIS_DOWN)
+        self._outbox = Outbox(redis)
         self.metrics = metrics.ActionMetrics(self.service_name)
         self._in_flight_gauge = metrics.IN_FLIGHT.labels(self.service_name)
 
@@ -139,16 +137,19 @@ class BaseWorker:
 
     async def _with_reconnect(self, operation: Any) -> Any:
         """Retry `operation` with capped exponential backoff while Redis is unreachable."""
-        delay = 0.05
+        backoff = Backoff()
         while True:
             try:
                 return await operation()
             except REDIS_DOWN as exc:
                 if self._stopping.is_set():
                     raise
-                log.warning("redis_unavailable", error=str(exc), retry_in_s=delay)
-                await self._sleep_unless_stopping(delay)
-                delay = min(delay * 2, 2.0)
+                await self._wait_for_redis(backoff, exc)
+
+    async def _wait_for_redis(self, backoff: Backoff, exc: BaseException) -> None:
+        delay = backoff.next_delay()
+        log.warning("redis_unavailable", error=str(exc), retry_in_s=delay)
+        await self._sleep_unless_stopping(delay)
 
     async def _sleep_unless_stopping(self, seconds: float) -> None:
         try:
@@ -159,7 +160,7 @@ class BaseWorker:
     # ------------------------------------------------------------------ reading
     async def _consume(self, consumer: str) -> None:
         state = ReadState()
-        delay = 0.05
+        backoff = Backoff()
         while not self._stopping.is_set():
             free = self.settings.worker_concurrency - len(self._in_flight)
             if free <= 0:
@@ -168,11 +169,9 @@ class BaseWorker:
                 continue
             try:
                 deliveries = await self._read(consumer, state, min(free, self.settings.worker_read_batch))
-                delay = 0.05
+                backoff.reset()
             except REDIS_DOWN as exc:
-                log.warning("redis_unavailable", error=str(exc), retry_in_s=delay)
-                await self._sleep_unless_stopping(delay)
-                delay = min(delay * 2, 2.0)
+                await self._wait_for_redis(backoff, exc)
                 continue
             except ResponseError as exc:
                 if "NOGROUP" not in str(exc):

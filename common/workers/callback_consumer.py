@@ -8,11 +8,11 @@ from redis.asyncio import Redis
 
 from common.errors import ValidationError
 from common.log import bound_action, get_logger
+from common.messaging.backoff import REDIS_DOWN, Backoff
 from common.messaging.codec import decode_action
 from common.messaging.queue_manager import QueueManager
 from common.messaging.redis_manager import MAX_BLOCK_S
 from common.settings import CommonSettings
-from common.workers.base_worker import REDIS_DOWN
 from common.workers.router import ActionRouter
 
 log = get_logger(__name__)
@@ -51,15 +51,15 @@ class CallbackConsumer:
 
     async def run(self) -> None:
         await self.recover()
-        delay = 0.05
+        backoff = Backoff()
         while not self._stopping.is_set():
             try:
                 raw = await self.redis.blmove(self.queue, self.processing, MAX_BLOCK_S / 2, "RIGHT", "LEFT")
-                delay = 0.05
+                backoff.reset()
             except REDIS_DOWN as exc:
+                delay = backoff.next_delay()
                 log.warning("redis_unavailable", error=str(exc), retry_in_s=delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
                 continue
             if raw is not None:
                 await self._handle(raw)

@@ -13,6 +13,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from common.log import get_logger
+from common.messaging.backoff import REDIS_DOWN, Backoff
 
 log = get_logger(__name__)
 Command = tuple[str, tuple[Any, ...], dict[str, Any]]
@@ -38,9 +39,8 @@ class CommandBuffer:
 
 
 class Outbox:
-    def __init__(self, redis: Redis, redis_errors: tuple[type[BaseException], ...]):
+    def __init__(self, redis: Redis):
         self.redis = redis
-        self.redis_errors = redis_errors
         self._pending: list[tuple[list[Command], asyncio.Future[None]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -70,7 +70,7 @@ class Outbox:
             await self._flush(batch)
 
     async def _flush(self, batch: list[tuple[list[Command], asyncio.Future[None]]]) -> None:
-        delay = 0.05
+        backoff = Backoff()
         while True:
             try:
                 async with self.redis.pipeline(transaction=False) as pipe:
@@ -79,10 +79,10 @@ class Outbox:
                             getattr(pipe, name)(*args, **kwargs)
                     results = await pipe.execute(raise_on_error=False)
                 break
-            except self.redis_errors as exc:  # at least once: a retried batch may repeat a push
+            except REDIS_DOWN as exc:  # at least once: a retried batch may repeat a push
+                delay = backoff.next_delay()
                 log.warning("outbox_redis_unavailable", error=str(exc), retry_in_s=delay, messages=len(batch))
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
         for result in results:
             if isinstance(result, Exception):
                 log.error("outbox_command_failed", error=str(result))
