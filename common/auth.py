@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from common.clients.base_redis_client import BaseRedisClient
 from common.errors import NoobleError, UnauthorizedError
 from common.messaging.queue_manager import QueueManager
+from common.models.actions import ErrorType
 from common.models.tiers import Tier
 from common.settings import CommonSettings
 
@@ -69,10 +70,8 @@ class TenantResolver:
             )
             try:
                 doc = await self.client.call(action, timeout=self.settings.auth_resolve_timeout_s)
-            except UnauthorizedError:
-                raise
-            except NoobleError as exc:
-                if exc.error_type.value in {"not_found", "validation_error"}:
+            except NoobleError as exc:  # timeouts and dependency errors stay what they are
+                if exc.error_type in {ErrorType.UNAUTHORIZED, ErrorType.VALIDATION_ERROR}:
                     raise UnauthorizedError("invalid or revoked API key", code="invalid_api_key") from None
                 raise
             await self.redis.set(cache_key, json.dumps(doc), ex=self.settings.auth_cache_ttl_s)

@@ -58,13 +58,6 @@ class CommonSettings(BaseSettings):
         """`development`, `dev*` and `test*` environments may run with placeholder secrets."""
         return self.environment.startswith(("dev", "test"))
 
-    @property
-    def instance_name(self) -> str:
-        import os
-        import socket
-
-        return self.instance_id or f"{socket.gethostname()}-{os.getpid()}"
-
     @model_validator(mode="after")
     def _leases_renewed_before_reclaim(self) -> Self:
         if self.reclaim_interval_s * 1000 * 2 > self.claim_idle_ms:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.models.tiers import PRIORITY_ORDER, Tier
+from common.models.tiers import Tier
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,3 @@ TIER_LIMITS: dict[Tier, TierLimits] = {
 
 def limits_for(tier: Tier | str) -> TierLimits:
     return TIER_LIMITS[Tier(tier)]
-
-
-def tiers_by_priority() -> tuple[Tier, ...]:
-    return PRIORITY_ORDER

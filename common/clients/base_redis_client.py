@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from common.errors import ActionTimeoutError, NoobleError
 from common.messaging.codec import ACTION_FIELD, encode
@@ -44,13 +45,15 @@ class BaseRedisClient:
             **fields,
         )
 
-    async def send_action_async(self, action: DomainAction) -> str:
-        """Fire and forget. Returns the stream entry id."""
+    def _xadd(self, target: Redis | Pipeline, action: DomainAction) -> Any:
+        """XADD `action` to its domain's stream for its tier (awaitable on Redis, queued on a pipeline)."""
         stream = self.queues.action_stream(action.domain, action.tenant_tier)
         payload = encode(action, self.settings.max_message_bytes)
-        return await self.redis.xadd(
-            stream, {ACTION_FIELD: payload}, maxlen=self.settings.stream_maxlen, approximate=True
-        )
+        return target.xadd(stream, {ACTION_FIELD: payload}, maxlen=self.settings.stream_maxlen, approximate=True)
+
+    async def send_action_async(self, action: DomainAction) -> str:
+        """Fire and forget. Returns the stream entry id."""
+        return await self._xadd(self.redis, action)
 
     async def send_action_pseudo_sync(self, action: DomainAction, timeout: float | None = None) -> DomainActionResponse:
         """Request/reply. Raises `common.errors.ActionTimeoutError` when no reply comes in time."""
@@ -65,14 +68,12 @@ class BaseRedisClient:
                 "deadline": utc_now() + timedelta(seconds=timeout),
             }
         )
-        stream = self.queues.action_stream(action.domain, action.tenant_tier)
-        payload = encode(action, self.settings.max_message_bytes)
         give_up_at = time.monotonic() + timeout
         # XADD and the first BRPOP share one pipeline: one round trip and one pooled connection
         # per call. The BRPOP uses its server-side timeout, never a client-side cancel
         # (MESSAGING.md §3), in slices shorter than the socket timeout (§2).
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.xadd(stream, {ACTION_FIELD: payload}, maxlen=self.settings.stream_maxlen, approximate=True)
+            self._xadd(pipe, action)
             pipe.brpop([reply_queue], timeout=min(timeout, MAX_BLOCK_S))
             _, popped = await pipe.execute()
         while popped is None and (remaining := give_up_at - time.monotonic()) > 0:

@@ -15,9 +15,9 @@ ACTION_FIELD = "action"
 
 def encode(model: DomainAction | DomainActionResponse, max_bytes: int) -> str:
     raw = model.model_dump_json(exclude_none=True)
-    if len(raw.encode()) > max_bytes:
+    if (size := len(raw.encode())) > max_bytes:
         raise ValidationError(
-            f"message of {len(raw.encode())} bytes exceeds the {max_bytes}-byte limit",
+            f"message of {size} bytes exceeds the {max_bytes}-byte limit",
             code="payload_too_large",
         )
     return raw
