@@ -3,6 +3,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from agent_execution_service.api import routers
+from agent_execution_service.deps import open_execution_deps
 from agent_execution_service.handlers import router
 from agent_execution_service.settings import ExecutionSettings
 from agent_execution_service.workers.execution_worker import ExecutionWorker
@@ -15,6 +16,7 @@ SPEC = ServiceSpec(
     settings_class=ExecutionSettings,
     router=router,
     api_routers=routers,
+    open_deps=open_execution_deps,
     worker_class=ExecutionWorker,
 )
 

@@ -1,12 +1,40 @@
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 
 from agent_orchestrator_service.api import routers
-from agent_orchestrator_service.handlers import router
+from agent_orchestrator_service.handlers import callback_router, router
+from agent_orchestrator_service.services.chat_service import ChatService
 from agent_orchestrator_service.settings import OrchestratorSettings
 from agent_orchestrator_service.workers.orchestrator_worker import OrchestratorWorker
 from common.service import ServiceSpec, create_service_app
+from common.workers.callback_consumer import CallbackConsumer
+
+
+@asynccontextmanager
+async def chat_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The chat service, and the consumer of this replica's own callback list (turn events)."""
+    chat = ChatService(app.state.deps, app.state.settings)
+    app.state.chat = chat
+    consumer = CallbackConsumer(
+        redis=app.state.deps.redis,
+        settings=app.state.settings,
+        queue=chat.callback_queue,
+        consumer=chat.instance_id,
+        router=callback_router,
+        deps=chat,
+    )
+    consuming = asyncio.create_task(consumer.run())
+    try:
+        yield
+    finally:
+        consumer.stop()
+        await consuming
+        await chat.close()
+
 
 SPEC = ServiceSpec(
     name="agent_orchestrator_service",
@@ -16,6 +44,7 @@ SPEC = ServiceSpec(
     router=router,
     api_routers=routers,
     worker_class=OrchestratorWorker,
+    api_lifespan=chat_lifespan,
 )
 
 

@@ -77,6 +77,8 @@ class ServiceSpec:
     api_routers: list[APIRouter] = field(default_factory=list)
     open_deps: Callable[[Any], AbstractAsyncContextManager[Any]] = open_service_deps
     worker_class: type[BaseWorker] = BaseWorker
+    # What the API needs running beside it (e.g. the orchestrator's callback consumer); entered after deps.
+    api_lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None
 
 
 def error_response(error: NoobleError) -> JSONResponse:
@@ -89,6 +91,8 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, deps: Any = 
         async with AsyncExitStack() as stack:
             app.state.deps = deps or await stack.enter_async_context(spec.open_deps(settings))
             app.state.tenant_resolver = TenantResolver(app.state.deps.redis, settings, spec.domain)
+            if spec.api_lifespan:
+                await stack.enter_async_context(spec.api_lifespan(app))
             yield
 
     app = FastAPI(title=spec.title, lifespan=lifespan)

@@ -1,5 +1,6 @@
-from agent_management_service.models.agents import AgentConfig, GetConfigRequest
+from agent_management_service.models.agents import AgentConfig, AgentOut, GetConfigRequest, ListAgentsRequest, Page
 from agent_management_service.services.agent_config import load_agent_config
+from agent_management_service.services.agents import list_agents
 from common.models.actions import DomainAction
 from common.service import ServiceDeps
 from common.workers.router import ActionRouter
@@ -12,3 +13,8 @@ async def get_config(action: DomainAction, req: GetConfigRequest, deps: ServiceD
     return await load_agent_config(
         deps.engine, deps.redis, deps.queues, action.tenant_id, action.tenant_tier, req.agent_id
     )
+
+
+@router.handle("management.agent.list", ListAgentsRequest)
+async def list_(action: DomainAction, req: ListAgentsRequest, deps: ServiceDeps) -> Page[AgentOut]:
+    return await list_agents(deps.engine, action.tenant_id, req.limit, req.offset)

@@ -85,6 +85,11 @@ class GetConfigRequest(BaseModel):
     agent_id: str = Field(min_length=1, max_length=64)
 
 
+class ListAgentsRequest(BaseModel):
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
 class FromTemplate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -1,5 +1,9 @@
-"""Action handlers of the orchestrator service, one module per entity, registered on `router`."""
+"""Handlers of the orchestrator: `router` for its action streams, `callback_router` for its callback list."""
 
+from agent_orchestrator_service.handlers import chat_event_handler
 from common.workers.router import ActionRouter
 
-router = ActionRouter()
+router = ActionRouter()  # the orchestrator is called over HTTP/WebSocket; no stream actions yet
+
+callback_router = ActionRouter()
+callback_router.add("orchestrator.chat.event", chat_event_handler.chat_event)

@@ -45,6 +45,17 @@ class BaseRedisClient:
             **fields,
         )
 
+    def follow_up(self, parent: DomainAction, action_type: str, data: dict[str, Any], **fields: Any) -> DomainAction:
+        """An action made on behalf of `parent`: same tenant, tier, session, task, agent and trace."""
+        context = parent.model_dump(include={"session_id", "task_id", "user_id", "agent_id", "trace_id"})
+        return self.new_action(
+            action_type,
+            tenant_id=parent.tenant_id,
+            tenant_tier=parent.tenant_tier,
+            data=data,
+            **(context | fields),
+        )
+
     def _xadd(self, target: Redis | Pipeline, action: DomainAction) -> Any:
         """XADD `action` to its domain's stream for its tier (awaitable on Redis, queued on a pipeline)."""
         stream = self.queues.action_stream(action.domain, action.tenant_tier)

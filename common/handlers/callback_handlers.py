@@ -4,6 +4,7 @@ import asyncio
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from common.errors import ActionTimeoutError, ValidationError
 from common.handlers.base_handler import BaseHandler
@@ -23,16 +24,22 @@ class CallbackSenderHandler(BaseHandler):
         self.origin_service = origin_service
         self.max_message_bytes = max_message_bytes
 
-    async def send_callback(
-        self, action: DomainAction, data: dict[str, Any], callback_action_type: str | None = None
+    def queue_callback(
+        self, pipe: Pipeline, action: DomainAction, data: dict[str, Any], callback_action_type: str | None = None
     ) -> None:
+        """Queue one callback on `pipe`; callbacks queued in order arrive in order."""
         target = action.callback_queue_name
         if not target or not self.queues.is_own_queue(target):
             raise ValidationError("action has no valid callback queue", code="no_callback_queue")
         callback = build_callback(action, data, None, self.origin_service, callback_action_type)
+        pipe.lpush(target, encode(callback, self.max_message_bytes))
+        pipe.expire(target, CALLBACK_QUEUE_TTL_S)
+
+    async def send_callback(
+        self, action: DomainAction, data: dict[str, Any], callback_action_type: str | None = None
+    ) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.lpush(target, encode(callback, self.max_message_bytes))
-            pipe.expire(target, CALLBACK_QUEUE_TTL_S)
+            self.queue_callback(pipe, action, data, callback_action_type)
             await pipe.execute()
 
 

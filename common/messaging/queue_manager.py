@@ -46,6 +46,10 @@ class QueueManager:
     def state_key(self, domain: str, *parts: str) -> str:
         return ":".join((self.prefix, domain, "state", *parts))
 
+    def rate_limit_prefix(self, domain: str) -> str:
+        """Key prefix handed to the `limits` library, which builds its own keys below it."""
+        return f"{self.prefix}:{domain}:ratelimit"
+
     def is_own_queue(self, key: str) -> bool:
         """Replies and callbacks may only be pushed to this environment's response/callback lists."""
         if not key.startswith(self.prefix + ":"):

@@ -4,18 +4,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.models.chat import Usage
+
 
 class Role(StrEnum):
     USER = "user"
     ASSISTANT = "assistant"
     SYSTEM = "system"
     TOOL = "tool"
-
-
-class Usage(BaseModel):
-    prompt_tokens: int = Field(0, ge=0)
-    completion_tokens: int = Field(0, ge=0)
-    total_tokens: int = Field(0, ge=0)
 
 
 class SaveMessageRequest(BaseModel):

@@ -1,0 +1,32 @@
+"""The part of `management.agent.get_config` a turn uses (the management service owns the full model)."""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ModelSpec(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    provider: str
+    name: str
+    temperature: float = 0.3
+    max_tokens: int = 512
+
+
+class MemorySpec(BaseModel):
+    max_messages: int = 20
+    max_tokens: int = 4_000
+
+
+class TurnAgent(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    id: str
+    name: str
+    system_prompt: str
+    model: ModelSpec
+    tools: list[str] = Field(default_factory=list)
+    collection_ids: list[str] = Field(default_factory=list)
+    memory: MemorySpec = Field(default_factory=MemorySpec)
+    is_active: bool = True
+    timeout_s: int = 30
+    max_history_messages: int = 20

@@ -1,0 +1,18 @@
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ChatRunRequest(BaseModel):
+    """`execution.chat.run`: one turn; the action carries `task_id`, `session_id` and `agent_id`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str = Field(min_length=1, max_length=64)
+    conversation_id: str = Field(min_length=1, max_length=64)
+    message: str = Field(min_length=1, max_length=32_000)
+    client_message_id: str | None = Field(None, max_length=64)
+
+
+class CancelRequest(BaseModel):
+    """`execution.task.cancel`."""
+
+    task_id: str = Field(min_length=1, max_length=64)

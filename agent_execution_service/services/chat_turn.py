@@ -1,0 +1,180 @@
+"""One chat turn: agent config, history, a LangChain tool-calling agent, streamed events, saved messages.
+
+A turn always ends with exactly one terminal event, returned to the worker as the final callback:
+`message_end` (also when cancelled) or `error` with a clear code. It never raises, so a failed
+turn is answered, not retried; a turn redelivered after a crash saves nothing twice (message ids
+derive from the task id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain.agents import create_agent
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, ToolMessage
+from langgraph.errors import GraphRecursionError
+
+from agent_execution_service.deps import ExecutionDeps
+from agent_execution_service.models.agents import TurnAgent
+from agent_execution_service.models.chat import ChatRunRequest
+from agent_execution_service.services.llm import build_chat_model, llm_error
+from agent_execution_service.services.tools import build_tools
+from agent_execution_service.services.turn_events import TurnEvents
+from common.errors import ForbiddenError, NoobleError, ValidationError, as_nooble_error
+from common.log import get_logger
+from common.models.actions import DomainAction
+from common.models.chat import ChatError, MessageEnd, Sources, ToolCall, ToolResult, Usage
+from common.tokens import count_tokens
+
+log = get_logger(__name__)
+MAX_AGENT_STEPS = 12  # model and tool steps in one turn
+TOOL_SUMMARY_CHARS = 300
+
+
+@dataclass
+class TurnState:
+    streamed: list[str] = field(default_factory=list)
+    content: str = ""
+    usage: Usage = field(default_factory=Usage)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def run_turn(action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps) -> dict[str, Any]:
+    settings = deps.settings
+    task_id = action.task_id or action.action_id
+    state = TurnState()
+    events = TurnEvents(
+        deps.events,
+        action,
+        flush_interval_s=settings.event_flush_interval_s,
+        cancel_poll_interval_s=settings.cancel_poll_interval_s,
+    )
+    async with events:
+        try:
+            outcome = await _run(action, req, deps, events, state)
+        except Exception as exc:
+            error = llm_error(exc) or as_nooble_error(exc)
+            if error.error_type.value == "internal_error":
+                log.error("turn_failed", task_id=task_id, exc_info=exc)
+            outcome = ChatError(task_id=task_id, code=error.code, message=error.message)
+        if isinstance(outcome, MessageEnd) and state.sources:
+            await events.emit(Sources(task_id=task_id, items=state.sources))
+    return {"task_id": task_id, "event": outcome.model_dump(mode="json", exclude_none=True)}
+
+
+async def _run(
+    action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps, events: TurnEvents, state: TurnState
+) -> MessageEnd | ChatError:
+    task_id = events.task_id
+    if not action.agent_id:
+        raise ValidationError("execution.chat.run needs an agent_id", code="missing_agent_id")
+    agent = await deps.management.agent_config(action, action.agent_id)
+    if not agent.is_active:
+        raise ForbiddenError(f"agent {agent.id} is not active", code="agent_inactive")
+    history = await deps.conversation.history(
+        action, req.conversation_id, agent.max_history_messages, agent.memory.max_tokens
+    )
+    user_message_id = f"{task_id}:user"
+    await deps.conversation.save_message(
+        action, req.conversation_id, message_id=user_message_id, role="user", content=req.message
+    )
+    messages = [*_to_langchain(history, skip_id=user_message_id), HumanMessage(req.message)]
+    graph = _build_agent(action, agent, deps, state)
+
+    runner = asyncio.create_task(_stream(graph, messages, events, state))
+    cancelled = asyncio.create_task(events.cancelled.wait())
+    try:
+        done, _ = await asyncio.wait({runner, cancelled}, timeout=agent.timeout_s, return_when="FIRST_COMPLETED")
+    finally:
+        cancelled.cancel()
+        if not runner.done():
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+    if runner in done:
+        runner.result()  # re-raises the agent's failure
+        outcome: MessageEnd | ChatError = MessageEnd(
+            task_id=task_id, content=state.content, usage=state.usage, sources=state.sources
+        )
+    elif cancelled in done:
+        outcome = MessageEnd(
+            task_id=task_id, content="".join(state.streamed), usage=state.usage, sources=state.sources, cancelled=True
+        )
+    else:
+        return ChatError(task_id=task_id, code="turn_timeout", message=f"the turn took longer than {agent.timeout_s} s")
+    if outcome.content:
+        await deps.conversation.save_message(
+            action,
+            req.conversation_id,
+            message_id=f"{task_id}:assistant",
+            role="assistant",
+            content=outcome.content,
+            usage=state.usage,
+            sources=state.sources,
+            tool_calls=state.tool_calls,
+        )
+    return outcome
+
+
+def _build_agent(action: DomainAction, agent: TurnAgent, deps: ExecutionDeps, state: TurnState) -> Any:
+    model = build_chat_model(agent.model, deps.settings)
+    tools = build_tools(
+        agent.tools,
+        query_client=deps.query,
+        action=action,
+        collection_ids=agent.collection_ids,
+        found_sources=state.sources,
+    )
+    return create_agent(model, tools, system_prompt=agent.system_prompt)
+
+
+def _to_langchain(history: list[dict[str, Any]], skip_id: str) -> list[BaseMessage]:
+    """User and assistant turns of the history, oldest first (tool and system rows are not replayed)."""
+    kinds: dict[str, type[BaseMessage]] = {"user": HumanMessage, "assistant": AIMessage}
+    return [kinds[m["role"]](m["content"]) for m in history if m["role"] in kinds and m.get("message_id") != skip_id]
+
+
+async def _stream(graph: Any, messages: list[BaseMessage], events: TurnEvents, state: TurnState) -> None:
+    task_id = events.task_id
+    try:
+        async for mode, chunk in graph.astream(
+            {"messages": messages},
+            {"recursion_limit": MAX_AGENT_STEPS},
+            stream_mode=["messages", "updates"],
+        ):
+            if mode == "messages":
+                message, meta = chunk
+                if isinstance(message, AIMessageChunk) and meta.get("langgraph_node") == "model" and message.text:
+                    state.streamed.append(message.text)
+                    events.token(message.text)
+                continue
+            for update in chunk.values():
+                for message in (update or {}).get("messages", []):
+                    if isinstance(message, AIMessage):
+                        state.usage += _usage(message)
+                        for call in message.tool_calls:
+                            state.tool_calls.append({"name": call["name"], "args": call["args"]})
+                            await events.emit(ToolCall(task_id=task_id, name=call["name"], args=call["args"]))
+                        if not message.tool_calls:
+                            state.content = message.text
+                    elif isinstance(message, ToolMessage):
+                        summary = str(message.content)[:TOOL_SUMMARY_CHARS]
+                        await events.emit(ToolResult(task_id=task_id, name=message.name or "tool", summary=summary))
+    except GraphRecursionError:
+        raise NoobleError(f"the agent did not finish within {MAX_AGENT_STEPS} steps", code="too_many_steps") from None
+
+
+def _usage(message: AIMessage) -> Usage:
+    meta = message.usage_metadata
+    if meta:
+        return Usage(
+            prompt_tokens=meta.get("input_tokens", 0),
+            completion_tokens=meta.get("output_tokens", 0),
+            total_tokens=meta.get("total_tokens", 0),
+        )
+    completion = count_tokens(message.text)
+    return Usage(completion_tokens=completion, total_tokens=completion)

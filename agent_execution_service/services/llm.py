@@ -1,0 +1,78 @@
+"""One factory for every chat model provider, and the mapping of their failures to typed errors."""
+
+from __future__ import annotations
+
+from langchain_core.language_models import BaseChatModel
+from langchain_groq import ChatGroq
+from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
+
+from agent_execution_service.models.agents import ModelSpec
+from agent_execution_service.services.scripted_model import ScriptedChatModel
+from agent_execution_service.settings import ExecutionSettings
+from common.errors import ActionTimeoutError, DependencyError, NoobleError, RateLimitedError, ValidationError
+
+LOCAL_MODEL_ALIAS = "smollm2-135m-instruct"
+
+
+def build_chat_model(model: ModelSpec, settings: ExecutionSettings) -> BaseChatModel:
+    provider = settings.chat_model_override or model.provider
+    common = {"temperature": model.temperature, "max_tokens": model.max_tokens, "max_retries": 1}
+    if provider == "scripted":
+        return ScriptedChatModel(token_delay_s=settings.scripted_token_delay_s)
+    if provider == "local":
+        return ChatOpenAI(
+            model=LOCAL_MODEL_ALIAS,
+            base_url=settings.local_llm_base_url,
+            api_key=SecretStr("local"),
+            timeout=settings.llm_request_timeout_s,
+            stream_usage=True,
+            **common,
+        )
+    if provider == "openai":
+        if not settings.openai_api_key:
+            raise _not_configured("openai")
+        return ChatOpenAI(
+            model=model.name,
+            base_url=settings.openai_base_url,
+            api_key=SecretStr(settings.openai_api_key),
+            timeout=settings.llm_request_timeout_s,
+            stream_usage=True,
+            **common,
+        )
+    if provider == "groq":
+        if not settings.groq_api_key:
+            raise _not_configured("groq")
+        return ChatGroq(
+            model=model.name,
+            base_url=settings.groq_base_url,
+            api_key=SecretStr(settings.groq_api_key),
+            timeout=settings.llm_request_timeout_s,
+            **common,
+        )
+    raise ValidationError(f"unknown model provider {provider!r}", code="unknown_provider")
+
+
+def _not_configured(provider: str) -> ValidationError:
+    variable = f"NOOBLE4_{provider.upper()}_API_KEY"
+    return ValidationError(f"the {provider} provider is not configured ({variable})", code="provider_not_configured")
+
+
+# The openai and groq SDKs raise classes of the same names; map by name along the MRO.
+_LLM_ERRORS: dict[str, tuple[type[NoobleError], str, str]] = {
+    "APITimeoutError": (ActionTimeoutError, "llm_timeout", "the language model did not answer in time"),
+    "APIConnectionError": (DependencyError, "llm_unavailable", "the language model server cannot be reached"),
+    "AuthenticationError": (DependencyError, "llm_auth_failed", "the language model provider refused the API key"),
+    "RateLimitError": (RateLimitedError, "llm_rate_limited", "the language model provider is rate limiting"),
+    "NotFoundError": (DependencyError, "llm_model_not_found", "the language model provider does not know the model"),
+    "APIStatusError": (DependencyError, "llm_error", "the language model provider returned an error"),
+}
+
+
+def llm_error(exc: BaseException) -> NoobleError | None:
+    """The typed error for a provider failure, or None when `exc` is not one."""
+    for cls in type(exc).__mro__:
+        if mapped := _LLM_ERRORS.get(cls.__name__):
+            error_class, code, message = mapped
+            return error_class(f"{message}: {exc}"[:500], code=code)
+    return None

@@ -1,0 +1,103 @@
+"""The tools an agent may be given (`AgentTool` in the management service), as LangChain tools."""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from langchain_core.tools import BaseTool, StructuredTool
+
+from agent_execution_service.clients.query_client import QueryClient
+from common.errors import NoobleError
+from common.models.actions import DomainAction
+
+_OPERATORS: dict[type, Callable[..., Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+}
+MAX_EXPONENT = 100
+
+
+def evaluate(expression: str) -> float | int:
+    """Arithmetic only (numbers, + - * / // % ** and parentheses): no names, calls or attributes."""
+
+    def walk(node: ast.AST) -> Any:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
+            return node.value
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            left, right = walk(node.left), walk(node.right)
+            if isinstance(node.op, ast.Pow) and abs(right) > MAX_EXPONENT:
+                raise ValueError("exponent too large")
+            return _OPERATORS[type(node.op)](left, right)
+        if isinstance(node, ast.UnaryOp) and type(node.op) in _OPERATORS:
+            return _OPERATORS[type(node.op)](walk(node.operand))
+        raise ValueError("only numbers and + - * / // % ** ( ) are allowed")
+
+    return walk(ast.parse(expression, mode="eval").body)
+
+
+def calculator(expression: str) -> str:
+    """Evaluate an arithmetic expression, e.g. '(2 + 3) * 4'."""
+    try:
+        return str(evaluate(expression))
+    except (ValueError, SyntaxError, ZeroDivisionError, OverflowError) as exc:
+        return f"error: {exc}"
+
+
+def current_time() -> str:
+    """The current date and time in UTC (ISO 8601)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def knowledge_tool(
+    query_client: QueryClient, action: DomainAction, collection_ids: list[str], found: list[dict[str, Any]]
+) -> BaseTool:
+    """Searches the agent's collections; what it finds is appended to `found` (the turn's sources)."""
+
+    async def knowledge(query: str) -> str:
+        try:
+            results = await query_client.search(action, query, collection_ids)
+        except NoobleError as exc:
+            return f"knowledge search failed ({exc.code}): {exc.message}"
+        if not results:
+            return "No relevant passages were found in the knowledge base."
+        lines = []
+        for result in results:
+            found.append(result)
+            title = result.get("document_title") or result.get("source") or "document"
+            lines.append(f"[{len(found)}] {title}: {result.get('content', '')}")
+        return "\n".join(lines)
+
+    return StructuredTool.from_function(
+        coroutine=knowledge,
+        name="knowledge",
+        description="Search the knowledge base of this agent for passages relevant to a question.",
+    )
+
+
+def build_tools(
+    names: list[str],
+    *,
+    query_client: QueryClient,
+    action: DomainAction,
+    collection_ids: list[str],
+    found_sources: list[dict[str, Any]],
+) -> list[BaseTool]:
+    tools: list[BaseTool] = []
+    if "calculator" in names:
+        tools.append(StructuredTool.from_function(calculator))
+    if "current_time" in names:
+        tools.append(StructuredTool.from_function(current_time))
+    if collection_ids:  # an agent with collections always gets its knowledge tool
+        tools.append(knowledge_tool(query_client, action, collection_ids, found_sources))
+    return tools

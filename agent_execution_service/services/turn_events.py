@@ -1,0 +1,113 @@
+"""Streams a turn's events back to the orchestrator and notices when the turn is cancelled.
+
+Tokens are coalesced: the first one goes out at once, later ones at most every `flush_interval_s`,
+so a long answer is tens of Redis writes, not thousands. Every write also asks whether the turn
+was cancelled (`execution.task.cancel` sets a flag), so cancelling costs no extra round trips
+while tokens flow; when none flow, the flag is polled every `cancel_poll_interval_s`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from redis.asyncio import Redis
+
+from common.handlers.callback_handlers import CallbackSenderHandler
+from common.log import get_logger
+from common.messaging.queue_manager import QueueManager
+from common.models.actions import DomainAction
+from common.models.chat import Token
+
+log = get_logger(__name__)
+CANCEL_FLAG_TTL_S = 3600
+
+
+def cancel_flag_key(queues: QueueManager, task_id: str) -> str:
+    return queues.state_key("execution", "cancelled", task_id)
+
+
+async def request_cancel(redis: Redis, queues: QueueManager, task_id: str) -> None:
+    await redis.set(cancel_flag_key(queues, task_id), "1", ex=CANCEL_FLAG_TTL_S)
+
+
+class TurnEvents:
+    def __init__(
+        self,
+        sender: CallbackSenderHandler,
+        action: DomainAction,
+        *,
+        flush_interval_s: float,
+        cancel_poll_interval_s: float,
+    ):
+        self.sender = sender
+        self.action = action
+        self.task_id = action.task_id or action.action_id
+        self.flush_interval_s = flush_interval_s
+        self.cancel_poll_interval_s = cancel_poll_interval_s
+        self.cancel_key = cancel_flag_key(sender.queues, self.task_id)
+        self.cancelled = asyncio.Event()
+        self._tokens: list[str] = []
+        self._has_tokens = asyncio.Event()
+        self._write_lock = asyncio.Lock()
+        self._pump: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> TurnEvents:
+        self._pump = asyncio.create_task(self._run_pump())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._pump:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+        await self.flush()
+
+    def token(self, delta: str) -> None:
+        if delta:
+            self._tokens.append(delta)
+            self._has_tokens.set()
+
+    async def emit(self, event: Any) -> None:
+        """Send `event` now, after any tokens still buffered, so order is kept."""
+        await self._write([event])
+
+    async def flush(self) -> None:
+        await self._write([])
+
+    async def _write(self, events: list[Any]) -> None:
+        async with self._write_lock:
+            pending = len(self._tokens)
+            if pending:
+                events = [Token(task_id=self.task_id, delta="".join(self._tokens[:pending])), *events]
+            self._has_tokens.clear()
+            try:
+                async with self.sender.redis.pipeline(transaction=False) as pipe:
+                    for event in events:
+                        data = {"task_id": self.task_id, "event": event.model_dump(mode="json", exclude_none=True)}
+                        self.sender.queue_callback(pipe, self.action, data)
+                    pipe.exists(self.cancel_key)
+                    replies = await pipe.execute()
+            except BaseException:
+                if pending:
+                    self._has_tokens.set()  # the tokens stay buffered for the next flush
+                raise
+            del self._tokens[:pending]
+            if replies[-1]:
+                self.cancelled.set()
+
+    async def _run_pump(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                async with asyncio.timeout(self.cancel_poll_interval_s):
+                    await self._has_tokens.wait()
+            except TimeoutError:
+                pass
+            started = loop.time()
+            try:
+                await self.flush()
+            except Exception as exc:  # a failed write is retried with the next flush
+                log.warning("turn_event_flush_failed", task_id=self.task_id, error=str(exc))
+            await asyncio.sleep(max(0.0, self.flush_interval_s - (loop.time() - started)))

@@ -1,0 +1,86 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, WebSocket, status
+
+from agent_orchestrator_service.models.chat import SessionCreate, SessionOut
+from agent_orchestrator_service.services.chat_service import ChatService
+from agent_orchestrator_service.services.chat_socket import ChatSocket
+from agent_orchestrator_service.services.session_store import Session
+from common.auth import CurrentTenant, TenantResolver, bearer
+from common.errors import NoobleError
+
+router = APIRouter(tags=["chat"])
+
+# WebSocket close codes (4000-4999 are the application's): the client should not retry these as-is.
+WS_UNAUTHORIZED = 4401
+WS_SESSION_NOT_FOUND = 4404
+WS_UNAVAILABLE = 4503
+
+
+def chat_service(request: Request) -> ChatService:
+    return request.app.state.chat
+
+
+def ws_url(request: Request, session_id: str) -> str:
+    settings = request.app.state.settings
+    if settings.public_ws_url:
+        base = settings.public_ws_url.rstrip("/")
+    else:
+        base = f"{'wss' if request.url.scheme == 'https' else 'ws'}://{request.url.netloc}"
+    return f"{base}/ws/chat/{session_id}"
+
+
+def session_out(request: Request, session: Session) -> SessionOut:
+    return SessionOut(
+        session_id=session.session_id,
+        conversation_id=session.conversation_id,
+        agent_id=session.agent_id,
+        ws_url=ws_url(request, session.session_id),
+        active_task=session.active_task,
+        last_seq=session.seq,
+    )
+
+
+@router.post("/api/v1/chat/sessions", status_code=status.HTTP_201_CREATED)
+async def create_session(body: SessionCreate, tenant: CurrentTenant, request: Request) -> SessionOut:
+    session = await chat_service(request).open_session(tenant, body.agent_id, body.conversation_id, body.user_id)
+    return session_out(request, session)
+
+
+@router.get("/api/v1/chat/sessions/{session_id}")
+async def get_session(session_id: str, tenant: CurrentTenant, request: Request) -> SessionOut:
+    return session_out(request, await chat_service(request).session_of(tenant, session_id))
+
+
+@router.delete("/api/v1/chat/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def close_session(session_id: str, tenant: CurrentTenant, request: Request) -> None:
+    chat = chat_service(request)
+    await chat.close_session(await chat.session_of(tenant, session_id))
+
+
+@router.get("/api/v1/chat/agents")
+async def list_agents(tenant: CurrentTenant, request: Request) -> dict[str, Any]:
+    """The tenant's agents, for clients such as the web chat page."""
+    return await chat_service(request).management.list_agents(tenant.tenant_id, tenant.tier.value)
+
+
+@router.websocket("/ws/chat/{session_id}")
+async def chat_socket(
+    websocket: WebSocket,
+    session_id: str,
+    token: Annotated[str | None, Query(description="API key or JWT (browsers cannot send headers)")] = None,
+    last_seq: Annotated[int | None, Query(ge=0)] = None,
+) -> None:
+    await websocket.accept()
+    chat: ChatService = websocket.app.state.chat
+    resolver: TenantResolver = websocket.app.state.tenant_resolver
+    try:
+        tenant = await resolver.resolve(token or bearer(websocket.headers.get("authorization")))
+        session = await chat.session_of(tenant, session_id)
+    except NoobleError as exc:
+        code = {"unauthorized": WS_UNAUTHORIZED, "not_found": WS_SESSION_NOT_FOUND}.get(
+            exc.error_type.value, WS_UNAVAILABLE
+        )
+        await websocket.close(code=code, reason=exc.message[:120])
+        return
+    await ChatSocket(websocket, chat, session, last_seq).run()

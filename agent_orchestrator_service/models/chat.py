@@ -1,0 +1,48 @@
+"""REST bodies and WebSocket client frames of the chat API."""
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class SessionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agent_id: str = Field(min_length=1, max_length=64)
+    conversation_id: str | None = Field(None, min_length=1, max_length=64)  # continue an earlier conversation
+    user_id: str | None = Field(None, max_length=128)  # the tenant's own end-user id, kept with the messages
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    conversation_id: str
+    agent_id: str
+    ws_url: str
+    active_task: str | None = None
+    last_seq: int = 0
+
+
+class MessageFrame(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["message"]
+    content: str = Field(min_length=1, max_length=32_000)
+    client_message_id: str | None = Field(None, max_length=64)
+
+
+class CancelFrame(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["cancel"]
+    task_id: str = Field(min_length=1, max_length=64)
+
+
+class PingFrame(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["ping"]
+
+
+ClientFrame = Annotated[MessageFrame | CancelFrame | PingFrame, Field(discriminator="type")]
+client_frame_adapter: TypeAdapter[MessageFrame | CancelFrame | PingFrame] = TypeAdapter(ClientFrame)
+FRAME_TYPES = ("message", "cancel", "ping")

@@ -1,0 +1,168 @@
+"""Sessions and turns: what the REST API, the WebSocket and the callback handler of the orchestrator share."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from typing import Any
+
+from agent_orchestrator_service.clients.conversation_client import ConversationClient
+from agent_orchestrator_service.clients.execution_client import ExecutionClient
+from agent_orchestrator_service.clients.management_client import ManagementClient
+from agent_orchestrator_service.services.rate_limits import TenantRateLimiter
+from agent_orchestrator_service.services.session_store import Session, SessionStore
+from agent_orchestrator_service.settings import OrchestratorSettings
+from common.auth import TenantIdentity
+from common.errors import NotFoundError
+from common.log import get_logger
+from common.models.actions import new_id
+from common.models.chat import TERMINAL_EVENTS, ChatError, MessageStart
+from common.service import ServiceDeps
+from common.tier_limits import limits_for
+
+log = get_logger(__name__)
+ORIGIN = "orchestrator"
+
+
+class ChatService:
+    def __init__(self, deps: ServiceDeps, settings: OrchestratorSettings):
+        self.settings = settings
+        redis = deps.redis
+        self.store = SessionStore(
+            redis,
+            deps.queues,
+            ttl_s=settings.session_ttl_s,
+            log_ttl_s=settings.event_log_ttl_s,
+            log_maxlen=settings.event_log_maxlen,
+        )
+        self.limiter = TenantRateLimiter(redis, settings.redis_url, deps.queues)
+        self.execution = ExecutionClient(redis, settings, ORIGIN)
+        self.management = ManagementClient(redis, settings, ORIGIN)
+        self.conversation = ConversationClient(redis, settings, ORIGIN)
+        self.instance_id = settings.instance_id or f"{socket.gethostname()}-{os.getpid()}"
+        self.callback_queue = deps.queues.callback_queue(ORIGIN, self.instance_id)
+        self._timers: dict[str, asyncio.Task[None]] = {}  # turn timeout backstops, by task id
+
+    async def open_session(
+        self, tenant: TenantIdentity, agent_id: str, conversation_id: str | None, user_id: str | None
+    ) -> Session:
+        await self.management.agent_config(tenant.tenant_id, tenant.tier.value, agent_id)  # NotFoundError if foreign
+        session_id = new_id()
+        await self.store.create(
+            session_id,
+            tenant_id=tenant.tenant_id,
+            tier=tenant.tier.value,
+            agent_id=agent_id,
+            conversation_id=conversation_id or new_id(),
+            user_id=user_id,
+        )
+        session = await self.store.get(session_id)
+        assert session is not None
+        return session
+
+    async def session_of(self, tenant: TenantIdentity, session_id: str) -> Session:
+        """The tenant's session; another tenant's session is reported as missing."""
+        session = await self.store.get(session_id)
+        if session is None or session.tenant_id != tenant.tenant_id:
+            raise NotFoundError(f"chat session {session_id} not found", code="session_not_found")
+        return session
+
+    async def close_session(self, session: Session) -> None:
+        await self.store.delete(session.session_id)
+        await self.conversation.close_session(session.tenant_id, session.tier, session.session_id)
+
+    def turn_timeout_s(self, session: Session) -> float:
+        return float(limits_for(session.tier).timeout_s)
+
+    async def start_turn(self, session: Session, content: str, client_message_id: str | None) -> ChatError | None:
+        """Starts a turn, or says why not (a turn is running, rate limited, session gone)."""
+        current = await self.store.get(session.session_id)
+        if current is None:
+            return ChatError(code="session_expired", message="this chat session has expired; open a new one")
+        if current.active_task:
+            return ChatError(
+                code="turn_in_progress",
+                message="a reply is still being generated; wait for it or cancel it",
+                task_id=current.active_task,
+            )
+        retry_after = await self.limiter.hit(session.tenant_id, session.tier)
+        if retry_after is not None:
+            return ChatError(
+                code="rate_limited",
+                message=f"the {session.tier} tier's request limit is reached",
+                retry_after=retry_after,
+            )
+        task_id = new_id()
+        timeout_s = self.turn_timeout_s(session)
+        started = await self.store.begin_turn(
+            session.session_id,
+            task_id,
+            MessageStart(task_id=task_id, client_message_id=client_message_id),
+            max_seconds=timeout_s + self.settings.turn_grace_s,
+        )
+        if started == 0:
+            return ChatError(code="turn_in_progress", message="a reply is still being generated")
+        if started < 0:
+            return ChatError(code="session_expired", message="this chat session has expired; open a new one")
+        await self.store.touch(session.session_id)
+        try:
+            await self.execution.run_turn(
+                tenant_id=session.tenant_id,
+                tier=session.tier,
+                session_id=session.session_id,
+                agent_id=session.agent_id,
+                conversation_id=session.conversation_id,
+                task_id=task_id,
+                message=content,
+                client_message_id=client_message_id,
+                user_id=session.user_id,
+                callback_queue=self.callback_queue,
+                timeout_s=timeout_s,
+            )
+        except Exception as exc:
+            log.error("turn_not_sent", task_id=task_id, exc_info=exc)
+            await self.end_turn(session, task_id, ChatError(code="unavailable", message="could not start the turn"))
+            return None
+        self._watch(session, task_id, timeout_s + self.settings.turn_grace_s)
+        return None
+
+    async def cancel_turn(self, session: Session, task_id: str) -> ChatError | None:
+        current = await self.store.get(session.session_id)
+        if current is None or current.active_task != task_id:
+            return ChatError(code="no_such_turn", message=f"no running turn {task_id}", task_id=task_id)
+        await self.execution.cancel(
+            tenant_id=session.tenant_id, tier=session.tier, session_id=session.session_id, task_id=task_id
+        )
+        return None
+
+    async def on_event(self, session_id: str, task_id: str, event: Any) -> None:
+        """An event of a running turn, from the execution service."""
+        terminal = event.type in TERMINAL_EVENTS
+        await self.store.task_event(session_id, task_id, event, terminal=terminal)
+        if terminal and (timer := self._timers.pop(task_id, None)):
+            timer.cancel()
+
+    async def end_turn(self, session: Session, task_id: str, error: ChatError) -> bool:
+        return await self.store.task_event(session.session_id, task_id, error, terminal=True) > 0
+
+    def _watch(self, session: Session, task_id: str, seconds: float) -> None:
+        """Backstop: a turn with no terminal event in time ends with `turn_timeout` and is cancelled."""
+
+        async def expire() -> None:
+            await asyncio.sleep(seconds)
+            error = ChatError(code="turn_timeout", message=f"no answer within {seconds:g} s", task_id=task_id)
+            if await self.end_turn(session, task_id, error):
+                await self.execution.cancel(
+                    tenant_id=session.tenant_id, tier=session.tier, session_id=session.session_id, task_id=task_id
+                )
+
+        timer = asyncio.create_task(expire())
+        self._timers[task_id] = timer
+        timer.add_done_callback(lambda _: self._timers.pop(task_id, None))
+
+    async def close(self) -> None:
+        timers = list(self._timers.values())
+        for timer in timers:
+            timer.cancel()
+        await asyncio.gather(*timers, return_exceptions=True)

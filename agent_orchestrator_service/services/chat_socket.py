@@ -1,0 +1,109 @@
+"""One chat WebSocket: client frames in; the session's event log out, in `seq` order.
+
+Bad frames get an `error` event and the socket stays open. Events are read from the log, never
+pushed directly, so a reconnect with `?last_seq=N` resumes exactly after N on any replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+import pydantic
+from fastapi import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
+
+from agent_orchestrator_service.models.chat import (
+    FRAME_TYPES,
+    CancelFrame,
+    MessageFrame,
+    client_frame_adapter,
+)
+from agent_orchestrator_service.services.chat_service import ChatService
+from agent_orchestrator_service.services.session_store import Session
+from common.log import get_logger
+from common.messaging.backoff import REDIS_DOWN, Backoff
+from common.models.chat import ChatError, Pong, SessionReady
+
+log = get_logger(__name__)
+
+
+class ChatSocket:
+    def __init__(self, websocket: WebSocket, chat: ChatService, session: Session, last_seq: int | None):
+        self.websocket = websocket
+        self.chat = chat
+        self.session = session
+        self.last_seq = last_seq
+
+    async def run(self) -> None:
+        resume_after = self.last_seq if self.last_seq is not None else self.session.seq
+        tail = asyncio.create_task(self._send_events(resume_after))
+        try:
+            if self.last_seq is None:
+                await self.chat.store.append(
+                    self.session.session_id,
+                    SessionReady(
+                        session_id=self.session.session_id,
+                        conversation_id=self.session.conversation_id,
+                        agent_id=self.session.agent_id,
+                    ),
+                )
+            await self._receive_frames()
+        finally:
+            tail.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await tail
+
+    async def _receive_frames(self) -> None:
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            raw = message.get("text")
+            if raw is None and message.get("bytes") is not None:
+                raw = message["bytes"].decode("utf-8", errors="replace")
+            error = await self._handle_frame(raw or "")
+            if error is not None:
+                await self.chat.store.append(self.session.session_id, error)
+
+    async def _handle_frame(self, raw: str) -> ChatError | None:
+        if len(raw.encode()) > self.chat.settings.ws_max_frame_bytes:
+            limit = self.chat.settings.ws_max_frame_bytes
+            return ChatError(code="frame_too_large", message=f"frames are limited to {limit} bytes")
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            return ChatError(code="invalid_json", message="frames must be JSON objects")
+        if not isinstance(doc, dict) or doc.get("type") not in FRAME_TYPES:
+            kind = doc.get("type") if isinstance(doc, dict) else None
+            return ChatError(
+                code="unknown_frame_type",
+                message=f"unknown frame type {kind!r}; expected one of {', '.join(FRAME_TYPES)}",
+            )
+        try:
+            frame = client_frame_adapter.validate_python(doc)
+        except pydantic.ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in exc.errors())
+            return ChatError(code="invalid_frame", message=f"invalid {doc['type']} frame: {problems}")
+        if isinstance(frame, MessageFrame):
+            return await self.chat.start_turn(self.session, frame.content, frame.client_message_id)
+        if isinstance(frame, CancelFrame):
+            return await self.chat.cancel_turn(self.session, frame.task_id)
+        await self.chat.store.append(self.session.session_id, Pong())
+        return None
+
+    async def _send_events(self, after_seq: int) -> None:
+        backoff = Backoff()
+        while self.websocket.application_state == WebSocketState.CONNECTED:
+            try:
+                events = await self.chat.store.read_events(self.session.session_id, after_seq)
+                backoff.reset()
+            except REDIS_DOWN as exc:
+                delay = backoff.next_delay()
+                log.warning("redis_unavailable", error=str(exc), retry_in_s=delay)
+                await asyncio.sleep(delay)
+                continue
+            for event in events:
+                await self.websocket.send_text(json.dumps(event))
+                after_seq = event["seq"]

@@ -1,0 +1,146 @@
+"""Chat sessions and their event logs, in Redis, so any orchestrator replica can serve any socket.
+
+A session is a hash (tenant, agent, conversation, the running turn, the last `seq`). Every event
+sent to a socket is first appended to the session's event log, a stream whose entry ids are
+`0-<seq>`: appending and numbering happen in one Lua script, so `seq` grows without gaps or
+duplicates whichever replica writes, and a client reconnecting with `last_seq` reads the rest
+with one XREAD. Sockets only ever read the log, never get events pushed directly.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from redis.asyncio import Redis
+
+from common.messaging.queue_manager import QueueManager
+from common.messaging.redis_manager import MAX_BLOCK_S
+
+_APPEND = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '0-' .. seq, 'e', ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return seq
+"""
+
+# ARGV: event, maxlen, log ttl, task_id, now_ms, active_until_ms. 0 = a turn is running, -1 = no session.
+_BEGIN_TURN = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local active = redis.call('HGET', KEYS[1], 'active_task')
+local active_until = tonumber(redis.call('HGET', KEYS[1], 'active_until') or '0')
+if active and active_until > tonumber(ARGV[5]) then return 0 end
+redis.call('HSET', KEYS[1], 'active_task', ARGV[4], 'active_until', ARGV[6])
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '0-' .. seq, 'e', ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return seq
+"""
+
+# ARGV: event, maxlen, log ttl, task_id, terminal. Events of a turn that is no longer running are dropped.
+_TASK_EVENT = """
+if redis.call('HGET', KEYS[1], 'active_task') ~= ARGV[4] then return 0 end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '0-' .. seq, 'e', ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+if ARGV[5] == '1' then redis.call('HDEL', KEYS[1], 'active_task', 'active_until') end
+return seq
+"""
+
+
+@dataclass(frozen=True)
+class Session:
+    session_id: str
+    tenant_id: str
+    tier: str
+    agent_id: str
+    conversation_id: str
+    user_id: str | None
+    active_task: str | None
+    seq: int
+
+
+class SessionStore:
+    def __init__(self, redis: Redis, queues: QueueManager, *, ttl_s: int, log_ttl_s: int, log_maxlen: int):
+        self.redis = redis
+        self.queues = queues
+        self.ttl_s = ttl_s
+        self.log_ttl_s = log_ttl_s
+        self.log_maxlen = log_maxlen
+        self._append = redis.register_script(_APPEND)
+        self._begin_turn = redis.register_script(_BEGIN_TURN)
+        self._task_event = redis.register_script(_TASK_EVENT)
+
+    def _keys(self, session_id: str) -> list[str]:
+        session = self.queues.state_key("orchestrator", "session", session_id)
+        return [session, f"{session}:events"]
+
+    async def create(
+        self, session_id: str, *, tenant_id: str, tier: str, agent_id: str, conversation_id: str, user_id: str | None
+    ) -> None:
+        fields = {
+            "tenant_id": tenant_id,
+            "tier": tier,
+            "agent_id": agent_id,
+            "conversation_id": conversation_id,
+            "user_id": user_id or "",
+            "seq": 0,
+        }
+        key = self._keys(session_id)[0]
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=fields)
+            pipe.expire(key, self.ttl_s)
+            await pipe.execute()
+
+    async def get(self, session_id: str) -> Session | None:
+        doc = await self.redis.hgetall(self._keys(session_id)[0])
+        if not doc:
+            return None
+        return Session(
+            session_id=session_id,
+            tenant_id=doc["tenant_id"],
+            tier=doc["tier"],
+            agent_id=doc["agent_id"],
+            conversation_id=doc["conversation_id"],
+            user_id=doc["user_id"] or None,
+            active_task=doc.get("active_task") or None,
+            seq=int(doc.get("seq", 0)),
+        )
+
+    async def touch(self, session_id: str) -> None:
+        await self.redis.expire(self._keys(session_id)[0], self.ttl_s)
+
+    async def delete(self, session_id: str) -> None:
+        await self.redis.delete(*self._keys(session_id))
+
+    async def append(self, session_id: str, event: BaseModel) -> int:
+        """Append a session-level event; returns its seq (0 when the session is gone)."""
+        return int(await self._append(keys=self._keys(session_id), args=[*self._event_args(event)]))
+
+    async def begin_turn(self, session_id: str, task_id: str, start_event: BaseModel, max_seconds: float) -> int:
+        """Marks `task_id` as the running turn and logs `start_event`: its seq, 0 when busy, -1 when gone."""
+        now_ms = int(time.time() * 1000)
+        args = [*self._event_args(start_event), task_id, now_ms, now_ms + int(max_seconds * 1000)]
+        return int(await self._begin_turn(keys=self._keys(session_id), args=args))
+
+    async def task_event(self, session_id: str, task_id: str, event: BaseModel, *, terminal: bool) -> int:
+        """Logs an event of the running turn (a terminal one ends it); 0 when that turn is not running."""
+        args = [*self._event_args(event), task_id, "1" if terminal else "0"]
+        return int(await self._task_event(keys=self._keys(session_id), args=args))
+
+    def _event_args(self, event: BaseModel) -> tuple[str, int, int]:
+        return event.model_dump_json(exclude_none=True), self.log_maxlen, self.log_ttl_s
+
+    async def read_events(self, session_id: str, after_seq: int, count: int = 200) -> list[dict[str, Any]]:
+        """Events with seq > `after_seq`, oldest first; blocks up to a couple of seconds for new ones."""
+        key = self._keys(session_id)[1]
+        reply = await self.redis.xread({key: f"0-{after_seq}"}, count=count, block=int(MAX_BLOCK_S * 1000))
+        events = []
+        for _, entries in reply or []:
+            for entry_id, fields in entries:
+                events.append({"seq": int(entry_id.split("-")[1]), **json.loads(fields["e"])})
+        return events

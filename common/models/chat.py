@@ -1,0 +1,104 @@
+"""Chat events: what the execution service streams back (`orchestrator.chat.event`) and sockets receive.
+
+The orchestrator adds a per-session `seq` to each event when it writes it to the session's event log.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = Field(0, ge=0)
+    completion_tokens: int = Field(0, ge=0)
+    total_tokens: int = Field(0, ge=0)
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+        )
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SessionReady(_Event):
+    type: Literal["session_ready"] = "session_ready"
+    session_id: str
+    conversation_id: str
+    agent_id: str
+
+
+class MessageStart(_Event):
+    type: Literal["message_start"] = "message_start"
+    task_id: str
+    client_message_id: str | None = None
+
+
+class Token(_Event):
+    type: Literal["token"] = "token"
+    task_id: str
+    delta: str
+
+
+class ToolCall(_Event):
+    type: Literal["tool_call"] = "tool_call"
+    task_id: str
+    name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolResult(_Event):
+    type: Literal["tool_result"] = "tool_result"
+    task_id: str
+    name: str
+    summary: str
+
+
+class Sources(_Event):
+    type: Literal["sources"] = "sources"
+    task_id: str
+    items: list[dict[str, Any]]
+
+
+class MessageEnd(_Event):
+    type: Literal["message_end"] = "message_end"
+    task_id: str
+    content: str
+    usage: Usage = Field(default_factory=Usage)
+    sources: list[dict[str, Any]] = Field(default_factory=list)
+    cancelled: bool = False
+
+
+class ChatError(_Event):
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+    task_id: str | None = None
+    retry_after: float | None = None
+
+
+class Pong(_Event):
+    type: Literal["pong"] = "pong"
+
+
+ChatEvent = Annotated[
+    SessionReady | MessageStart | Token | ToolCall | ToolResult | Sources | MessageEnd | ChatError | Pong,
+    Field(discriminator="type"),
+]
+TERMINAL_EVENTS = frozenset({"message_end", "error"})
+
+
+class ChatEventCallback(BaseModel):
+    """`orchestrator.chat.event` data: one event of one task."""
+
+    task_id: str = Field(min_length=1, max_length=64)
+    event: ChatEvent
+
+
+chat_event_adapter: TypeAdapter[Any] = TypeAdapter(ChatEvent)
