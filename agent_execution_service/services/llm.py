@@ -11,14 +11,13 @@ from agent_execution_service.models.agents import ModelSpec
 from agent_execution_service.services.scripted_model import ScriptedChatModel
 from agent_execution_service.settings import ExecutionSettings
 from common.errors import ActionTimeoutError, DependencyError, NoobleError, RateLimitedError, ValidationError
-
-LOCAL_MODEL_ALIAS = "smollm2-135m-instruct"
+from common.local_llm import LOCAL_MODEL_ALIAS
 
 
 def build_chat_model(model: ModelSpec, settings: ExecutionSettings) -> BaseChatModel:
-    provider = settings.chat_model_override or model.provider
+    provider = model.provider
     common = {"temperature": model.temperature, "max_tokens": model.max_tokens, "max_retries": 1}
-    if provider == "scripted":
+    if provider == "local" and settings.local_chat_model == "scripted":
         return ScriptedChatModel(token_delay_s=settings.scripted_token_delay_s)
     if provider == "local":
         return ChatOpenAI(

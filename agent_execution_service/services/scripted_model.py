@@ -1,4 +1,4 @@
-"""A deterministic LangChain chat model for tests, benchmarks and demos (`NOOBLE4_CHAT_MODEL_OVERRIDE=scripted`).
+"""A deterministic LangChain chat model for tests, benchmarks and demos (`NOOBLE4_LOCAL_CHAT_MODEL=scripted`).
 
 It really goes through LangChain (tool binding, streaming, usage metadata); its answers follow rules:
 - after a tool result: "The <tool> tool says: <result>";
@@ -27,7 +27,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from common.tokens import count_tokens
 
 LONG_STORY_TOKEN_DELAY_S = 0.01  # a long story takes ~4 s, so it can be cancelled midway
-ARITHMETIC = re.compile(r"[\d.]+(?:\s*[-+*/%]\s*[\d.(]+[\d.)]*)+")
+ARITHMETIC = re.compile(r"[(\d][\d\s.+\-*/%()]*[\d)]")
 
 
 class ScriptedChatModel(BaseChatModel):
@@ -49,8 +49,11 @@ class ScriptedChatModel(BaseChatModel):
         text = str(last.content)
         already_used_tool = any(isinstance(m, ToolMessage) for m in messages)
         if not already_used_tool:
-            if "calculator" in self.tool_names and (match := ARITHMETIC.search(text)):
-                return self._tool_call("calculator", {"expression": match.group(0)})
+            expression = next(
+                (m.group(0) for m in ARITHMETIC.finditer(text) if re.search(r"\d\s*[-+*/%]", m.group(0))), None
+            )
+            if "calculator" in self.tool_names and expression:
+                return self._tool_call("calculator", {"expression": expression})
             if "current_time" in self.tool_names and "time" in text.lower():
                 return self._tool_call("current_time", {})
             if "knowledge" in self.tool_names:

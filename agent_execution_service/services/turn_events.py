@@ -9,7 +9,6 @@ while tokens flow; when none flow, the flag is polled every `cancel_poll_interva
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 from redis.asyncio import Redis
@@ -52,16 +51,17 @@ class TurnEvents:
         self._has_tokens = asyncio.Event()
         self._write_lock = asyncio.Lock()
         self._pump: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def __aenter__(self) -> TurnEvents:
         self._pump = asyncio.create_task(self._run_pump())
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self._stopping = True  # not cancelled: a cancelled Redis call can leave its connection unusable
+        self._has_tokens.set()
         if self._pump:
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
+            await self._pump
         await self.flush()
 
     def token(self, delta: str) -> None:
@@ -99,12 +99,14 @@ class TurnEvents:
 
     async def _run_pump(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._stopping:
             try:
                 async with asyncio.timeout(self.cancel_poll_interval_s):
                     await self._has_tokens.wait()
             except TimeoutError:
                 pass
+            if self._stopping:
+                return
             started = loop.time()
             try:
                 await self.flush()

@@ -35,6 +35,7 @@ class ChatSocket:
         self.chat = chat
         self.session = session
         self.last_seq = last_seq
+        self._closed = asyncio.Event()
 
     async def run(self) -> None:
         resume_after = self.last_seq if self.last_seq is not None else self.session.seq
@@ -51,8 +52,9 @@ class ChatSocket:
                 )
             await self._receive_frames()
         finally:
-            tail.cancel()
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+            # Never cancel a blocking Redis read (MESSAGING.md): the tail sees the flag within one read.
+            self._closed.set()
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, *REDIS_DOWN):
                 await tail
 
     async def _receive_frames(self) -> None:
@@ -95,7 +97,7 @@ class ChatSocket:
 
     async def _send_events(self, after_seq: int) -> None:
         backoff = Backoff()
-        while self.websocket.application_state == WebSocketState.CONNECTED:
+        while not self._closed.is_set() and self.websocket.application_state == WebSocketState.CONNECTED:
             try:
                 events = await self.chat.store.read_events(self.session.session_id, after_seq)
                 backoff.reset()

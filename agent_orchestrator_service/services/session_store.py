@@ -20,6 +20,8 @@ from redis.asyncio import Redis
 from common.messaging.queue_manager import QueueManager
 from common.messaging.redis_manager import MAX_BLOCK_S
 
+READ_BLOCK_S = MAX_BLOCK_S / 2  # also how long a closed socket's reader takes to notice
+
 _APPEND = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
@@ -136,9 +138,9 @@ class SessionStore:
         return event.model_dump_json(exclude_none=True), self.log_maxlen, self.log_ttl_s
 
     async def read_events(self, session_id: str, after_seq: int, count: int = 200) -> list[dict[str, Any]]:
-        """Events with seq > `after_seq`, oldest first; blocks up to a couple of seconds for new ones."""
+        """Events with seq > `after_seq`, oldest first; waits up to a second for new ones."""
         key = self._keys(session_id)[1]
-        reply = await self.redis.xread({key: f"0-{after_seq}"}, count=count, block=int(MAX_BLOCK_S * 1000))
+        reply = await self.redis.xread({key: f"0-{after_seq}"}, count=count, block=int(READ_BLOCK_S * 1000))
         events = []
         for _, entries in reply or []:
             for entry_id, fields in entries:

@@ -18,6 +18,7 @@ import httpx
 from common.database import create_engine
 from common.launcher.embedded import EmbeddedRedis, start_embedded_postgres
 from common.launcher.services import SERVICE_PORTS
+from common.local_llm import LOCAL_LLM_PORT, llama_server_command
 from common.migrate import migrate
 from common.models.tiers import Tier
 from common.settings import CommonSettings
@@ -83,6 +84,8 @@ class Platform:
     def __init__(self, home: Path, port_offset: int, services: list[str]):
         self.home = home.resolve()
         self.ports = {name: SERVICE_PORTS[name] + port_offset for name in services}
+        self.ready_urls = {name: f"http://127.0.0.1:{port}/ready" for name, port in self.ports.items()}
+        self.local_llm_port = LOCAL_LLM_PORT + port_offset
         self.redis: EmbeddedRedis | None = None
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self._stop_signal: int | None = None
@@ -93,6 +96,7 @@ class Platform:
         try:
             self._prepare_stores()
             asyncio.run(migrate(CommonSettings()))
+            self._start_local_llm()
             self._spawn_services()
             if not self._wait_ready(ready_timeout):
                 return 1
@@ -114,23 +118,37 @@ class Platform:
             os.environ["NOOBLE4_DATABASE_URL"] = start_embedded_postgres(self.home / "pgdata")
             print(f"embedded PostgreSQL {self.home / 'pgdata'}")
 
+    def _start_local_llm(self) -> None:
+        """The `local` chat provider's server, unless tests use the scripted model or a server is configured."""
+        if os.environ.get("NOOBLE4_LOCAL_CHAT_MODEL") == "scripted" or os.environ.get("NOOBLE4_LOCAL_LLM_BASE_URL"):
+            return
+        if "agent_execution_service" not in self.ports:
+            return
+        self._spawn("local_llm", llama_server_command(self.local_llm_port))
+        base = f"http://127.0.0.1:{self.local_llm_port}"
+        self.ready_urls["local_llm"] = f"{base}/v1/models"
+        os.environ["NOOBLE4_LOCAL_LLM_BASE_URL"] = f"{base}/v1"
+
     def _spawn_services(self) -> None:
         for name, port in self.ports.items():
-            log_file = (self.home / "logs" / f"{name}.log").open("ab")
-            self.children[name] = subprocess.Popen(
-                [sys.executable, "-m", name, "--port", str(port)],
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                env=os.environ.copy(),
-                start_new_session=True,  # Ctrl-C reaches the launcher only; it stops services in order
-            )
+            self._spawn(name, [sys.executable, "-m", name, "--port", str(port)])
+
+    def _spawn(self, name: str, command: list[str]) -> None:
+        log_file = (self.home / "logs" / f"{name}.log").open("ab")
+        self.children[name] = subprocess.Popen(
+            command,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=os.environ.copy(),
+            start_new_session=True,  # Ctrl-C reaches the launcher only; it stops services in order
+        )
 
     def _wait_ready(self, timeout: float) -> bool:
-        waiting = dict(self.ports)
+        waiting = dict(self.ready_urls)
         give_up_at = time.monotonic() + timeout
         with httpx.Client(timeout=1.0) as http:
             while waiting:
-                for name, port in list(waiting.items()):
+                for name, url in list(waiting.items()):
                     if self.children[name].poll() is not None:
                         print(
                             f"{name} exited with {self.children[name].returncode}; "
@@ -139,7 +157,7 @@ class Platform:
                         )
                         return False
                     try:
-                        if http.get(f"http://127.0.0.1:{port}/ready").status_code == 200:
+                        if http.get(url).status_code == 200:
                             del waiting[name]
                     except httpx.HTTPError:
                         pass
@@ -155,6 +173,8 @@ class Platform:
         print("Nooble4 is ready:")
         for name, port in sorted(self.ports.items(), key=lambda item: item[1]):
             print(f"  {name:<28} http://127.0.0.1:{port}   (docs: /docs, metrics: /metrics)")
+        if "local_llm" in self.children:
+            print(f"  {'local LLM (SmolLM2-135M)':<28} http://127.0.0.1:{self.local_llm_port}/v1")
         print(f"logs: {self.home / 'logs'}   stop: Ctrl-C", flush=True)
 
     def _supervise(self) -> int:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 from redis.asyncio import Redis
 
 
@@ -29,3 +31,18 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 15.0,
             return result
         assert time.monotonic() < give_up_at, f"{what} not reached within {timeout} s"
         await asyncio.sleep(0.02)
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30.0) -> None:
+    """Poll `url` until it answers 200 (a server started by the test is up); fail if `proc` exits first."""
+    give_up_at = time.monotonic() + timeout
+    with httpx.Client(timeout=1.0) as http:
+        while True:
+            assert proc is None or proc.poll() is None, f"server for {url} exited with {proc.returncode}"
+            try:
+                if http.get(url).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < give_up_at, f"{url} not up within {timeout} s"
+            time.sleep(0.05)

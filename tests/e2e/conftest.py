@@ -1,0 +1,200 @@
+"""The whole platform started by the launcher (`nooble4 up`) for chat tests, plus a second orchestrator replica.
+
+The `local` provider is served by the scripted model; `openai` and `groq` agents reach the stand-in
+OpenAI-compatible server. Everything runs on the test's Redis and database, in its own key prefix and schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+
+from common.database import create_engine
+from common.launcher.embedded import free_port
+from common.launcher.services import SERVICE_PORTS
+from common.models.tiers import Tier
+from common.settings import CommonSettings
+from tests.conftest import ROOT
+from tests.e2e.test_launcher import _free_offset
+from tests.support.helpers import wait_http
+from tests.support.openai_standin import API_KEY
+from tests.support.services import drop_schema
+
+
+@dataclass
+class ChatPlatform:
+    settings: CommonSettings
+    offset: int
+    replica_port: int
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{SERVICE_PORTS[service] + self.offset}"
+
+    @property
+    def orchestrator(self) -> str:
+        return self.url("agent_orchestrator_service")
+
+    @property
+    def replica(self) -> str:
+        return f"http://127.0.0.1:{self.replica_port}"
+
+    async def new_tenant(self, tier: str = "enterprise") -> str:
+        """A tenant of `tier`; returns its API key."""
+        from agent_management_service.services.tenants import create_tenant
+
+        engine = create_engine(self.settings)
+        try:
+            _, key = await create_tenant(engine, f"tenant-{uuid.uuid4().hex[:6]}", Tier(tier))
+        finally:
+            await engine.dispose()
+        return key.api_key
+
+    async def new_agent(self, api_key: str, **fields: Any) -> str:
+        body = {"name": "Helper", "system_prompt": "You are a helpful assistant.", **fields}
+        async with httpx.AsyncClient(timeout=10) as http:
+            response = await http.post(
+                f"{self.url('agent_management_service')}/api/v1/agents", json=body, headers=auth(api_key)
+            )
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    async def new_session(self, api_key: str, agent_id: str, base: str | None = None) -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=10) as http:
+            response = await http.post(
+                f"{base or self.orchestrator}/api/v1/chat/sessions", json={"agent_id": agent_id}, headers=auth(api_key)
+            )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+
+def auth(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"}
+
+
+class ChatClient:
+    """A WebSocket chat client that reads events with a timeout (a hang fails the test, never blocks it)."""
+
+    def __init__(self, ws: ClientConnection):
+        self.ws = ws
+        self.events: list[dict[str, Any]] = []
+
+    async def send(self, **frame: Any) -> None:
+        await self.ws.send(json.dumps(frame))
+
+    async def send_raw(self, raw: str) -> None:
+        await self.ws.send(raw)
+
+    async def next(self, timeout: float = 15.0) -> dict[str, Any]:
+        event = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+        self.events.append(event)
+        return event
+
+    async def until(self, *types: str, timeout: float = 15.0) -> list[dict[str, Any]]:
+        """Events up to and including the first one whose type is in `types`."""
+        seen = []
+        while True:
+            event = await self.next(timeout)
+            seen.append(event)
+            if event["type"] in types:
+                return seen
+
+    async def turn(self, content: str) -> list[dict[str, Any]]:
+        await self.send(type="message", content=content)
+        return await self.until("message_end", "error")
+
+
+@asynccontextmanager
+async def chat(
+    session: dict[str, Any], api_key: str, *, base_ws: str | None = None, **query: Any
+) -> AsyncIterator[ChatClient]:
+    url = session["ws_url"]
+    if base_ws:
+        url = f"{base_ws}/ws/chat/{session['session_id']}"
+    params = "&".join(f"{k}={v}" for k, v in {"token": api_key, **query}.items())
+    async with connect(f"{url}?{params}", open_timeout=10) as ws:
+        yield ChatClient(ws)
+
+
+@pytest.fixture(scope="module")
+def chat_platform(
+    redis_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ChatPlatform]:
+    run = uuid.uuid4().hex[:10]
+    home = tmp_path_factory.mktemp("platform")
+    standin_port = free_port()
+    values = {
+        "environment": f"test{run}",
+        "redis_url": redis_url,
+        "database_url": database_url,
+        "database_schema": f"t_{run}",
+        "local_chat_model": "scripted",
+        "groq_api_key": API_KEY,
+        "groq_base_url": f"http://127.0.0.1:{standin_port}",
+        "openai_api_key": API_KEY,
+        "openai_base_url": f"http://127.0.0.1:{standin_port}/v1",
+        "turn_grace_s": "3",
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOOBLE4_")}
+    env.update({f"NOOBLE4_{key.upper()}": value for key, value in values.items()})
+    settings = CommonSettings(
+        environment=values["environment"], database_url=database_url, database_schema=values["database_schema"]
+    )
+    offset = _free_offset()
+    replica_port = free_port()
+    procs: list[subprocess.Popen[Any]] = []
+
+    def start(args: list[str], log: str, **kwargs: Any) -> subprocess.Popen[Any]:
+        out = (home / log).open("wb") if "stdout" not in kwargs else kwargs.pop("stdout")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, **kwargs
+        )
+        procs.append(proc)
+        return proc
+
+    try:
+        standin = start(["tests.support.openai_standin", "--port", str(standin_port)], "standin.log")
+        up = start(
+            ["common.launcher.cli", "up", "--home", str(home / "n4"), "--port-offset", str(offset)],
+            "up.log",
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert up.stdout is not None
+        output = []
+        for line in up.stdout:
+            output.append(line)
+            if "Nooble4 is ready" in line:
+                break
+        assert any("Nooble4 is ready" in line for line in output), "".join(output) + _logs(home / "n4" / "logs")
+        replica = start(["agent_orchestrator_service", "--port", str(replica_port)], "replica.log")
+        wait_http(f"http://127.0.0.1:{replica_port}/ready", replica)
+        wait_http(f"http://127.0.0.1:{standin_port}/v1/models", standin)
+        yield ChatPlatform(settings, offset, replica_port)
+    finally:
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        asyncio.run(drop_schema(settings))
+
+
+def _logs(log_dir: Path) -> str:
+    return "".join(f"\n--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(log_dir.glob("*.log")))

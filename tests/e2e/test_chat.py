@@ -1,0 +1,216 @@
+"""Live chat end to end: launcher-started services, WebSocket clients, the scripted model (DESIGN.md §6)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.e2e.conftest import ChatPlatform, auth, chat
+
+
+def seqs(events: list[dict]) -> list[int]:
+    return [e["seq"] for e in events]
+
+
+async def test_a_turn_streams_start_tokens_end_in_seq_order(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant()
+    session = await chat_platform.new_session(key, await chat_platform.new_agent(key))
+    async with chat(session, key) as client:
+        ready = await client.next()
+        assert ready["type"] == "session_ready" and ready["conversation_id"] == session["conversation_id"]
+        events = await client.turn("hello there")
+    types = [e["type"] for e in events]
+    assert types[0] == "message_start" and types[-1] == "message_end"
+    assert set(types[1:-1]) == {"token"}
+    assert seqs([ready, *events]) == list(range(1, len(events) + 2))
+    end = events[-1]
+    assert end["content"] == "".join(e["delta"] for e in events if e["type"] == "token") == "You said: hello there."
+    assert end["task_id"] == events[0]["task_id"] and end["usage"]["total_tokens"] > 0 and not end["cancelled"]
+
+
+async def test_the_second_turn_sees_the_first_and_both_are_saved(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant()
+    session = await chat_platform.new_session(key, await chat_platform.new_agent(key))
+    async with chat(session, key) as client:
+        await client.until("session_ready")
+        await client.turn("my name is Ada")
+        second = await client.turn("what did I say?")
+    assert second[-1]["content"] == "You said: what did I say?. Earlier you said: my name is Ada"
+    conversation = f"{chat_platform.url('conversation_service')}/api/v1/conversations/{session['conversation_id']}"
+    async with httpx.AsyncClient(timeout=10) as http:
+
+        async def saved() -> list:
+            response = await http.get(conversation, headers=auth(key))
+            return response.json()["messages"] if response.status_code == 200 else []
+
+        from tests.support.helpers import eventually
+
+        messages = await eventually(lambda: _when(saved, 4), what="four saved messages")
+    assert [(m["role"], m["content"]) for m in messages] == [
+        ("user", "my name is Ada"),
+        ("assistant", "You said: my name is Ada."),
+        ("user", "what did I say?"),
+        ("assistant", second[-1]["content"]),
+    ]
+
+
+async def _when(fetch, count: int) -> list | None:
+    items = await fetch()
+    return items if len(items) >= count else None
+
+
+async def test_tool_calls_show_as_tool_call_and_tool_result(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant()
+    session = await chat_platform.new_session(key, await chat_platform.new_agent(key, tools=["calculator"]))
+    async with chat(session, key) as client:
+        await client.until("session_ready")
+        events = await client.turn("what is (6 + 1) * 6?")
+    by_type = {e["type"]: e for e in events}
+    assert by_type["tool_call"]["name"] == "calculator"
+    assert by_type["tool_call"]["args"] == {"expression": "(6 + 1) * 6"}
+    assert by_type["tool_result"] == {**by_type["tool_result"], "name": "calculator", "summary": "42"}
+    order = [e["type"] for e in events]
+    assert order.index("tool_call") < order.index("tool_result") < order.index("message_end")
+    assert events[-1]["content"] == "The calculator tool says: 42"
+
+
+async def test_cancel_stops_the_turn_with_a_cancelled_message_end(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant()
+    session = await chat_platform.new_session(key, await chat_platform.new_agent(key))
+    async with chat(session, key) as client:
+        await client.until("session_ready")
+        await client.send(type="message", content="tell me a long story")
+        start = (await client.until("message_start"))[-1]
+        await client.until("token")
+        await client.send(type="cancel", task_id=start["task_id"])
+        events = await client.until("message_end", "error")
+        end = events[-1]
+        assert end["type"] == "message_end" and end["cancelled"] is True
+        assert 0 < len(end["content"].split()) < 400  # stopped partway through the 400-word story
+        after = await client.turn("still there?")  # the session goes on
+    assert after[-1]["type"] == "message_end" and not after[-1]["cancelled"]
+
+
+async def test_reconnect_on_another_replica_with_last_seq_resumes_without_gaps_or_duplicates(
+    chat_platform: ChatPlatform,
+) -> None:
+    key = await chat_platform.new_tenant()
+    session = await chat_platform.new_session(key, await chat_platform.new_agent(key))
+    async with chat(session, key) as first:
+        await first.until("session_ready")
+        await first.send(type="message", content="tell me a long story")
+        seen = await first.until("token")
+    last_seq = seen[-1]["seq"]  # the socket dropped mid-answer
+    replica_ws = chat_platform.replica.replace("http", "ws")
+    async with chat(session, key, base_ws=replica_ws, last_seq=last_seq) as second:
+        rest = await second.until("message_end", timeout=30)
+    assert seqs(rest) == list(range(last_seq + 1, last_seq + 1 + len(rest)))
+    words = "".join(e.get("delta", "") for e in [*seen, *rest] if e["type"] == "token")
+    assert words == rest[-1]["content"] and len(words.split()) == 400
+
+
+async def test_two_orchestrator_replicas_serve_sessions_side_by_side(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant()
+    agent = await chat_platform.new_agent(key)
+
+    async def conversation(base: str, text: str) -> list[dict]:
+        session = await chat_platform.new_session(key, agent, base=base)
+        assert session["ws_url"].startswith(base.replace("http", "ws"))
+        async with chat(session, key) as client:
+            await client.until("session_ready")
+            return [await client.turn(f"{text} {i}") for i in range(3)]
+
+    on_a, on_b = await asyncio.gather(
+        conversation(chat_platform.orchestrator, "via A"), conversation(chat_platform.replica, "via B")
+    )
+    assert [turn[-1]["content"].split(".")[0] for turn in on_a] == [f"You said: via A {i}" for i in range(3)]
+    assert [turn[-1]["content"].split(".")[0] for turn in on_b] == [f"You said: via B {i}" for i in range(3)]
+
+
+async def test_bad_frames_get_error_events_and_the_socket_stays_usable(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant()
+    session = await chat_platform.new_session(key, await chat_platform.new_agent(key))
+    async with chat(session, key) as client:
+        await client.until("session_ready")
+        cases = [
+            ("{not json", "invalid_json"),
+            (json.dumps(["a", "list"]), "unknown_frame_type"),
+            (json.dumps({"type": "shout"}), "unknown_frame_type"),
+            (json.dumps({"type": "message"}), "invalid_frame"),
+            (json.dumps({"type": "message", "content": "x" * 70_000}), "frame_too_large"),
+            (json.dumps({"type": "cancel", "task_id": "no-such-task"}), "no_such_turn"),
+        ]
+        for raw, code in cases:
+            await client.send_raw(raw)
+            error = await client.next()
+            assert (error["type"], error["code"]) == ("error", code), raw[:40]
+        await client.send(type="message", content="tell me a long story")
+        start = (await client.until("message_start"))[-1]
+        await client.send(type="message", content="and another")  # a second message while a turn runs
+        busy = await client.until("error", timeout=30)
+        assert busy[-1]["code"] == "turn_in_progress" and busy[-1]["task_id"] == start["task_id"]
+        await client.send(type="cancel", task_id=start["task_id"])
+        await client.until("message_end")
+        await client.send(type="ping")
+        assert (await client.until("pong"))[-1]["type"] == "pong"
+        assert (await client.turn("fine now"))[-1]["content"].startswith("You said: fine now.")
+
+
+async def test_free_tier_rate_limit_gives_rate_limited_with_retry_after(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant("free")  # 10 requests per minute
+    session = await chat_platform.new_session(key, await chat_platform.new_agent(key))
+    async with chat(session, key) as client:
+        await client.until("session_ready")
+        for i in range(10):
+            assert (await client.turn(f"message {i}"))[-1]["type"] == "message_end"
+        refused = await client.turn("one too many")
+        assert refused == [refused[-1]]  # no message_start: the turn never began
+        assert refused[-1]["code"] == "rate_limited" and 0 < refused[-1]["retry_after"] <= 60
+        await client.send(type="ping")
+        assert (await client.next())["type"] == "pong"
+
+
+async def test_sockets_and_sessions_are_tenant_scoped(chat_platform: ChatPlatform) -> None:
+    key_a, key_b = await chat_platform.new_tenant(), await chat_platform.new_tenant()
+    agent_a = await chat_platform.new_agent(key_a)
+    session_a = await chat_platform.new_session(key_a, agent_a)
+    async with httpx.AsyncClient(timeout=10) as http:
+        base = chat_platform.orchestrator
+        foreign = await http.post(f"{base}/api/v1/chat/sessions", json={"agent_id": agent_a}, headers=auth(key_b))
+        assert foreign.status_code == 404
+        peek = await http.get(f"{base}/api/v1/chat/sessions/{session_a['session_id']}", headers=auth(key_b))
+        assert peek.status_code == 404
+        assert (await http.get(f"{base}/api/v1/chat/agents", headers=auth(key_b))).json()["items"] == []
+    for token, code in ((key_b, 4404), ("nk_not-a-real-key", 4401)):
+        async with chat(session_a, token) as client:
+            with pytest.raises(ConnectionClosed) as closed:
+                await client.next()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == code
+
+
+async def test_groq_agent_streams_through_the_real_client(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant("professional")
+    agent = await chat_platform.new_agent(key, model={"provider": "groq", "name": "llama-test"})
+    session = await chat_platform.new_session(key, agent)
+    async with chat(session, key) as client:
+        await client.until("session_ready")
+        events = await client.turn("hi groq")
+    assert events[-1]["content"] == "Hello from llama-test via /openai/v1/chat/completions: hi groq"
+    assert sum(e["type"] == "token" for e in events) >= 1
+
+
+async def test_a_failing_provider_ends_the_turn_with_a_clear_error(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant("professional")
+    agent = await chat_platform.new_agent(key, model={"provider": "openai", "name": "fail-500"})
+    session = await chat_platform.new_session(key, agent)
+    async with chat(session, key) as client:
+        await client.until("session_ready")
+        events = await client.turn("hello?")
+        assert events[-1]["type"] == "error" and events[-1]["code"] == "llm_error"
+        assert events[-1]["task_id"] == events[0]["task_id"]
+        await client.send(type="ping")  # the session is free again
+        assert (await client.next())["type"] == "pong"
