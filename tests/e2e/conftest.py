@@ -25,11 +25,10 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from common.database import create_engine
 from common.launcher.embedded import free_port
-from common.launcher.services import SERVICE_PORTS
+from common.launcher.services import SERVICE_PORTS, free_port_offset
 from common.models.tiers import Tier
 from common.settings import CommonSettings
 from tests.conftest import ROOT
-from tests.e2e.test_launcher import _free_offset
 from tests.support.helpers import wait_http
 from tests.support.openai_standin import API_KEY
 from tests.support.services import drop_schema
@@ -129,7 +128,7 @@ async def chat(
         yield ChatClient(ws)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def chat_platform(
     redis_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ChatPlatform]:
@@ -153,7 +152,7 @@ def chat_platform(
     settings = CommonSettings(
         environment=values["environment"], database_url=database_url, database_schema=values["database_schema"]
     )
-    offset = _free_offset()
+    offset = free_port_offset()
     replica_port = free_port()
     procs: list[subprocess.Popen[Any]] = []
 

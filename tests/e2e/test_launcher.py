@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -13,26 +12,13 @@ from pathlib import Path
 
 import httpx
 
-from common.launcher.services import SERVICE_PORTS
+from common.launcher.services import SERVICE_PORTS, free_port_offset
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_offset() -> int:
-    for _ in range(50):
-        offset = random.randrange(20_000, 40_000, 10)
-        try:
-            for port in SERVICE_PORTS.values():
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port + offset))
-            return offset
-        except OSError:
-            continue
-    raise RuntimeError("no free port range")
-
-
 def test_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
-    offset = _free_offset()
+    offset = free_port_offset()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOOBLE4_")}  # nothing configured
     started = time.monotonic()
     proc = subprocess.Popen(

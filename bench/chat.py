@@ -1,0 +1,261 @@
+"""Chat latency through the whole platform: WebSocket message → first token and → message_end.
+
+Starts the platform with `nooble4 up` (the `local` provider served by the scripted model, so the
+numbers are the platform's, not a model's), runs 1 and 50 concurrent sessions, and prints p50/p99
+beside the messaging floor (a bare redis-py XADD → XREADGROUP → LPUSH → BRPOP round trip, from
+`bench.messaging`, at the same concurrency). Then measures the tokens/s of the bundled local model
+(SmolLM2-135M on llama-cpp-python), streamed through its OpenAI-compatible server.
+
+    python -m bench.chat [--turns 20] [--sessions 1 50] [--skip-local-model]
+
+Uses NOOBLE4_REDIS_URL / NOOBLE4_DATABASE_URL when set, else embedded Redis and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from statistics import quantiles
+
+import httpx
+from redis.asyncio import Redis
+from websockets.asyncio.client import connect
+
+from bench.messaging import _run_worker, bare_caller, measure
+from common.database import create_engine
+from common.launcher.embedded import EmbeddedRedis, free_port, start_embedded_postgres
+from common.launcher.services import SERVICE_PORTS, free_port_offset
+from common.local_llm import LOCAL_MODEL_ALIAS, llama_server_command
+from common.models.tiers import Tier
+from common.settings import CommonSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pct(values: list[float]) -> tuple[float, float]:
+    if len(values) < 2:
+        return values[0] * 1000, values[0] * 1000
+    cuts = quantiles(values, n=100, method="inclusive")
+    return cuts[49] * 1000, cuts[98] * 1000
+
+
+async def messaging_floor(redis_url: str, callers: int, seconds: float = 2.0) -> tuple[float, float]:
+    """p50/p99 (ms) of the bare redis-py request/reply loop, on a database of its own (it flushes it)."""
+    url = redis_url.rsplit("/", 1)[0] + "/15"
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    os.environ["BENCH_REDIS_URL"] = url
+    redis = Redis.from_url(url, decode_responses=True, max_connections=256)
+    await redis.flushdb()
+    proc = ctx.Process(target=_run_worker, args=("bare", url, ready), daemon=True)
+    proc.start()
+    try:
+        await asyncio.to_thread(ready.wait, 30)
+        _, p50, p99 = await measure(bare_caller(redis), callers, seconds)
+        return p50, p99
+    finally:
+        proc.terminate()
+        proc.join(10)
+        await redis.flushdb()
+        await redis.aclose()
+
+
+class Platform:
+    def __init__(self, home: Path):
+        self.home = home
+        self.offset = 0
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self, env: dict[str, str]) -> None:
+        self.offset = free_port_offset()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "common.launcher.cli",
+                "up",
+                "--home",
+                str(self.home),
+                "--port-offset",
+                str(self.offset),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if "Nooble4 is ready" in line:
+                return
+        raise RuntimeError(f"the platform did not start; see {self.home / 'logs'}")
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{SERVICE_PORTS[service] + self.offset}"
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(60)
+
+
+async def one_session(platform: Platform, api_key: str, agent_id: str, turns: int) -> list[tuple[float, float]]:
+    headers = {"Authorization": f"Bearer {api_key}"}
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(
+            f"{platform.url('agent_orchestrator_service')}/api/v1/chat/sessions",
+            json={"agent_id": agent_id},
+            headers=headers,
+        )
+        session = response.json()
+    timings = []
+    async with connect(f"{session['ws_url']}?token={api_key}") as ws:
+        while json.loads(await ws.recv())["type"] != "session_ready":
+            pass
+        for i in range(turns):
+            sent = time.perf_counter()
+            first_token = None
+            await ws.send(json.dumps({"type": "message", "content": f"benchmark message number {i}"}))
+            while True:
+                event = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                if event["type"] == "token" and first_token is None:
+                    first_token = time.perf_counter() - sent
+                if event["type"] in ("message_end", "error"):
+                    if event["type"] == "error":
+                        raise RuntimeError(f"turn failed: {event}")
+                    timings.append((first_token or 0.0, time.perf_counter() - sent))
+                    break
+    return timings
+
+
+async def chat_latency(platform: Platform, settings: CommonSettings, sessions: int, turns: int) -> dict:
+    from agent_management_service.services.tenants import create_tenant
+
+    engine = create_engine(settings)
+    try:
+        _, key = await create_tenant(engine, f"bench-{uuid.uuid4().hex[:6]}", Tier.ENTERPRISE)
+    finally:
+        await engine.dispose()
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(
+            f"{platform.url('agent_management_service')}/api/v1/agents",
+            json={"name": "Bench", "system_prompt": "Answer briefly."},
+            headers={"Authorization": f"Bearer {key.api_key}"},
+        )
+        agent_id = response.json()["id"]
+    await one_session(platform, key.api_key, agent_id, 2)  # warm-up
+    began = time.perf_counter()
+    results = await asyncio.gather(*(one_session(platform, key.api_key, agent_id, turns) for _ in range(sessions)))
+    elapsed = time.perf_counter() - began
+    flat = [t for session in results for t in session]
+    return {
+        "turns/s": len(flat) / elapsed,
+        "first token": pct([t[0] for t in flat]),
+        "message_end": pct([t[1] for t in flat]),
+    }
+
+
+async def local_model_tokens_per_second(runs: int = 3) -> float:
+    port = free_port()
+    command = llama_server_command(port)
+    proc = await asyncio.create_subprocess_exec(*command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        async with httpx.AsyncClient(timeout=120) as http:
+            for _ in range(600):
+                try:
+                    if (await http.get(f"{base}/models")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    await asyncio.sleep(0.1)
+            rates = []
+            for _ in range(runs):
+                body = {
+                    "model": LOCAL_MODEL_ALIAS,
+                    "messages": [{"role": "user", "content": "Write a short story about a lighthouse keeper."}],
+                    "max_tokens": 160,
+                    "stream": True,
+                }
+                tokens, first = 0, None
+                async with http.stream("POST", f"{base}/chat/completions", json=body) as response:
+                    async for line in response.aiter_lines():
+                        if line.startswith("data: {") and json.loads(line[6:])["choices"][0]["delta"].get("content"):
+                            tokens += 1
+                            first = first or time.perf_counter()
+                if first and tokens > 1:
+                    rates.append((tokens - 1) / (time.perf_counter() - first))
+            return sorted(rates)[len(rates) // 2]
+    finally:
+        proc.kill()
+        await proc.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--turns", type=int, default=20, help="turns per session")
+    parser.add_argument("--sessions", type=int, nargs="+", default=[1, 50])
+    parser.add_argument("--skip-local-model", action="store_true")
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="nooble4-bench-chat-"))
+    redis_server = None
+    redis_url = os.environ.get("NOOBLE4_REDIS_URL")
+    if not redis_url:
+        redis_server = EmbeddedRedis(home / "redis").start()
+        redis_url = redis_server.url
+    database_url = os.environ.get("NOOBLE4_DATABASE_URL") or start_embedded_postgres(home / "pgdata")
+    run = uuid.uuid4().hex[:8]
+    values = {
+        "environment": f"bench{run}",
+        "redis_url": redis_url,
+        "database_url": database_url,
+        "database_schema": f"bench_{run}",
+        "local_chat_model": "scripted",
+        "log_level": "WARNING",
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOOBLE4_")}
+    env.update({f"NOOBLE4_{k.upper()}": v for k, v in values.items()})
+    settings = CommonSettings(
+        environment=values["environment"], database_url=database_url, database_schema=values["database_schema"]
+    )
+    platform = Platform(home / "platform")
+    rows = []
+    try:
+        platform.start(env)
+        for sessions in args.sessions:
+            turns = args.turns if sessions == 1 else max(3, args.turns // 4)
+            floor = asyncio.run(messaging_floor(redis_url, sessions))
+            result = asyncio.run(chat_latency(platform, settings, sessions, turns))
+            rows.append((sessions, sessions * turns, result, floor))
+    finally:
+        platform.stop()
+        if redis_server:
+            redis_server.stop()
+    print(
+        f"{'sessions':>8} {'turns':>6} {'turns/s':>8} {'1st token p50':>14} {'p99':>7} "
+        f"{'msg_end p50':>12} {'p99':>7}   {'floor p50':>10} {'floor p99':>10}   (ms)"
+    )
+    for sessions, turns, r, (f50, f99) in rows:
+        t50, t99 = r["first token"]
+        e50, e99 = r["message_end"]
+        print(
+            f"{sessions:>8} {turns:>6} {r['turns/s']:>8.1f} {t50:>14.1f} {t99:>7.1f} {e50:>12.1f} {e99:>7.1f}   "
+            f"{f50:>10.2f} {f99:>10.2f}"
+        )
+    if not args.skip_local_model:
+        rate = asyncio.run(local_model_tokens_per_second())
+        print(f"local model ({LOCAL_MODEL_ALIAS}, llama-cpp-python, 2 threads): {rate:.0f} tokens/s (median of 3)")
+
+
+if __name__ == "__main__":
+    main()
