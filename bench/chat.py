@@ -216,7 +216,7 @@ def main() -> None:
     database_url = os.environ.get("NOOBLE4_DATABASE_URL") or start_embedded_postgres(home / "pgdata")
     run = uuid.uuid4().hex[:8]
     values = {
-        "environment": f"bench{run}",
+        "environment": f"devbench{run}",  # a dev* environment: the placeholder JWT secret is accepted
         "redis_url": redis_url,
         "database_url": database_url,
         "database_schema": f"bench_{run}",

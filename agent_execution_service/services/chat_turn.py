@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain.agents import create_agent
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.errors import GraphRecursionError
 
 from agent_execution_service.deps import ExecutionDeps
-from agent_execution_service.models.agents import TurnAgent
 from agent_execution_service.models.chat import ChatRunRequest
 from agent_execution_service.services.llm import build_chat_model, llm_error
 from agent_execution_service.services.tools import build_tools
@@ -41,6 +42,15 @@ class TurnState:
     usage: Usage = field(default_factory=Usage)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     sources: list[dict[str, Any]] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def timed(self, step: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings_ms[step] = round((time.perf_counter() - started) * 1000, 2)
 
 
 async def run_turn(action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps) -> dict[str, Any]:
@@ -63,6 +73,7 @@ async def run_turn(action: DomainAction, req: ChatRunRequest, deps: ExecutionDep
             outcome = ChatError(task_id=task_id, code=error.code, message=error.message)
         if isinstance(outcome, MessageEnd) and state.sources:
             await events.emit(Sources(task_id=task_id, items=state.sources))
+    log.info("turn_finished", task_id=task_id, outcome=outcome.type, usage=state.usage.total_tokens, **state.timings_ms)
     return {"task_id": task_id, "event": outcome.model_dump(mode="json", exclude_none=True)}
 
 
@@ -72,23 +83,38 @@ async def _run(
     task_id = events.task_id
     if not action.agent_id:
         raise ValidationError("execution.chat.run needs an agent_id", code="missing_agent_id")
-    agent = await deps.management.agent_config(action, action.agent_id)
+    with state.timed("config_ms"):
+        agent = await deps.management.agent_config(action, action.agent_id)
     if not agent.is_active:
         raise ForbiddenError(f"agent {agent.id} is not active", code="agent_inactive")
-    history = await deps.conversation.history(
-        action, req.conversation_id, agent.max_history_messages, agent.memory.max_tokens
-    )
+    with state.timed("history_ms"):
+        history = await deps.conversation.history(
+            action, req.conversation_id, agent.max_history_messages, agent.memory.max_tokens
+        )
     user_message_id = f"{task_id}:user"
     await deps.conversation.save_message(
         action, req.conversation_id, message_id=user_message_id, role="user", content=req.message
     )
     messages = [*_to_langchain(history, skip_id=user_message_id), HumanMessage(req.message)]
-    graph = _build_agent(action, agent, deps, state)
+    model = build_chat_model(agent.model, deps.settings)
+    tools = build_tools(
+        agent.tools,
+        query_client=deps.query,
+        action=action,
+        collection_ids=agent.collection_ids,
+        found_sources=state.sources,
+    )
+    if tools:
+        graph = create_agent(model, tools, system_prompt=agent.system_prompt)
+        streaming = _stream_agent(graph, messages, events, state)
+    else:  # no tools, no loop: the model alone (a tenth of the agent graph's overhead per turn)
+        streaming = _stream_model(model, [SystemMessage(agent.system_prompt), *messages], events, state)
 
-    runner = asyncio.create_task(_stream(graph, messages, events, state))
+    runner = asyncio.create_task(streaming)
     cancelled = asyncio.create_task(events.cancelled.wait())
     try:
-        done, _ = await asyncio.wait({runner, cancelled}, timeout=agent.timeout_s, return_when="FIRST_COMPLETED")
+        with state.timed("generation_ms"):
+            done, _ = await asyncio.wait({runner, cancelled}, timeout=agent.timeout_s, return_when="FIRST_COMPLETED")
     finally:
         cancelled.cancel()
         if not runner.done():
@@ -120,25 +146,25 @@ async def _run(
     return outcome
 
 
-def _build_agent(action: DomainAction, agent: TurnAgent, deps: ExecutionDeps, state: TurnState) -> Any:
-    model = build_chat_model(agent.model, deps.settings)
-    tools = build_tools(
-        agent.tools,
-        query_client=deps.query,
-        action=action,
-        collection_ids=agent.collection_ids,
-        found_sources=state.sources,
-    )
-    return create_agent(model, tools, system_prompt=agent.system_prompt)
-
-
 def _to_langchain(history: list[dict[str, Any]], skip_id: str) -> list[BaseMessage]:
     """User and assistant turns of the history, oldest first (tool and system rows are not replayed)."""
     kinds: dict[str, type[BaseMessage]] = {"user": HumanMessage, "assistant": AIMessage}
     return [kinds[m["role"]](m["content"]) for m in history if m["role"] in kinds and m.get("message_id") != skip_id]
 
 
-async def _stream(graph: Any, messages: list[BaseMessage], events: TurnEvents, state: TurnState) -> None:
+async def _stream_model(model: Any, messages: list[BaseMessage], events: TurnEvents, state: TurnState) -> None:
+    reply: AIMessageChunk | None = None
+    async for chunk in model.astream(messages):
+        if chunk.text:
+            state.streamed.append(chunk.text)
+            events.token(chunk.text)
+        reply = chunk if reply is None else reply + chunk
+    if reply is not None:
+        state.usage += _usage(reply)
+        state.content = reply.text
+
+
+async def _stream_agent(graph: Any, messages: list[BaseMessage], events: TurnEvents, state: TurnState) -> None:
     task_id = events.task_id
     try:
         async for mode, chunk in graph.astream(

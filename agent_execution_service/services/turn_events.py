@@ -51,14 +51,14 @@ class TurnEvents:
         self._has_tokens = asyncio.Event()
         self._write_lock = asyncio.Lock()
         self._pump: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._stopping = asyncio.Event()
 
     async def __aenter__(self) -> TurnEvents:
         self._pump = asyncio.create_task(self._run_pump())
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self._stopping = True  # not cancelled: a cancelled Redis call can leave its connection unusable
+        self._stopping.set()  # not cancelled: a cancelled Redis call can leave its connection unusable
         self._has_tokens.set()
         if self._pump:
             await self._pump
@@ -99,17 +99,21 @@ class TurnEvents:
 
     async def _run_pump(self) -> None:
         loop = asyncio.get_running_loop()
-        while not self._stopping:
+        while not self._stopping.is_set():
             try:
                 async with asyncio.timeout(self.cancel_poll_interval_s):
                     await self._has_tokens.wait()
             except TimeoutError:
                 pass
-            if self._stopping:
+            if self._stopping.is_set():
                 return
             started = loop.time()
             try:
                 await self.flush()
             except Exception as exc:  # a failed write is retried with the next flush
                 log.warning("turn_event_flush_failed", task_id=self.task_id, error=str(exc))
-            await asyncio.sleep(max(0.0, self.flush_interval_s - (loop.time() - started)))
+            try:  # coalescing window; ends early when the turn is over
+                async with asyncio.timeout(max(0.0, self.flush_interval_s - (loop.time() - started))):
+                    await self._stopping.wait()
+            except TimeoutError:
+                pass
