@@ -29,8 +29,9 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: install          ## messaging benchmark against a bare redis-py loop
+bench: install          ## messaging and chat benchmarks, each against a floor measured in the same run
 	$(PY) -m bench.messaging
+	$(PY) -m bench.chat
 
 migrate: install
 	$(VENV)/bin/nooble4 migrate
