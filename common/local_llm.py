@@ -22,7 +22,7 @@ def local_model_path() -> Path:
     return found[0]
 
 
-def llama_server_command(port: int, threads: int = 2) -> list[str]:
+def llama_server_command(port: int, host: str = "127.0.0.1", threads: int = 2) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -32,7 +32,7 @@ def llama_server_command(port: int, threads: int = 2) -> list[str]:
         "--model_alias",
         LOCAL_MODEL_ALIAS,
         "--host",
-        "127.0.0.1",
+        host,
         "--port",
         str(port),
         "--n_ctx",

@@ -33,6 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     up.add_argument("--ready-timeout", type=float, default=60.0, help="seconds to wait for /ready")
     up.add_argument("--only", nargs="+", choices=sorted(SERVICE_PORTS), help="start only these services")
     commands.add_parser("migrate", help="apply database migrations")
+    llm = commands.add_parser("local-llm", help="serve the bundled SmolLM2 model (OpenAI-compatible, for `local`)")
+    llm.add_argument("--host", default="127.0.0.1")
+    llm.add_argument("--port", type=int, default=LOCAL_LLM_PORT)
     tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(dest="tenant_command", required=True)
     create = tenant.add_parser("create", help="create a tenant and print its first API key (shown once)")
     create.add_argument("--name", required=True)
@@ -44,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(migrate(CommonSettings()))
         print("migrations applied")
         return 0
+    if args.command == "local-llm":
+        command = llama_server_command(args.port, args.host)
+        os.execv(command[0], command)
     if args.command == "tenant":
         if not os.environ.get("NOOBLE4_DATABASE_URL"):  # the same embedded database `nooble4 up` uses
             os.environ["NOOBLE4_DATABASE_URL"] = start_embedded_postgres(args.home.resolve() / "pgdata")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+from websockets.sync.client import connect
 
 from common.launcher.services import SERVICE_PORTS, free_port_offset
 
@@ -45,7 +47,7 @@ def test_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             output.append(line)
-            if "Nooble4 is ready" in line:
+            if "stop: Ctrl-C" in line:  # the last line of the ready banner
                 break
         ready_after = time.monotonic() - started
         assert any("Nooble4 is ready" in line for line in output), "".join(output)
@@ -56,6 +58,8 @@ def test_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
                 assert http.get(f"{base}/health").json()["service"] == name
                 assert http.get(f"{base}/ready").json()["checks"] == {"redis": "ok", "database": "ok"}
                 assert "nooble4_actions_total" in http.get(f"{base}/metrics").text
+        assert any("local LLM" in line for line in output)
+        chat_with_the_local_model(tmp_path / "home", offset, env)
         proc.send_signal(signal.SIGINT)  # what Ctrl-C does
         assert proc.wait(timeout=60) == 0
     finally:
@@ -63,5 +67,45 @@ def test_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
             proc.kill()
     assert (tmp_path / "home" / "pgdata" / "PG_VERSION").exists()  # data persists under the home dir
     for port in SERVICE_PORTS.values():
-        with socket.socket() as sock:  # every service has released its port
+        with socket.socket() as sock:  # every service has released its port (TIME_WAIT of closed sockets aside)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(("127.0.0.1", port + offset))
+
+
+def chat_with_the_local_model(home: Path, offset: int, env: dict[str, str]) -> None:
+    """Offline, no API key: a free tenant's agent answers with SmolLM2 through the whole platform."""
+    created = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "common.launcher.cli",
+            "tenant",
+            "create",
+            "--name",
+            "Acme",
+            "--json",
+            "--home",
+            str(home),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    headers = {"Authorization": f"Bearer {json.loads(created.stdout)['api_key']}"}
+    with httpx.Client(timeout=10, headers=headers) as http:
+        agent = http.post(
+            f"http://127.0.0.1:{8003 + offset}/api/v1/agents",
+            json={"name": "Local", "system_prompt": "You are a helpful assistant.", "model": {"max_tokens": 40}},
+        ).json()
+        session = http.post(f"http://127.0.0.1:{8001 + offset}/api/v1/chat/sessions", json={"agent_id": agent["id"]})
+    token = headers["Authorization"].split()[1]
+    with connect(f"{session.json()['ws_url']}?token={token}", open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "message", "content": "What is the capital of France?"}))
+        events = []
+        while not events or events[-1]["type"] not in ("message_end", "error"):
+            events.append(json.loads(ws.recv(timeout=60)))
+    assert events[-1]["type"] == "message_end", events[-1]
+    assert sum(e["type"] == "token" for e in events) >= 1
+    assert events[-1]["content"].strip() and events[-1]["usage"]["completion_tokens"] > 0

