@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from common.service import ServiceSpec, create_service_app
 from embedding_service.api import routers
+from embedding_service.deps import open_embedding_deps
 from embedding_service.handlers import router
 from embedding_service.settings import EmbeddingSettings
 from embedding_service.workers.embedding_worker import EmbeddingWorker
@@ -15,6 +16,7 @@ SPEC = ServiceSpec(
     settings_class=EmbeddingSettings,
     router=router,
     api_routers=routers,
+    open_deps=open_embedding_deps,
     worker_class=EmbeddingWorker,
 )
 

@@ -1,6 +1,17 @@
+from pydantic import Field
+
 from common.settings import CommonSettings
 
 
 class EmbeddingSettings(CommonSettings):
     service_name: str = "embedding_service"
     port: int = 8006
+
+    default_model: str = "all-MiniLM-L6-v2"
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None  # any OpenAI-compatible embeddings server
+    max_texts_per_call: int = Field(512, ge=1)
+    max_chars_per_text: int = Field(32_000, ge=1)  # longer texts are refused, not silently cut
+    batch_size: int = Field(32, ge=1, le=1024)  # texts per model call
+    batch_wait_ms: float = Field(2.0, ge=0)  # how long a batch waits for company once the model is free
+    cache_ttl_s: int = Field(7 * 24 * 3600, ge=0)  # vectors cached by (model, sha256(text)); 0 disables

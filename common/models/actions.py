@@ -11,7 +11,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from common.models.tiers import Tier
 
-ACTION_TYPE_PATTERN = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"  # <domain>.<entity>.<verb>
+# <domain>.<entity>.<verb>, or <domain>.<verb> as the catalogue's query.search and embedding.generate
+ACTION_TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){1,2}$"
 
 
 def new_id() -> str:

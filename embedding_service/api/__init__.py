@@ -2,4 +2,6 @@
 
 from fastapi import APIRouter
 
-routers: list[APIRouter] = []
+from embedding_service.api import embeddings
+
+routers: list[APIRouter] = [embeddings.router]

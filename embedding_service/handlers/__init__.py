@@ -1,5 +1,7 @@
-"""Action handlers of the embedding service, one module per entity, registered on `router`."""
+"""Action handlers of the embedding service, registered on `router`."""
 
 from common.workers.router import ActionRouter
+from embedding_service.handlers import embedding_handler
 
 router = ActionRouter()
+router.include(embedding_handler.router)

@@ -46,3 +46,11 @@ def wait_http(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: fl
                 pass
             assert time.monotonic() < give_up_at, f"{url} not up within {timeout} s"
             time.sleep(0.05)
+
+
+def jwt_headers(secret: str, tenant_id: str, tier: str = "enterprise") -> dict[str, str]:
+    """An Authorization header with an HS256 tenant token (the JWT path of `common.auth`)."""
+    import jwt
+
+    token = jwt.encode({"tenant_id": tenant_id, "tier": tier, "exp": int(time.time()) + 600}, secret, "HS256")
+    return {"Authorization": f"Bearer {token}"}

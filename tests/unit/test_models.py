@@ -19,10 +19,15 @@ def test_action_defaults_are_unique_ids_and_utc_timestamps() -> None:
     assert first.domain == "query"
 
 
-@pytest.mark.parametrize("bad", ["search", "query.search", "Query.Search.Run", "query..run", "a.b.c.d"])
+@pytest.mark.parametrize("bad", ["search", "Query.Search.Run", "query..run", "a.b.c.d", "query.search."])
 def test_action_type_must_be_domain_entity_verb(bad: str) -> None:
     with pytest.raises(ValidationError):
         action(action_type=bad)
+
+
+@pytest.mark.parametrize("good", ["query.search", "embedding.generate", "conversation.message.save"])
+def test_catalogue_action_types_are_valid(good: str) -> None:
+    assert action(action_type=good).domain == good.split(".")[0]
 
 
 def test_unknown_envelope_fields_and_naive_deadlines_are_refused() -> None:

@@ -1,0 +1,11 @@
+from common.models.actions import DomainAction
+from common.workers.router import ActionRouter
+from embedding_service.deps import EmbeddingDeps
+from embedding_service.models.embeddings import EmbedRequest, EmbedResult
+
+router = ActionRouter()
+
+
+@router.handle("embedding.generate", EmbedRequest)
+async def generate(action: DomainAction, req: EmbedRequest, deps: EmbeddingDeps) -> EmbedResult:
+    return await deps.embeddings.generate(req.texts, req.model)

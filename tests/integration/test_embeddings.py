@@ -1,0 +1,100 @@
+"""The embedding service: local MiniLM vectors over REST and Redis, batching, cache, limits."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import numpy as np
+import pytest
+
+from common.clients.base_redis_client import BaseRedisClient
+from common.errors import NoobleError
+from embedding_service.app import SPEC
+from embedding_service.services.providers import LocalMiniLM
+from embedding_service.settings import EmbeddingSettings
+from tests.support.helpers import jwt_headers
+from tests.support.services import running
+
+
+@pytest.fixture
+async def service(settings, redis) -> AsyncIterator[tuple[httpx.AsyncClient, EmbeddingSettings]]:
+    embedding_settings = EmbeddingSettings(max_texts_per_call=8, max_chars_per_text=1_000)
+    async with running(SPEC, embedding_settings) as http:
+        yield http, embedding_settings
+
+
+def cosine(a: list[float], b: list[float]) -> float:
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+async def test_rest_is_openai_shaped_and_vectors_carry_meaning(service) -> None:
+    http, settings = service
+    body = {"input": ["The cat sits on the mat.", "A feline rests on a rug.", "Quarterly revenue grew 12%."]}
+    response = await http.post("/api/v1/embeddings", json=body, headers=jwt_headers(settings.jwt_secret, "t1"))
+    assert response.status_code == 200, response.text
+    doc = response.json()
+    assert doc["object"] == "list" and doc["model"] == "all-MiniLM-L6-v2"
+    assert [d["index"] for d in doc["data"]] == [0, 1, 2] and doc["usage"]["prompt_tokens"] > 0
+    cat, feline, revenue = (d["embedding"] for d in doc["data"])
+    assert len(cat) == 384 and abs(np.linalg.norm(cat) - 1) < 1e-3
+    assert cosine(cat, feline) > 0.45 > 0.1 > cosine(cat, revenue)
+    single = await http.post(
+        "/api/v1/embeddings", json={"input": "hello"}, headers=jwt_headers(settings.jwt_secret, "t1")
+    )
+    assert len(single.json()["data"]) == 1
+    assert (await http.post("/api/v1/embeddings", json={"input": "x"})).status_code == 401
+
+
+async def test_pseudo_sync_action_caches_and_handles_empty_strings(service, redis) -> None:
+    _, settings = service
+    client = BaseRedisClient(redis, settings, "tester")
+    texts = ["alpha beta", "", "   ", "alpha beta"]
+    first = await client.call(client.new_action("embedding.generate", tenant_id="t1", data={"texts": texts}))
+    assert first["dimensions"] == 384 and len(first["embeddings"]) == 4
+    assert first["embeddings"][1] == [0.0] * 384 == first["embeddings"][2]
+    assert first["embeddings"][0] == first["embeddings"][3]
+    again = await client.call(client.new_action("embedding.generate", tenant_id="t1", data={"texts": ["alpha beta"]}))
+    assert again["cached"] == 1 and again["embeddings"][0] == first["embeddings"][0]
+
+
+@pytest.mark.parametrize(
+    ("texts", "model", "code"),
+    [
+        (["a"] * 9, None, "too_many_texts"),
+        (["short", "x" * 1_001], None, "text_too_long"),
+        (["a"], "no-such-model", "unknown_model"),
+        (["a"], "text-embedding-3-small", "provider_not_configured"),
+    ],
+)
+async def test_limits_and_unknown_models_are_clear_errors(service, redis, texts, model, code) -> None:
+    _, settings = service
+    client = BaseRedisClient(redis, settings, "tester")
+    data = {"texts": texts} | ({"model": model} if model else {})
+    with pytest.raises(NoobleError) as caught:
+        await client.call(client.new_action("embedding.generate", tenant_id="t1", data=data))
+    assert caught.value.code == code
+
+
+async def test_concurrent_requests_are_coalesced_into_model_batches(service, redis) -> None:
+    _, settings = service
+    client = BaseRedisClient(redis, settings, "tester")
+    calls = []
+    original = LocalMiniLM.embed_sync
+
+    def counting(self, texts):
+        calls.append(len(texts))
+        return original(self, texts)
+
+    LocalMiniLM.embed_sync = counting
+    try:
+        actions = [
+            client.new_action("embedding.generate", tenant_id="t1", data={"texts": [f"distinct text number {i}"]})
+            for i in range(24)
+        ]
+        results = await asyncio.gather(*(client.call(a) for a in actions))
+    finally:
+        LocalMiniLM.embed_sync = original
+    assert all(len(r["embeddings"]) == 1 for r in results)
+    assert sum(calls) == 24 and len(calls) < 24  # fewer model calls than requests
