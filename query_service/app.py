@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from common.service import ServiceSpec, create_service_app
 from query_service.api import routers
+from query_service.deps import open_query_deps
 from query_service.handlers import router
 from query_service.settings import QuerySettings
 from query_service.workers.query_worker import QueryWorker
@@ -15,6 +16,7 @@ SPEC = ServiceSpec(
     settings_class=QuerySettings,
     router=router,
     api_routers=routers,
+    open_deps=open_query_deps,
     worker_class=QueryWorker,
 )
 

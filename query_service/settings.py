@@ -1,6 +1,16 @@
+from pydantic import Field
+
+from common.llm.settings import LLMSettings
 from common.settings import CommonSettings
 
 
-class QuerySettings(CommonSettings):
+class QuerySettings(CommonSettings, LLMSettings):
     service_name: str = "query_service"
     port: int = 8000
+
+    rrf_k: int = Field(60, ge=1)  # reciprocal rank fusion constant
+    hybrid_candidates: int = Field(40, ge=1, le=1_000)  # taken from each of vector and text before fusion
+    min_vector_similarity: float = Field(0.25, ge=-1, le=1)  # below it (and no text match) a chunk is not relevant
+    answer_model_provider: str = "local"  # the model that writes grounded answers
+    answer_model_name: str = "smollm2-135m-instruct"
+    answer_max_tokens: int = Field(400, ge=16, le=8_192)

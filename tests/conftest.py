@@ -140,3 +140,6 @@ async def migrated(settings: CommonSettings) -> AsyncIterator[CommonSettings]:
     await migrate(settings)
     yield settings
     await drop_schema(settings)
+
+
+from tests.support.platform import chat_platform  # noqa: E402,F401  (the launcher-started platform, shared)

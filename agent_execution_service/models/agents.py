@@ -2,14 +2,7 @@
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class ModelSpec(BaseModel):
-    model_config = ConfigDict(protected_namespaces=())
-
-    provider: str
-    name: str
-    temperature: float = 0.3
-    max_tokens: int = 512
+from common.llm.settings import ModelSpec
 
 
 class MemorySpec(BaseModel):

@@ -21,10 +21,10 @@ from langgraph.errors import GraphRecursionError
 
 from agent_execution_service.deps import ExecutionDeps
 from agent_execution_service.models.chat import ChatRunRequest
-from agent_execution_service.services.llm import build_chat_model, llm_error
 from agent_execution_service.services.tools import build_tools
 from agent_execution_service.services.turn_events import TurnEvents
 from common.errors import ForbiddenError, NoobleError, ValidationError, as_nooble_error
+from common.llm.factory import build_chat_model, llm_error
 from common.log import get_logger
 from common.models.actions import DomainAction
 from common.models.chat import ChatError, MessageEnd, Sources, ToolCall, ToolResult, Usage

@@ -1,5 +1,7 @@
-"""REST routers of the ingestion service."""
+"""REST and WebSocket routers of the ingestion service."""
 
 from fastapi import APIRouter
 
-routers: list[APIRouter] = []
+from ingestion_service.api import collections, documents, tasks
+
+routers: list[APIRouter] = [collections.router, documents.router, tasks.router]

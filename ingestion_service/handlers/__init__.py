@@ -1,5 +1,7 @@
-"""Action handlers of the ingestion service, one module per entity, registered on `router`."""
+"""Action handlers of the ingestion service, registered on `router`."""
 
 from common.workers.router import ActionRouter
+from ingestion_service.handlers import ingest_handler
 
 router = ActionRouter()
+router.include(ingest_handler.router)

@@ -2,4 +2,6 @@
 
 from fastapi import APIRouter
 
-routers: list[APIRouter] = []
+from query_service.api import query
+
+routers: list[APIRouter] = [query.router]

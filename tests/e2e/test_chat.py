@@ -9,7 +9,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.e2e.conftest import ChatPlatform, auth, chat
+from tests.support.platform import ChatPlatform, auth, chat
 
 
 def seqs(events: list[dict]) -> list[int]:

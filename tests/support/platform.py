@@ -1,4 +1,5 @@
-"""The whole platform started by the launcher (`nooble4 up`) for chat tests, plus a second orchestrator replica.
+"""The whole platform started by the launcher (`nooble4 up`), shared by the end-to-end and evaluation tests,
+plus a second orchestrator replica.
 
 The `local` provider is served by the scripted model; `openai` and `groq` agents reach the stand-in
 OpenAI-compatible server. Everything runs on the test's Redis and database, in its own key prefix and schema.
@@ -28,8 +29,7 @@ from common.launcher.embedded import free_port
 from common.launcher.services import SERVICE_PORTS, free_port_offset
 from common.models.tiers import Tier
 from common.settings import CommonSettings
-from tests.conftest import ROOT
-from tests.support.helpers import wait_http
+from tests.support.helpers import eventually, wait_http
 from tests.support.openai_standin import API_KEY
 from tests.support.services import drop_schema
 
@@ -80,8 +80,59 @@ class ChatPlatform:
         return response.json()
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 def auth(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"}
+
+
+class Knowledge:
+    """REST helpers for collections, documents and retrieval of one tenant."""
+
+    def __init__(self, platform: ChatPlatform, api_key: str):
+        self.ingestion = platform.url("ingestion_service")
+        self.query = platform.url("query_service")
+        self.http = httpx.AsyncClient(timeout=30, headers=auth(api_key))
+
+    async def __aenter__(self) -> Knowledge:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.aclose()
+
+    async def collection(self, name: str = "docs", **fields: Any) -> str:
+        response = await self.http.post(f"{self.ingestion}/api/v1/collections", json={"name": name, **fields})
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    async def upload(self, collection_id: str, filename: str, content: bytes) -> httpx.Response:
+        return await self.http.post(
+            f"{self.ingestion}/api/v1/documents",
+            data={"collection_id": collection_id},
+            files={"file": (filename, content)},
+        )
+
+    async def ingested(self, collection_id: str, filename: str, content: bytes) -> dict[str, Any]:
+        """Upload and wait until its task has ended; the final task."""
+        response = await self.upload(collection_id, filename, content)
+        assert response.status_code == 202, response.text
+        return await self.task_end(response.json()["task_id"])
+
+    async def task_end(self, task_id: str, timeout: float = 60) -> dict[str, Any]:
+        async def ended() -> dict[str, Any] | None:
+            task = (await self.http.get(f"{self.ingestion}/api/v1/tasks/{task_id}")).json()
+            return task if task["status"] in ("done", "failed") else None
+
+        return await eventually(ended, timeout=timeout, what=f"task {task_id} ended")
+
+    async def search(self, query: str, collection_ids: list[str], **fields: Any) -> httpx.Response:
+        body = {"query": query, "collection_ids": collection_ids, **fields}
+        return await self.http.post(f"{self.query}/api/v1/query/search", json=body)
+
+    async def generate(self, query: str, collection_ids: list[str], **fields: Any) -> httpx.Response:
+        body = {"query": query, "collection_ids": collection_ids, **fields}
+        return await self.http.post(f"{self.query}/api/v1/query/generate", json=body)
 
 
 class ChatClient:
@@ -128,7 +179,7 @@ async def chat(
         yield ChatClient(ws)
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 def chat_platform(
     redis_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ChatPlatform]:

@@ -5,6 +5,7 @@ It really goes through LangChain (tool binding, streaming, usage metadata); its 
 - a message with an arithmetic expression, when `calculator` is bound: calls it;
 - a message that mentions the time, when `current_time` is bound: calls it;
 - any other message, when `knowledge` is bound: searches the knowledge base once;
+- a prompt with numbered sources ("[1] title: text"): the first sentence of source 1, cited as [1];
 - "long story": 400 words, one token each (for cancellation);
 - otherwise it echoes the message and recalls the conversation's first user message.
 """
@@ -27,6 +28,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from common.tokens import count_tokens
 
 LONG_STORY_TOKEN_DELAY_S = 0.01  # a long story takes ~4 s, so it can be cancelled midway
+SOURCE_ONE = re.compile(r"^\[1\] [^:\n]*: (.+)$", re.MULTILINE)
 ARITHMETIC = re.compile(r"[(\d][\d\s.+\-*/%()]*[\d)]")
 
 
@@ -47,6 +49,9 @@ class ScriptedChatModel(BaseChatModel):
         if isinstance(last, ToolMessage):
             return AIMessage(content=f"The {last.name} tool says: {last.content}")
         text = str(last.content)
+        if match := SOURCE_ONE.search(text):  # a grounded-answer prompt: cite the first source
+            sentence = match.group(1).split(". ")[0].strip().rstrip(".")
+            return AIMessage(content=f"{sentence}. [1]")
         already_used_tool = any(isinstance(m, ToolMessage) for m in messages)
         if not already_used_tool:
             expression = next(

@@ -7,14 +7,13 @@ from langchain_groq import ChatGroq
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from agent_execution_service.models.agents import ModelSpec
-from agent_execution_service.services.scripted_model import ScriptedChatModel
-from agent_execution_service.settings import ExecutionSettings
 from common.errors import ActionTimeoutError, DependencyError, NoobleError, RateLimitedError, ValidationError
+from common.llm.scripted_model import ScriptedChatModel
+from common.llm.settings import LLMSettings, ModelSpec
 from common.local_llm import LOCAL_MODEL_ALIAS
 
 
-def build_chat_model(model: ModelSpec, settings: ExecutionSettings) -> BaseChatModel:
+def build_chat_model(model: ModelSpec, settings: LLMSettings) -> BaseChatModel:
     provider = model.provider
     common = {"temperature": model.temperature, "max_tokens": model.max_tokens, "max_retries": 1}
     if provider == "local" and settings.local_chat_model == "scripted":

@@ -1,0 +1,29 @@
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LLMSettings(BaseModel):
+    """Provider settings, mixed into the settings of every service that calls a chat model."""
+
+    # What serves the `local` provider: llama-cpp-python's OpenAI-compatible server (started by `nooble4 up`),
+    # or the deterministic scripted model (tests, benchmarks, demos without a model).
+    local_chat_model: Literal["llama", "scripted"] = "llama"
+    local_llm_base_url: str = "http://127.0.0.1:8010/v1"  # llama-cpp-python's OpenAI-compatible server
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None  # any OpenAI-compatible server
+    groq_api_key: str | None = None
+    groq_base_url: str | None = None
+    llm_request_timeout_s: float = 60.0
+    scripted_token_delay_s: float = Field(0.0, ge=0, le=1)
+
+
+class ModelSpec(BaseModel):
+    """Which chat model to call: the `model` part of an agent's config."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    provider: str
+    name: str
+    temperature: float = 0.3
+    max_tokens: int = 512

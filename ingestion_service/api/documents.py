@@ -1,0 +1,95 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request, UploadFile, status
+
+from common.auth import CurrentTenant, TenantIdentity
+from common.errors import QuotaExceededError
+from ingestion_service.deps import IngestionDeps
+from ingestion_service.models.knowledge import DocumentAccepted, DocumentOut, TextDocumentCreate, UrlDocumentCreate
+from ingestion_service.services import documents
+from ingestion_service.services.extract import detect_kind
+from ingestion_service.services.url_fetch import fetch_url
+
+router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
+
+
+def _deps(request: Request) -> IngestionDeps:
+    return request.app.state.deps
+
+
+async def _accept(
+    request: Request, tenant: TenantIdentity, collection_id: str, *, title: str, source: str, kind: str, raw: bytes
+) -> DocumentAccepted:
+    deps = _deps(request)
+    accepted = await documents.add_document(
+        deps.engine, tenant, collection_id, title=title, source=source, kind=kind, raw=raw
+    )
+    if accepted.task_id:
+        action = deps.embedding.new_action(
+            "ingestion.document.ingest",
+            tenant_id=tenant.tenant_id,
+            tenant_tier=tenant.tier,
+            task_id=accepted.task_id,
+            data={"document_id": accepted.document.id, "task_id": accepted.task_id},
+        )
+        await deps.embedding.send_action_async(action)
+    return accepted
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED)
+async def upload(
+    request: Request,
+    tenant: CurrentTenant,
+    file: UploadFile,
+    collection_id: Annotated[str, Form()],
+    title: Annotated[str | None, Form()] = None,
+) -> DocumentAccepted:
+    """Multipart upload (txt, md, html, pdf, docx, csv, json)."""
+    kind = detect_kind(file.filename, file.content_type)
+    limit = documents.max_upload_bytes(tenant)
+    raw = await file.read(limit + 1)
+    if len(raw) > limit:
+        raise QuotaExceededError(
+            f"files are limited to {limit // (1024 * 1024)} MB on this tier", code="file_too_large"
+        )
+    name = file.filename or "upload"
+    return await _accept(request, tenant, collection_id, title=title or name, source=name, kind=kind, raw=raw)
+
+
+@router.post("/text", status_code=status.HTTP_202_ACCEPTED)
+async def from_text(body: TextDocumentCreate, request: Request, tenant: CurrentTenant) -> DocumentAccepted:
+    raw = body.text.encode()
+    return await _accept(
+        request, tenant, body.collection_id, title=body.title, source="text", kind=body.content_type, raw=raw
+    )
+
+
+@router.post("/url", status_code=status.HTTP_202_ACCEPTED)
+async def from_url(body: UrlDocumentCreate, request: Request, tenant: CurrentTenant) -> DocumentAccepted:
+    settings = request.app.state.settings
+    url = str(body.url)
+    raw, content_type = await fetch_url(
+        url,
+        max_bytes=documents.max_upload_bytes(tenant),
+        timeout_s=settings.url_fetch_timeout_s,
+        allow_private=settings.allow_private_urls,
+    )
+    kind = detect_kind(url.split("?")[0], content_type)
+    return await _accept(request, tenant, body.collection_id, title=body.title or url, source=url, kind=kind, raw=raw)
+
+
+@router.get("")
+async def list_(
+    request: Request, tenant: CurrentTenant, collection_id: Annotated[str | None, Query()] = None
+) -> list[DocumentOut]:
+    return await documents.list_documents(_deps(request).engine, tenant.tenant_id, collection_id)
+
+
+@router.get("/{document_id}")
+async def get(document_id: str, request: Request, tenant: CurrentTenant) -> DocumentOut:
+    return await documents.get_document(_deps(request).engine, tenant.tenant_id, document_id)
+
+
+@router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete(document_id: str, request: Request, tenant: CurrentTenant) -> None:
+    await documents.delete_document(_deps(request).engine, tenant.tenant_id, document_id)

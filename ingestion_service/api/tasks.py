@@ -1,0 +1,52 @@
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, WebSocket
+
+from common.auth import CurrentTenant, TenantResolver, bearer
+from common.errors import NoobleError
+from common.messaging.redis_manager import MAX_BLOCK_S
+from ingestion_service.models.knowledge import TaskOut
+from ingestion_service.services.documents import get_task
+from ingestion_service.services.progress import TERMINAL, task_events_key
+
+router = APIRouter(tags=["tasks"])
+
+
+@router.get("/api/v1/tasks/{task_id}")
+async def task(task_id: str, request: Request, tenant: CurrentTenant) -> TaskOut:
+    return await get_task(request.app.state.deps.engine, tenant.tenant_id, task_id)
+
+
+@router.websocket("/ws/ingestion/{task_id}")
+async def task_progress(websocket: WebSocket, task_id: str, token: Annotated[str | None, Query()] = None) -> None:
+    """Progress events `{status, stage, percent, chunks_total, chunks_embedded, error}` until done or failed."""
+    await websocket.accept()
+    deps = websocket.app.state.deps
+    resolver: TenantResolver = websocket.app.state.tenant_resolver
+    try:
+        tenant = await resolver.resolve(token or bearer(websocket.headers.get("authorization")))
+        current = await get_task(deps.engine, tenant.tenant_id, task_id)
+    except NoobleError as exc:
+        await websocket.close(code=4401 if exc.error_type.value == "unauthorized" else 4404, reason=exc.message[:120])
+        return
+    snapshot = current.model_dump(
+        mode="json",
+        include={"id", "document_id", "status", "stage", "percent", "chunks_total", "chunks_embedded", "error"},
+    )
+    await websocket.send_json({"task_id": snapshot.pop("id"), **snapshot})
+    last_id = "0-0"
+    status = current.status
+    key = task_events_key(deps.queues, task_id)
+    while status not in TERMINAL:
+        reply = await deps.redis.xread({key: last_id}, count=100, block=int(MAX_BLOCK_S * 500))
+        if not reply:  # quiet: the row tells whether the task ended (e.g. its events expired)
+            status = (await get_task(deps.engine, tenant.tenant_id, task_id)).status
+            continue
+        for _, entries in reply:
+            for entry_id, fields in entries:
+                last_id = entry_id
+                event = json.loads(fields["e"])
+                status = event["status"]
+                await websocket.send_json(event)
+    await websocket.close()

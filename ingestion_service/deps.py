@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, fields
+
+from common.clients.base_redis_client import BaseRedisClient
+from common.handlers.callback_handlers import CallbackReceiverHandler
+from common.service import ServiceDeps, open_service_deps
+from ingestion_service.settings import IngestionSettings
+
+ORIGIN = "ingestion"
+
+
+@dataclass
+class IngestionDeps(ServiceDeps):
+    settings: IngestionSettings
+    embedding: BaseRedisClient  # sends embedding.generate (and ingestion.document.ingest to ourselves)
+    callbacks: CallbackReceiverHandler  # embedding batches' callbacks, awaited by the pipeline
+    instance_id: str
+    callback_queue: str  # this replica's own list: the callbacks of its batches come back here
+
+
+@asynccontextmanager
+async def open_ingestion_deps(settings: IngestionSettings) -> AsyncIterator[IngestionDeps]:
+    async with open_service_deps(settings) as base:
+        instance_id = settings.instance_id or f"{socket.gethostname()}-{os.getpid()}"
+        yield IngestionDeps(
+            **{f.name: getattr(base, f.name) for f in fields(ServiceDeps)},
+            embedding=BaseRedisClient(base.redis, settings, ORIGIN),
+            callbacks=CallbackReceiverHandler(),
+            instance_id=instance_id,
+            callback_queue=base.queues.callback_queue(ORIGIN, instance_id),
+        )

@@ -1,0 +1,109 @@
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+
+from common.embedding_models import DEFAULT_EMBEDDING_MODEL
+
+
+class CollectionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=120)
+    description: str = Field("", max_length=2_000)
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    chunk_size: int | None = Field(None, ge=20, le=2_000)  # tokens; default from settings
+    chunk_overlap: int | None = Field(None, ge=0, le=500)
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> "CollectionCreate":
+        if self.chunk_size and self.chunk_overlap and self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return self
+
+
+class CollectionUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=120)
+    description: str | None = Field(None, max_length=2_000)
+
+
+class CollectionOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    embedding_model: str
+    dimensions: int
+    chunk_size: int
+    chunk_overlap: int
+    document_count: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class TextDocumentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    collection_id: str
+    title: str = Field(min_length=1, max_length=500)
+    text: str = Field(min_length=1)
+    content_type: str = Field("txt", pattern=r"^(txt|md|html|csv|json)$")
+
+
+class UrlDocumentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    collection_id: str
+    url: HttpUrl
+    title: str | None = Field(None, max_length=500)
+
+
+class DocumentOut(BaseModel):
+    id: str
+    collection_id: str
+    title: str
+    source: str
+    content_type: str
+    content_hash: str
+    size_bytes: int
+    status: str
+    error: str | None
+    chunk_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class DocumentAccepted(BaseModel):
+    document: DocumentOut
+    task_id: str | None  # None when the same content was already in the collection
+    duplicate: bool = False
+
+
+class TaskOut(BaseModel):
+    id: str
+    document_id: str
+    status: str  # queued | processing | done | failed
+    stage: str  # queued | extracting | chunking | embedding | indexing | done | failed
+    percent: int
+    chunks_total: int
+    chunks_embedded: int
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class IngestRequest(BaseModel):
+    """`ingestion.document.ingest`."""
+
+    document_id: str
+    task_id: str
+
+
+class EmbeddingDone(BaseModel):
+    """`ingestion.embedding.done`: the embedding service's callback for one batch (or its error)."""
+
+    model_config = ConfigDict(extra="allow", protected_namespaces=())
+
+    embeddings: list[list[float]] | None = None
+    error: dict[str, Any] | None = None

@@ -1,0 +1,192 @@
+"""`ingestion.document.ingest`: extract → chunk → `embedding.generate` in batches (answers arrive as
+`ingestion.embedding.done` callbacks on this replica's list) → vectors stored → document ready.
+
+Chunks are written first without vectors, so a worker killed mid-document resumes: the redelivered action
+finds the chunks and only embeds those still without a vector. Search only sees chunks of `ready`
+documents. A document that cannot be read ends `failed` with the reason, and its chunks are removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from common.errors import DependencyError, NoobleError, NotFoundError, ValidationError
+from common.knowledge_tables import chunks, collections, documents
+from common.log import get_logger
+from common.models.actions import DomainAction, ErrorDetail
+from ingestion_service.deps import IngestionDeps
+from ingestion_service.models.knowledge import EmbeddingDone, IngestRequest
+from ingestion_service.services.chunking import chunk
+from ingestion_service.services.extract import extract
+from ingestion_service.services.progress import report
+
+log = get_logger(__name__)
+
+
+async def ingest(action: DomainAction, req: IngestRequest, deps: IngestionDeps) -> dict[str, Any]:
+    tenant_id = action.tenant_id
+    engine = deps.engine
+
+    async def progress(**fields: Any) -> None:
+        await report(engine, deps.redis, deps.queues, tenant_id, req.task_id, deps.settings.task_events_ttl_s, **fields)
+
+    document, collection = await _load(engine, tenant_id, req.document_id)
+    if document.status == "ready":
+        await progress(status="done", stage="done", percent=100)
+        return {"document_id": req.document_id, "status": "ready", "chunks": document.chunk_count}
+    await _set_status(engine, tenant_id, req.document_id, "processing")
+    try:
+        total = await _count_chunks(engine, tenant_id, req.document_id)
+        if total == 0:
+            await progress(status="processing", stage="extracting", percent=5)
+            extracted = extract(document.raw, document.content_type)
+            await progress(stage="chunking", percent=15)
+            pieces = chunk(extracted, collection.chunk_size, collection.chunk_overlap)
+            total = await _store_chunks(engine, tenant_id, document, collection.dimensions, pieces)
+        await progress(status="processing", stage="embedding", percent=20, chunks_total=total)
+        await _embed_pending(action, deps, req.document_id, collection.embedding_model, total, progress)
+    except ValidationError as exc:  # unreadable, empty, unsupported, refused by the model: no retry helps
+        await _fail(engine, tenant_id, req.document_id, exc.message)
+        await progress(status="failed", stage="failed", error=exc.message)
+        return {"document_id": req.document_id, "status": "failed", "error": exc.message}
+    await progress(stage="indexing", percent=95)
+    async with engine.begin() as conn:
+        await conn.execute(
+            documents.update()
+            .where(documents.c.tenant_id == tenant_id, documents.c.id == req.document_id)
+            .values(status="ready", error=None, chunk_count=total, updated_at=sa.func.now())
+        )
+    await progress(status="done", stage="done", percent=100, chunks_embedded=total)
+    log.info("document_ingested", document_id=req.document_id, chunks=total)
+    return {"document_id": req.document_id, "status": "ready", "chunks": total}
+
+
+async def _load(engine: AsyncEngine, tenant_id: str, document_id: str) -> tuple[Any, Any]:
+    async with engine.connect() as conn:
+        document = (
+            await conn.execute(
+                sa.select(documents).where(documents.c.tenant_id == tenant_id, documents.c.id == document_id)
+            )
+        ).one_or_none()
+        if document is None:
+            raise NotFoundError(f"document {document_id} not found (deleted?)", code="document_not_found")
+        collection = (
+            await conn.execute(
+                sa.select(collections).where(
+                    collections.c.tenant_id == tenant_id, collections.c.id == document.collection_id
+                )
+            )
+        ).one()
+    return document, collection
+
+
+async def _set_status(engine: AsyncEngine, tenant_id: str, document_id: str, status: str) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            documents.update()
+            .where(documents.c.tenant_id == tenant_id, documents.c.id == document_id)
+            .values(status=status, updated_at=sa.func.now())
+        )
+
+
+async def _count_chunks(engine: AsyncEngine, tenant_id: str, document_id: str) -> int:
+    async with engine.connect() as conn:
+        return int(
+            await conn.scalar(
+                sa.select(sa.func.count())
+                .select_from(chunks)
+                .where(chunks.c.tenant_id == tenant_id, chunks.c.document_id == document_id)
+            )
+            or 0
+        )
+
+
+async def _store_chunks(engine: AsyncEngine, tenant_id: str, document: Any, dimensions: int, pieces: list) -> int:
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "collection_id": document.collection_id,
+            "document_id": document.id,
+            "position": piece.position,
+            "content": piece.content,
+            "page": piece.page,
+            "heading": piece.heading,
+            "token_count": piece.token_count,
+            "dimensions": dimensions,
+        }
+        for piece in pieces
+    ]
+    async with engine.begin() as conn:  # all chunks or none
+        await conn.execute(chunks.insert(), rows)
+    return len(rows)
+
+
+async def _embed_pending(
+    action: DomainAction, deps: IngestionDeps, document_id: str, model: str, total: int, progress: Any
+) -> None:
+    async with deps.engine.connect() as conn:
+        pending = (
+            await conn.execute(
+                sa.select(chunks.c.id, chunks.c.content)
+                .where(
+                    chunks.c.tenant_id == action.tenant_id,
+                    chunks.c.document_id == document_id,
+                    chunks.c.embedding.is_(None),
+                )
+                .order_by(chunks.c.position)
+            )
+        ).all()
+    size = deps.settings.embed_batch_size
+    batches = [pending[i : i + size] for i in range(0, len(pending), size)]
+    done = total - len(pending)
+    gate = asyncio.Semaphore(deps.settings.embed_parallel_batches)
+
+    async def one(batch: list) -> None:
+        nonlocal done
+        async with gate:
+            vectors = await _embed_batch(action, deps, model, [row.content for row in batch])
+            async with deps.engine.begin() as conn:
+                await conn.execute(
+                    chunks.update()
+                    .where(chunks.c.id == sa.bindparam("chunk_id"))
+                    .values(embedding=sa.bindparam("vector")),
+                    [{"chunk_id": row.id, "vector": vector} for row, vector in zip(batch, vectors, strict=True)],
+                )
+            done += len(batch)
+            await progress(chunks_embedded=done, percent=20 + int(75 * done / max(total, 1)))
+
+    await asyncio.gather(*(one(batch) for batch in batches))
+
+
+async def _embed_batch(action: DomainAction, deps: IngestionDeps, model: str, texts: list[str]) -> list[list[float]]:
+    batch_id = str(uuid.uuid4())
+    request = deps.embedding.follow_up(action, "embedding.generate", {"texts": texts, "model": model}, task_id=batch_id)
+    deps.callbacks.expect(batch_id)
+    await deps.embedding.send_action_async_with_callback(request, "ingestion.embedding.done", deps.callback_queue)
+    callback = await deps.callbacks.wait_for_callback(batch_id, timeout=deps.settings.embed_timeout_s)
+    done = EmbeddingDone.model_validate(callback.data)
+    if done.error:
+        error = NoobleError.from_detail(ErrorDetail.model_validate(done.error))
+        if error.error_type.value == "validation_error":
+            raise ValidationError(f"the embedding service refused the text: {error.message}", code=error.code)
+        raise DependencyError(f"embedding failed: {error.message}", code="embedding_failed")
+    if not done.embeddings or len(done.embeddings) != len(texts):
+        raise DependencyError(
+            "the embedding service answered with the wrong number of vectors", code="embedding_failed"
+        )
+    return done.embeddings
+
+
+async def _fail(engine: AsyncEngine, tenant_id: str, document_id: str, reason: str) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(chunks.delete().where(chunks.c.tenant_id == tenant_id, chunks.c.document_id == document_id))
+        await conn.execute(
+            documents.update()
+            .where(documents.c.tenant_id == tenant_id, documents.c.id == document_id)
+            .values(status="failed", error=reason[:2_000], chunk_count=0, updated_at=sa.func.now())
+        )

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, fields
+
+from common.clients.base_redis_client import BaseRedisClient
+from common.service import ServiceDeps, open_service_deps
+from query_service.settings import QuerySettings
+
+
+@dataclass
+class QueryDeps(ServiceDeps):
+    settings: QuerySettings
+    embedding: BaseRedisClient  # embedding.generate for query vectors
+
+
+@asynccontextmanager
+async def open_query_deps(settings: QuerySettings) -> AsyncIterator[QueryDeps]:
+    async with open_service_deps(settings) as base:
+        yield QueryDeps(
+            **{f.name: getattr(base, f.name) for f in fields(ServiceDeps)},
+            embedding=BaseRedisClient(base.redis, settings, "query"),
+        )

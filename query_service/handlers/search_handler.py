@@ -1,0 +1,22 @@
+from common.models.actions import DomainAction
+from common.workers.router import ActionRouter
+from query_service.deps import QueryDeps
+from query_service.models.search import GenerateRequest, GenerateResult, SearchRequest, SearchResult
+from query_service.services.generate import generate
+from query_service.services.search import search
+
+router = ActionRouter()
+
+
+@router.handle("query.search", SearchRequest)
+async def search_chunks(action: DomainAction, req: SearchRequest, deps: QueryDeps) -> SearchResult:
+    settings = deps.settings
+    hits = await search(
+        deps.engine, deps.embedding, action, req, rrf_k=settings.rrf_k, candidates=settings.hybrid_candidates
+    )
+    return SearchResult(query=req.query, mode=req.mode, results=hits)
+
+
+@router.handle("query.generate", GenerateRequest)
+async def generate_answer(action: DomainAction, req: GenerateRequest, deps: QueryDeps) -> GenerateResult:
+    return await generate(deps.engine, deps.embedding, action, req, deps.settings)

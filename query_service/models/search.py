@@ -1,0 +1,72 @@
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SearchMode(StrEnum):
+    VECTOR = "vector"
+    TEXT = "text"
+    HYBRID = "hybrid"
+
+
+class SearchRequest(BaseModel):
+    """`query.search` and `POST /api/v1/query/search`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1, max_length=4_000)
+    collection_ids: list[str] = Field(min_length=1, max_length=50)
+    document_ids: list[str] | None = Field(None, max_length=500)
+    top_k: int = Field(5, ge=1, le=100)
+    mode: SearchMode = SearchMode.HYBRID
+
+
+class SearchHit(BaseModel):
+    chunk_id: int
+    document_id: str
+    collection_id: str
+    document_title: str
+    source: str
+    content: str
+    position: int
+    page: int | None
+    heading: str | None
+    score: float  # the ranking score of the mode (cosine similarity, text rank, or fused RRF)
+    vector_score: float | None = None
+    text_score: float | None = None
+
+
+class SearchResult(BaseModel):
+    query: str
+    mode: SearchMode
+    results: list[SearchHit]
+
+
+class GenerateRequest(BaseModel):
+    """`query.generate` and `POST /api/v1/query/generate`."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    query: str = Field(min_length=1, max_length=4_000)
+    collection_ids: list[str] = Field(min_length=1, max_length=50)
+    document_ids: list[str] | None = Field(None, max_length=500)
+    top_k: int = Field(5, ge=1, le=20)
+    model: str | None = None  # provider:name, e.g. "openai:gpt-4o-mini"; default from settings
+
+
+class Citation(BaseModel):
+    number: int  # [n] in the answer
+    chunk_id: int
+    document_id: str
+    document_title: str
+    source: str
+    page: int | None
+    position: int
+
+
+class GenerateResult(BaseModel):
+    query: str
+    answer: str
+    citations: list[Citation]
+    sources: list[SearchHit]
+    found: bool  # False: nothing relevant, the answer says so

@@ -1,0 +1,133 @@
+"""Retrieval over the knowledge base: pgvector cosine, PostgreSQL full text, and their reciprocal rank fusion.
+
+Every query is scoped by tenant and collection ids (and optional document ids), and only sees chunks of
+documents that finished ingesting (`status = 'ready'`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from common.clients.base_redis_client import BaseRedisClient
+from common.embedding_models import EMBEDDING_DIMENSIONS
+from common.errors import NotFoundError
+from common.knowledge_tables import collections
+from common.models.actions import DomainAction
+from query_service.models.search import SearchHit, SearchMode, SearchRequest
+
+_HIT_COLUMNS = """
+    c.id AS chunk_id, c.document_id, c.collection_id, d.title AS document_title, d.source, c.content,
+    c.position, c.page, c.heading
+"""
+_SCOPE = """
+    FROM chunks c
+    JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id AND d.status = 'ready'
+    WHERE c.tenant_id = :tenant_id AND c.collection_id = ANY(:collection_ids)
+      AND (CAST(:document_ids AS text[]) IS NULL OR c.document_id = ANY(CAST(:document_ids AS text[])))
+"""
+# OR of the query's stemmed words (plainto_tsquery alone would demand all of them)
+_TSQUERY = "to_tsquery('english', replace(plainto_tsquery('english', :query)::text, '&', '|'))"
+
+
+async def _models_of(engine: AsyncEngine, tenant_id: str, collection_ids: list[str]) -> dict[str, list[str]]:
+    """Embedding model → the requested collections using it; NotFoundError if one is not the tenant's."""
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(collections.c.id, collections.c.embedding_model).where(
+                    collections.c.tenant_id == tenant_id, collections.c.id.in_(collection_ids)
+                )
+            )
+        ).all()
+    missing = set(collection_ids) - {row.id for row in rows}
+    if missing:
+        raise NotFoundError(f"collection(s) not found: {', '.join(sorted(missing))}", code="collection_not_found")
+    by_model: dict[str, list[str]] = {}
+    for row in rows:
+        by_model.setdefault(row.embedding_model, []).append(row.id)
+    return by_model
+
+
+async def vector_search(
+    engine: AsyncEngine,
+    embedding: BaseRedisClient,
+    parent: DomainAction,
+    req: SearchRequest,
+    limit: int,
+    by_model: dict[str, list[str]],
+) -> list[SearchHit]:
+    hits: list[SearchHit] = []
+    for model, collection_ids in by_model.items():
+        action = embedding.follow_up(parent, "embedding.generate", {"texts": [req.query], "model": model})
+        vector = (await embedding.call(action, timeout=30))["embeddings"][0]
+        dims = EMBEDDING_DIMENSIONS[model]  # a known integer, safe in the SQL text
+        distance = f"c.embedding::vector({dims}) <=> CAST(:vector AS vector({dims}))"
+        sql = sa.text(
+            f"SELECT {_HIT_COLUMNS}, 1 - ({distance}) AS score {_SCOPE} AND c.dimensions = {dims} "
+            f"AND c.embedding IS NOT NULL ORDER BY {distance} LIMIT :limit"
+        )
+        params = _params(parent.tenant_id, collection_ids, req) | {"vector": str(vector), "limit": limit}
+        async with engine.connect() as conn:
+            rows = (await conn.execute(sql, params)).all()
+        hits.extend(SearchHit(**row._asdict(), vector_score=row.score) for row in rows)
+    return sorted(hits, key=lambda hit: hit.score, reverse=True)[:limit]
+
+
+async def text_search(engine: AsyncEngine, tenant_id: str, req: SearchRequest, limit: int) -> list[SearchHit]:
+    sql = sa.text(
+        f"SELECT {_HIT_COLUMNS}, ts_rank_cd(c.tsv, {_TSQUERY}) AS score {_SCOPE} "
+        f"AND c.tsv @@ {_TSQUERY} ORDER BY score DESC, c.id LIMIT :limit"
+    )
+    params = _params(tenant_id, req.collection_ids, req) | {"query": req.query, "limit": limit}
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sql, params)).all()
+    return [SearchHit(**row._asdict(), text_score=row.score) for row in rows]
+
+
+def reciprocal_rank_fusion(rankings: list[list[SearchHit]], k: int, top_k: int) -> list[SearchHit]:
+    """score(chunk) = Σ 1 / (k + rank) over the rankings that contain it (rank from 1)."""
+    fused: dict[int, SearchHit] = {}
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, hit in enumerate(ranking, start=1):
+            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + 1.0 / (k + rank)
+            known = fused.get(hit.chunk_id)
+            fused[hit.chunk_id] = (
+                hit
+                if known is None
+                else known.model_copy(
+                    update={
+                        "vector_score": known.vector_score if known.vector_score is not None else hit.vector_score,
+                        "text_score": known.text_score if known.text_score is not None else hit.text_score,
+                    }
+                )
+            )
+    ordered = sorted(scores, key=lambda chunk_id: scores[chunk_id], reverse=True)[:top_k]
+    return [fused[chunk_id].model_copy(update={"score": scores[chunk_id]}) for chunk_id in ordered]
+
+
+async def search(
+    engine: AsyncEngine,
+    embedding: BaseRedisClient,
+    parent: DomainAction,
+    req: SearchRequest,
+    *,
+    rrf_k: int,
+    candidates: int,
+) -> list[SearchHit]:
+    by_model = await _models_of(engine, parent.tenant_id, req.collection_ids)
+    if req.mode == SearchMode.VECTOR:
+        return await vector_search(engine, embedding, parent, req, req.top_k, by_model)
+    if req.mode == SearchMode.TEXT:
+        return await text_search(engine, parent.tenant_id, req, req.top_k)
+    pool = max(candidates, req.top_k)
+    vector_hits = await vector_search(engine, embedding, parent, req, pool, by_model)
+    text_hits = await text_search(engine, parent.tenant_id, req, pool)
+    return reciprocal_rank_fusion([vector_hits, text_hits], rrf_k, req.top_k)
+
+
+def _params(tenant_id: str, collection_ids: list[str], req: SearchRequest) -> dict[str, Any]:
+    return {"tenant_id": tenant_id, "collection_ids": collection_ids, "document_ids": req.document_ids}

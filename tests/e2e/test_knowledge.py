@@ -1,0 +1,164 @@
+"""Knowledge end to end: upload → extract → chunk → embed (callbacks) → index → search, generate and chat."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from websockets.asyncio.client import connect
+
+from tests.support.documents import every_type, pdf
+from tests.support.platform import ChatPlatform, Knowledge, chat
+
+
+async def test_every_file_type_ingests_and_its_content_is_findable(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant()
+    marker = f"zx{uuid.uuid4().hex[:6]}"
+    async with Knowledge(chat_platform, key) as kb:
+        collection = await kb.collection()
+        for filename, content in every_type(marker).items():
+            task = await kb.ingested(collection, filename, content)
+            assert (task["status"], task["percent"]) == ("done", 100), (filename, task)
+            assert task["chunks_total"] == task["chunks_embedded"] > 0
+        for filename in every_type(marker):
+            kind = filename.rsplit(".", 1)[1]
+            for mode in ("text", "hybrid"):
+                response = await kb.search(f"{marker} {kind}", [collection], mode=mode, top_k=3)
+                assert response.status_code == 200, response.text
+                top = response.json()["results"][0]
+                assert top["source"] == filename and f"{marker} {kind}" in top["content"], (mode, filename, top)
+        pdf_hit = (await kb.search(f"{marker} pdf", [collection], mode="text")).json()["results"][0]
+        assert pdf_hit["page"] == 2
+        md_hit = (await kb.search(f"{marker} md", [collection], mode="text")).json()["results"][0]
+        assert md_hit["heading"] == "Details"
+
+
+async def test_vector_search_finds_meaning_not_just_words(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant()
+    async with Knowledge(chat_platform, key) as kb:
+        collection = await kb.collection()
+        await kb.ingested(collection, "pets.txt", b"Cats are small domesticated felines that purr and chase mice.")
+        await kb.ingested(collection, "money.txt", b"The quarterly revenue report shows profit growth in Europe.")
+        results = (await kb.search("a kitten animal", [collection], mode="vector")).json()["results"]
+    assert results[0]["source"] == "pets.txt" and results[0]["score"] > results[1]["score"]
+
+
+async def test_progress_streams_over_websocket_to_one_hundred(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant()
+    async with Knowledge(chat_platform, key) as kb:
+        collection = await kb.collection(chunk_size=40, chunk_overlap=5)
+        text = " ".join(f"Sentence {i} talks about subject number {i}." for i in range(300)).encode()
+        accepted = (await kb.upload(collection, "long.txt", text)).json()
+        url = kb.ingestion.replace("http", "ws") + f"/ws/ingestion/{accepted['task_id']}?token={key}"
+        events = []
+        async with connect(url, open_timeout=10) as ws:
+            async for raw in ws:
+                events.append(json.loads(raw))
+    assert events[-1]["status"] == "done" and events[-1]["percent"] == 100
+    percents = [e["percent"] for e in events]
+    assert percents == sorted(percents) and len(events) >= 3
+    assert events[-1]["chunks_total"] > 1 and events[-1]["chunks_embedded"] == events[-1]["chunks_total"]
+
+
+async def test_same_content_twice_is_indexed_once_and_delete_removes_chunks(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant()
+    async with Knowledge(chat_platform, key) as kb:
+        collection = await kb.collection()
+        content = b"Unique words: quokkaberry marmalade recipe."
+        first = await kb.upload(collection, "a.txt", content)
+        await kb.task_end(first.json()["task_id"])
+        again = await kb.upload(collection, "copy.txt", content)
+        assert again.status_code == 202
+        assert again.json()["duplicate"] is True and again.json()["task_id"] is None
+        assert again.json()["document"]["id"] == first.json()["document"]["id"]
+        hits = (await kb.search("quokkaberry", [collection], mode="text")).json()["results"]
+        assert len(hits) == 1
+        document_id = first.json()["document"]["id"]
+        assert (await kb.http.delete(f"{kb.ingestion}/api/v1/documents/{document_id}")).status_code == 204
+        assert (await kb.search("quokkaberry", [collection], mode="hybrid")).json()["results"] == []
+        assert (await kb.http.get(f"{kb.ingestion}/api/v1/documents/{document_id}")).status_code == 404
+
+
+async def test_corrupt_or_unsupported_files_fail_cleanly(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant()
+    async with Knowledge(chat_platform, key) as kb:
+        collection = await kb.collection()
+        broken = pdf(["Broken gnarwhal text."])[:60]  # a PDF cut short
+        task = await kb.ingested(collection, "broken.pdf", broken)
+        assert task["status"] == "failed" and "PDF" in task["error"]
+        document = (await kb.http.get(f"{kb.ingestion}/api/v1/documents/{task['document_id']}")).json()
+        assert document["status"] == "failed" and document["chunk_count"] == 0 and document["error"]
+        assert (await kb.search("gnarwhal", [collection], mode="text")).json()["results"] == []
+        unsupported = await kb.upload(collection, "tool.exe", b"MZ\x90\x00")
+        assert unsupported.status_code == 422 and unsupported.json()["error"]["error_code"] == "unsupported_file_type"
+        private = await kb.http.post(
+            f"{kb.ingestion}/api/v1/documents/url",
+            json={"collection_id": collection, "url": "http://127.0.0.1:1/x.txt"},
+        )
+        assert private.status_code == 422 and private.json()["error"]["error_code"] == "url_not_allowed"
+
+
+async def test_generate_cites_its_sources_or_says_it_does_not_know(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant()
+    async with Knowledge(chat_platform, key) as kb:
+        collection = await kb.collection()
+        await kb.ingested(
+            collection, "policy.md", b"# Refunds\n\nRefunds are issued within 14 days of purchase. Keep the receipt."
+        )
+        answer = (await kb.generate("How long do refunds take?", [collection])).json()
+        assert answer["found"] is True and "[1]" in answer["answer"] and "14 days" in answer["answer"]
+        assert answer["citations"][0]["number"] == 1
+        assert answer["citations"][0]["chunk_id"] == answer["sources"][0]["chunk_id"]
+        assert answer["citations"][0]["source"] == "policy.md"
+        unknown = (await kb.generate("zymurgy xylophone quasar", [collection])).json()
+        assert unknown["found"] is False and "don't know" in unknown["answer"] and unknown["citations"] == []
+
+
+async def test_tenant_b_never_retrieves_tenant_a_chunks(chat_platform: ChatPlatform) -> None:
+    key_a, key_b = await chat_platform.new_tenant(), await chat_platform.new_tenant()
+    async with Knowledge(chat_platform, key_a) as kb_a, Knowledge(chat_platform, key_b) as kb_b:
+        collection_a = await kb_a.collection()
+        await kb_a.ingested(collection_a, "secret.txt", b"The launch code word is flamingoquartz.")
+        collection_b = await kb_b.collection()
+        await kb_b.ingested(collection_b, "public.txt", b"Nothing secret here at all.")
+        for response in (
+            await kb_b.search("flamingoquartz", [collection_a]),
+            await kb_b.generate("What is the launch code word?", [collection_a]),
+        ):
+            assert response.status_code == 404
+        own = await kb_b.search("flamingoquartz launch code", [collection_b], mode="hybrid")
+        assert all("flamingoquartz" not in hit["content"] for hit in own.json()["results"])
+        assert (await kb_b.http.get(f"{kb_b.ingestion}/api/v1/collections/{collection_a}")).status_code == 404
+        assert (await kb_b.http.get(f"{kb_b.ingestion}/api/v1/collections")).json() != []
+    # B's agent pointed at A's collection: its knowledge tool finds nothing of A's
+    agent_b = await chat_platform.new_agent(key_b, collection_ids=[collection_a])
+    session = await chat_platform.new_session(key_b, agent_b)
+    async with chat(session, key_b) as client:
+        await client.until("session_ready")
+        events = await client.turn("What is the launch code word?")
+    assert not any("flamingoquartz" in json.dumps(e) for e in events)
+
+
+async def test_chat_with_a_knowledge_agent_emits_sources(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant()
+    async with Knowledge(chat_platform, key) as kb:
+        collection = await kb.collection()
+        await kb.ingested(collection, "hours.txt", b"The support desk is open from 9 to 17 on weekdays.")
+    agent = await chat_platform.new_agent(key, collection_ids=[collection])
+    session = await chat_platform.new_session(key, agent)
+    async with chat(session, key) as client:
+        await client.until("session_ready")
+        events = await client.turn("When is the support desk open?")
+    by_type = {e["type"]: e for e in events}
+    assert by_type["tool_call"]["name"] == "knowledge"
+    assert by_type["sources"]["items"][0]["source"] == "hours.txt"
+    assert by_type["message_end"]["sources"][0]["source"] == "hours.txt"
+    assert "9 to 17" in by_type["tool_result"]["summary"]
+
+
+async def test_tier_caps_on_collections(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant("free")  # one collection
+    async with Knowledge(chat_platform, key) as kb:
+        await kb.collection("first")
+        second = await kb.http.post(f"{kb.ingestion}/api/v1/collections", json={"name": "second"})
+        assert second.status_code == 403 and second.json()["error"]["error_code"] == "collection_limit"
