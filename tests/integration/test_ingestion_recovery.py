@@ -1,0 +1,73 @@
+"""An ingestion worker killed mid-document: another one resumes the document, and no chunk is stored twice."""
+
+from __future__ import annotations
+
+import signal
+
+import sqlalchemy as sa
+
+from common.auth import TenantIdentity
+from common.clients.base_redis_client import BaseRedisClient
+from common.database import create_engine
+from common.knowledge_tables import chunks
+from common.models.tiers import Tier
+from ingestion_service.models.knowledge import CollectionCreate
+from ingestion_service.services.collections import create_collection
+from ingestion_service.services.documents import add_document, get_task
+from ingestion_service.settings import IngestionSettings
+from tests.support.helpers import eventually
+
+TENANT = TenantIdentity("tenant-recovery", Tier.ENTERPRISE, "jwt")
+SLOW = {"NOOBLE4_EMBED_BATCH_SIZE": "2", "NOOBLE4_EMBED_PARALLEL_BATCHES": "1", "NOOBLE4_INSTANCE_ID": ""}
+
+
+async def test_killed_mid_document_resumes_without_duplicates(migrated, redis, processes) -> None:
+    settings = IngestionSettings()
+    engine = create_engine(settings)
+    try:
+        collection = await create_collection(
+            engine, TENANT, CollectionCreate(name="c", chunk_size=20, chunk_overlap=0), settings
+        )
+        text = " ".join(f"Paragraph {i} is about topic {i} and nothing else at all." for i in range(120)).encode()
+        accepted = await add_document(
+            engine, TENANT, collection.id, title="long", source="long.txt", kind="txt", raw=text
+        )
+        processes.start("embedding_service", "--only", "worker")
+        first = processes.start("ingestion_service", "--only", "worker", **SLOW)
+        client = BaseRedisClient(redis, settings, "tester")
+        action = client.new_action(
+            "ingestion.document.ingest",
+            tenant_id=TENANT.tenant_id,
+            tenant_tier=TENANT.tier,
+            data={"document_id": accepted.document.id, "task_id": accepted.task_id},
+        )
+        await client.send_action_async(action)
+
+        async def midway() -> bool:
+            task = await get_task(engine, TENANT.tenant_id, accepted.task_id)
+            return 0 < task.chunks_embedded < task.chunks_total
+
+        await eventually(midway, timeout=60, what="embedding under way")
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        processes.start("ingestion_service", "--only", "worker")  # reclaims the pending action
+
+        async def finished():
+            task = await get_task(engine, TENANT.tenant_id, accepted.task_id)
+            return task if task.status in ("done", "failed") else None
+
+        task = await eventually(finished, timeout=60, what="document finished after the crash")
+        assert task.status == "done" and task.chunks_embedded == task.chunks_total > 10
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(chunks.c.position, chunks.c.embedding.is_(None).label("missing")).where(
+                        chunks.c.document_id == accepted.document.id
+                    )
+                )
+            ).all()
+        positions = [row.position for row in rows]
+        assert sorted(positions) == list(range(task.chunks_total))  # each chunk once
+        assert not any(row.missing for row in rows)
+    finally:
+        await engine.dispose()
