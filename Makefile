@@ -31,9 +31,11 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: install          ## messaging and chat benchmarks, each against a floor measured in the same run
+bench: install          ## every benchmark, each against a baseline measured in the same run
 	$(PY) -m bench.messaging
 	$(PY) -m bench.chat
+	$(PY) -m bench.embedding
+	$(PY) -m bench.retrieval bench/datasets/lumora
 
 migrate: install
 	$(VENV)/bin/nooble4 migrate

@@ -18,13 +18,8 @@ import asyncio
 import json
 import multiprocessing
 import os
-import signal
 import subprocess
-import sys
-import tempfile
 import time
-import uuid
-from pathlib import Path
 from statistics import quantiles
 
 import httpx
@@ -32,14 +27,9 @@ from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 
 from bench.messaging import _run_worker, bare_caller, measure
-from common.database import create_engine
-from common.launcher.embedded import EmbeddedRedis, free_port, start_embedded_postgres
-from common.launcher.services import SERVICE_PORTS, free_port_offset
+from bench.platform import BenchPlatform
+from common.launcher.embedded import free_port
 from common.local_llm import LOCAL_MODEL_ALIAS, llama_server_command
-from common.models.tiers import Tier
-from common.settings import CommonSettings
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def pct(values: list[float]) -> tuple[float, float]:
@@ -70,47 +60,7 @@ async def messaging_floor(redis_url: str, callers: int, seconds: float = 2.0) ->
         await redis.aclose()
 
 
-class Platform:
-    def __init__(self, home: Path):
-        self.home = home
-        self.offset = 0
-        self.proc: subprocess.Popen[str] | None = None
-
-    def start(self, env: dict[str, str]) -> None:
-        self.offset = free_port_offset()
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "common.launcher.cli",
-                "up",
-                "--home",
-                str(self.home),
-                "--port-offset",
-                str(self.offset),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if "Nooble4 is ready" in line:
-                return
-        raise RuntimeError(f"the platform did not start; see {self.home / 'logs'}")
-
-    def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{SERVICE_PORTS[service] + self.offset}"
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            self.proc.wait(60)
-
-
-async def one_session(platform: Platform, api_key: str, agent_id: str, turns: int) -> list[tuple[float, float]]:
+async def one_session(platform: BenchPlatform, api_key: str, agent_id: str, turns: int) -> list[tuple[float, float]]:
     headers = {"Authorization": f"Bearer {api_key}"}
     async with httpx.AsyncClient(timeout=30) as http:
         response = await http.post(
@@ -139,24 +89,18 @@ async def one_session(platform: Platform, api_key: str, agent_id: str, turns: in
     return timings
 
 
-async def chat_latency(platform: Platform, settings: CommonSettings, sessions: int, turns: int) -> dict:
-    from agent_management_service.services.tenants import create_tenant
-
-    engine = create_engine(settings)
-    try:
-        _, key = await create_tenant(engine, f"bench-{uuid.uuid4().hex[:6]}", Tier.ENTERPRISE)
-    finally:
-        await engine.dispose()
+async def chat_latency(platform: BenchPlatform, sessions: int, turns: int) -> dict:
+    api_key = await platform.new_tenant()
     async with httpx.AsyncClient(timeout=30) as http:
         response = await http.post(
             f"{platform.url('agent_management_service')}/api/v1/agents",
             json={"name": "Bench", "system_prompt": "Answer briefly."},
-            headers={"Authorization": f"Bearer {key.api_key}"},
+            headers={"Authorization": f"Bearer {api_key}"},
         )
         agent_id = response.json()["id"]
-    await one_session(platform, key.api_key, agent_id, 2)  # warm-up
+    await one_session(platform, api_key, agent_id, 2)  # warm-up
     began = time.perf_counter()
-    results = await asyncio.gather(*(one_session(platform, key.api_key, agent_id, turns) for _ in range(sessions)))
+    results = await asyncio.gather(*(one_session(platform, api_key, agent_id, turns) for _ in range(sessions)))
     elapsed = time.perf_counter() - began
     flat = [t for session in results for t in session]
     return {
@@ -207,40 +151,13 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 50])
     parser.add_argument("--skip-local-model", action="store_true")
     args = parser.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="nooble4-bench-chat-"))
-    redis_server = None
-    redis_url = os.environ.get("NOOBLE4_REDIS_URL")
-    if not redis_url:
-        redis_server = EmbeddedRedis(home / "redis").start()
-        redis_url = redis_server.url
-    database_url = os.environ.get("NOOBLE4_DATABASE_URL") or start_embedded_postgres(home / "pgdata")
-    run = uuid.uuid4().hex[:8]
-    values = {
-        "environment": f"devbench{run}",  # a dev* environment: the placeholder JWT secret is accepted
-        "redis_url": redis_url,
-        "database_url": database_url,
-        "database_schema": f"bench_{run}",
-        "local_chat_model": "scripted",
-        "log_level": "WARNING",
-    }
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NOOBLE4_")}
-    env.update({f"NOOBLE4_{k.upper()}": v for k, v in values.items()})
-    settings = CommonSettings(
-        environment=values["environment"], database_url=database_url, database_schema=values["database_schema"]
-    )
-    platform = Platform(home / "platform")
     rows = []
-    try:
-        platform.start(env)
+    with BenchPlatform("chat") as platform:
         for sessions in args.sessions:
             turns = args.turns if sessions == 1 else max(3, args.turns // 4)
-            floor = asyncio.run(messaging_floor(redis_url, sessions))
-            result = asyncio.run(chat_latency(platform, settings, sessions, turns))
+            floor = asyncio.run(messaging_floor(platform.redis_url, sessions))
+            result = asyncio.run(chat_latency(platform, sessions, turns))
             rows.append((sessions, sessions * turns, result, floor))
-    finally:
-        platform.stop()
-        if redis_server:
-            redis_server.stop()
     print(
         f"{'sessions':>8} {'turns':>6} {'turns/s':>8} {'1st token p50':>14} {'p99':>7} "
         f"{'msg_end p50':>12} {'p99':>7}   {'floor p50':>10} {'floor p99':>10}   (ms)"

@@ -1,0 +1,116 @@
+"""Retrieval quality and speed on any BEIR-format dataset, through the running platform.
+
+    python -m bench.retrieval DATASET_DIR [--k 10] [--limit-docs N] [--limit-queries N]
+
+DATASET_DIR holds `corpus.jsonl` ({_id, title, text}), `queries.jsonl` ({_id, text}) and `qrels/test.tsv`
+(query-id, corpus-id, score). Each corpus entry is ingested as one text document (title = its id) through
+the ingestion service; then every test query is searched in vector, text and hybrid mode through the query
+service. Prints recall@k, MRR@10 and nDCG@10 per mode (document level: a document's best chunk counts),
+ingestion throughput (chunks/s, upload to indexed) and search latency p50/p99.
+`bench/datasets/lumora` is a small set written for the project.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import time
+from pathlib import Path
+from statistics import quantiles
+
+import httpx
+from websockets.asyncio.client import connect
+
+from bench.platform import BenchPlatform
+
+MODES = ("vector", "text", "hybrid")
+
+
+def load(dataset: Path, limit_docs: int | None, limit_queries: int | None):
+    corpus = [json.loads(line) for line in (dataset / "corpus.jsonl").read_text().splitlines() if line.strip()]
+    queries = {q["_id"]: q["text"] for q in map(json.loads, (dataset / "queries.jsonl").read_text().splitlines())}
+    qrels: dict[str, dict[str, int]] = {}
+    for line in (dataset / "qrels" / "test.tsv").read_text().splitlines()[1:]:
+        query_id, corpus_id, score = line.split("\t")[:3]
+        if int(score) > 0:
+            qrels.setdefault(query_id, {})[corpus_id] = int(score)
+    corpus = corpus[:limit_docs] if limit_docs else corpus
+    kept = {doc["_id"] for doc in corpus}
+    qrels = {q: {d: s for d, s in rel.items() if d in kept} for q, rel in qrels.items()}
+    qrels = {q: rel for q, rel in qrels.items() if rel and q in queries}
+    if limit_queries:
+        qrels = dict(list(qrels.items())[:limit_queries])
+    return corpus, queries, qrels
+
+
+def scores_for(ranked: list[str], relevant: dict[str, int], k: int) -> tuple[float, float, float]:
+    recall = len(set(ranked[:k]) & set(relevant)) / len(relevant)
+    mrr = next((1 / rank for rank, doc in enumerate(ranked[:10], start=1) if doc in relevant), 0.0)
+    dcg = sum((2 ** relevant.get(doc, 0) - 1) / math.log2(rank + 1) for rank, doc in enumerate(ranked[:10], start=1))
+    ideal = sorted(relevant.values(), reverse=True)[:10]
+    idcg = sum((2**grade - 1) / math.log2(rank + 1) for rank, grade in enumerate(ideal, start=1))
+    return recall, mrr, dcg / idcg if idcg else 0.0
+
+
+async def run(platform: BenchPlatform, dataset: Path, k: int, limit_docs: int | None, limit_queries: int | None):
+    corpus, queries, qrels = load(dataset, limit_docs, limit_queries)
+    api_key = await platform.new_tenant()
+    ingestion, query = platform.url("ingestion_service"), platform.url("query_service")
+    async with httpx.AsyncClient(timeout=120, headers={"Authorization": f"Bearer {api_key}"}) as http:
+        collection = (await http.post(f"{ingestion}/api/v1/collections", json={"name": dataset.name})).json()["id"]
+        started = time.perf_counter()
+        gate = asyncio.Semaphore(16)
+
+        async def upload(doc: dict) -> str:
+            async with gate:
+                text = f"{doc.get('title', '')}\n\n{doc['text']}".strip()
+                body = {"collection_id": collection, "title": doc["_id"], "text": text}
+                accepted = (await http.post(f"{ingestion}/api/v1/documents/text", json=body)).json()
+                return accepted["task_id"]
+
+        task_ids = [t for t in await asyncio.gather(*(upload(doc) for doc in corpus)) if t]
+        chunks = 0
+        for task_id in task_ids:  # the task's progress socket closes when it has ended
+            url = ingestion.replace("http", "ws", 1) + f"/ws/ingestion/{task_id}?token={api_key}"
+            async with connect(url) as ws:
+                events = [json.loads(raw) async for raw in ws]
+            chunks += events[-1]["chunks_total"]
+        ingest_s = time.perf_counter() - started
+        results = {}
+        for mode in MODES:
+            totals, latencies = [0.0, 0.0, 0.0], []
+            for query_id, relevant in qrels.items():
+                body = {"query": queries[query_id], "collection_ids": [collection], "mode": mode, "top_k": max(k, 10)}
+                sent = time.perf_counter()
+                hits = (await http.post(f"{query}/api/v1/query/search", json=body)).json()["results"]
+                latencies.append(time.perf_counter() - sent)
+                ranked = list(dict.fromkeys(hit["document_title"] for hit in hits))
+                for i, value in enumerate(scores_for(ranked, relevant, k)):
+                    totals[i] += value
+            cuts = quantiles(latencies, n=100, method="inclusive")
+            results[mode] = [t / len(qrels) for t in totals] + [cuts[49] * 1000, cuts[98] * 1000]
+    return len(corpus), len(qrels), chunks, ingest_s, results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dataset", type=Path)
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--limit-docs", type=int)
+    parser.add_argument("--limit-queries", type=int)
+    args = parser.parse_args()
+    with BenchPlatform("retrieval") as platform:
+        docs, queries, chunks, ingest_s, results = asyncio.run(
+            run(platform, args.dataset, args.k, args.limit_docs, args.limit_queries)
+        )
+    print(f"dataset {args.dataset.name}: {docs} documents, {queries} queries with judgements")
+    print(f"ingestion: {chunks} chunks in {ingest_s:.1f} s = {chunks / ingest_s:.1f} chunks/s (upload to indexed)")
+    print(f"{'mode':<8} {'recall@' + str(args.k):>10} {'MRR@10':>8} {'nDCG@10':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    for mode, (recall, mrr, ndcg, p50, p99) in results.items():
+        print(f"{mode:<8} {recall:>10.3f} {mrr:>8.3f} {ndcg:>8.3f} {p50:>8.1f} {p99:>8.1f}")
+
+
+if __name__ == "__main__":
+    main()
