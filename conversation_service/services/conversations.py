@@ -74,6 +74,7 @@ async def save_message(engine: AsyncEngine, action: DomainAction, req: SaveMessa
                     usage=usage,
                     sources=req.sources,
                     tool_calls=req.tool_calls,
+                    created_at=action.timestamp,  # when it was sent: saves handled out of order still sort right
                 )
                 .on_conflict_do_nothing(constraint="uq_messages_idempotency")
                 .returning(messages.c.id)
@@ -105,7 +106,7 @@ async def history(
             await conn.execute(
                 sa.select(*MESSAGE_COLUMNS)
                 .where(messages.c.tenant_id == tenant_id, messages.c.conversation_id == conversation_id)
-                .order_by(messages.c.id.desc())
+                .order_by(messages.c.created_at.desc(), messages.c.id.desc())
                 .limit(max_messages)
             )
         ).all()
@@ -163,7 +164,7 @@ async def get_conversation(engine: AsyncEngine, tenant_id: str, conversation_id:
         rows = await conn.execute(
             sa.select(*MESSAGE_COLUMNS)
             .where(messages.c.tenant_id == tenant_id, messages.c.conversation_id == conversation_id)
-            .order_by(messages.c.id)
+            .order_by(messages.c.created_at, messages.c.id)
         )
     return ConversationWithMessages(**row._asdict(), messages=[MessageOut.model_validate(r._asdict()) for r in rows])
 

@@ -49,9 +49,8 @@ def test_the_local_llm_runs_in_compose_and_execution_reaches_it() -> None:
     services = compose()["services"]
     assert services["local_llm"]["command"] == ["nooble4", "local-llm", "--host", "0.0.0.0", "--port", "8010"]
     assert "8010/v1/models" in " ".join(services["local_llm"]["healthcheck"]["test"])
-    env = services["agent_execution_service"]["environment"]
-    assert env["NOOBLE4_LOCAL_LLM_BASE_URL"] == "http://local_llm:8010/v1"
-    assert env["NOOBLE4_REDIS_URL"].startswith("redis://redis:")  # the shared settings are still merged in
+    for name in ("agent_execution_service", "query_service"):  # chat turns and grounded answers
+        assert services[name]["environment"]["NOOBLE4_LOCAL_LLM_BASE_URL"] == "http://local_llm:8010/v1"
 
 
 def test_local_llm_command_serves_the_bundled_gguf() -> None:
