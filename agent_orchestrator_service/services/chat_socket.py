@@ -102,9 +102,7 @@ class ChatSocket:
                 events = await self.chat.store.read_events(self.session.session_id, after_seq)
                 backoff.reset()
             except REDIS_DOWN as exc:
-                delay = backoff.next_delay()
-                log.warning("redis_unavailable", error=str(exc), retry_in_s=delay)
-                await asyncio.sleep(delay)
+                await backoff.wait(exc, session_id=self.session.session_id)
                 continue
             for event in events:
                 await self.websocket.send_text(json.dumps(event))

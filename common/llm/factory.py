@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from langchain_core.language_models import BaseChatModel
 from langchain_groq import ChatGroq
 from langchain_openai import ChatOpenAI
@@ -19,25 +21,11 @@ def build_chat_model(model: ModelSpec, settings: LLMSettings) -> BaseChatModel:
     if provider == "local" and settings.local_chat_model == "scripted":
         return ScriptedChatModel(token_delay_s=settings.scripted_token_delay_s)
     if provider == "local":
-        return ChatOpenAI(
-            model=LOCAL_MODEL_ALIAS,
-            base_url=settings.local_llm_base_url,
-            api_key=SecretStr("local"),
-            timeout=settings.llm_request_timeout_s,
-            stream_usage=True,
-            **common,
-        )
+        return _openai_compatible(LOCAL_MODEL_ALIAS, settings.local_llm_base_url, "local", settings, common)
     if provider == "openai":
         if not settings.openai_api_key:
             raise _not_configured("openai")
-        return ChatOpenAI(
-            model=model.name,
-            base_url=settings.openai_base_url,
-            api_key=SecretStr(settings.openai_api_key),
-            timeout=settings.llm_request_timeout_s,
-            stream_usage=True,
-            **common,
-        )
+        return _openai_compatible(model.name, settings.openai_base_url, settings.openai_api_key, settings, common)
     if provider == "groq":
         if not settings.groq_api_key:
             raise _not_configured("groq")
@@ -49,6 +37,19 @@ def build_chat_model(model: ModelSpec, settings: LLMSettings) -> BaseChatModel:
             **common,
         )
     raise ValidationError(f"unknown model provider {provider!r}", code="unknown_provider")
+
+
+def _openai_compatible(
+    name: str, base_url: str | None, api_key: str, settings: LLMSettings, common: dict[str, Any]
+) -> ChatOpenAI:
+    return ChatOpenAI(
+        model=name,
+        base_url=base_url,
+        api_key=SecretStr(api_key),
+        timeout=settings.llm_request_timeout_s,
+        stream_usage=True,
+        **common,
+    )
 
 
 def _not_configured(provider: str) -> ValidationError:

@@ -1,7 +1,14 @@
 """What "Redis is unreachable" looks like, and how long to wait before trying again."""
 
+import asyncio
+from typing import Any
+
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from common.log import get_logger
+
+log = get_logger(__name__)
 
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
 
@@ -21,3 +28,9 @@ class Backoff:
 
     def reset(self) -> None:
         self._delay = self.first_s
+
+    async def wait(self, exc: BaseException, event: str = "redis_unavailable", **fields: Any) -> None:
+        """Log that Redis failed and sleep the next delay."""
+        delay = self.next_delay()
+        log.warning(event, error=str(exc), retry_in_s=delay, **fields)
+        await asyncio.sleep(delay)

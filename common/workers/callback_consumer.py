@@ -57,9 +57,7 @@ class CallbackConsumer:
                 raw = await self.redis.blmove(self.queue, self.processing, MAX_BLOCK_S / 2, "RIGHT", "LEFT")
                 backoff.reset()
             except REDIS_DOWN as exc:
-                delay = backoff.next_delay()
-                log.warning("redis_unavailable", error=str(exc), retry_in_s=delay)
-                await asyncio.sleep(delay)
+                await backoff.wait(exc, queue=self.queue)
                 continue
             if raw is not None:
                 await self._handle(raw)

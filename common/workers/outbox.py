@@ -80,9 +80,7 @@ class Outbox:
                     results = await pipe.execute(raise_on_error=False)
                 break
             except REDIS_DOWN as exc:  # at least once: a retried batch may repeat a push
-                delay = backoff.next_delay()
-                log.warning("outbox_redis_unavailable", error=str(exc), retry_in_s=delay, messages=len(batch))
-                await asyncio.sleep(delay)
+                await backoff.wait(exc, "outbox_redis_unavailable", messages=len(batch))
         for result in results:
             if isinstance(result, Exception):
                 log.error("outbox_command_failed", error=str(result))
