@@ -25,7 +25,8 @@ class ConversationClient(BaseRedisClient):
         sources: list[dict[str, Any]] | None = None,
         tool_calls: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Fire and forget; idempotent by `message_id`, so a redelivered turn saves nothing twice."""
+        """Stored when this returns (pseudo-sync, so the next turn's history sees it); idempotent by `message_id`,
+        so a redelivered turn saves nothing twice."""
         data = {
             "conversation_id": conversation_id,
             "message_id": message_id,
@@ -35,4 +36,4 @@ class ConversationClient(BaseRedisClient):
             "sources": sources or [],
             "tool_calls": tool_calls or [],
         }
-        await self.send_action_async(self.follow_up(parent, "conversation.message.save", data))
+        await self.call(self.follow_up(parent, "conversation.message.save", data), timeout=10)

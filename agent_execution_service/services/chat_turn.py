@@ -20,6 +20,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langgraph.errors import GraphRecursionError
 
 from agent_execution_service.deps import ExecutionDeps
+from agent_execution_service.models.agents import TurnAgent
 from agent_execution_service.models.chat import ChatRunRequest
 from agent_execution_service.services.tools import build_tools
 from agent_execution_service.services.turn_events import TurnEvents
@@ -92,9 +93,29 @@ async def _run(
             action, req.conversation_id, agent.max_history_messages, agent.memory.max_tokens
         )
     user_message_id = f"{task_id}:user"
-    await deps.conversation.save_message(
-        action, req.conversation_id, message_id=user_message_id, role="user", content=req.message
+    user_saved = asyncio.create_task(  # stored while the model runs; confirmed before the turn ends
+        deps.conversation.save_message(
+            action, req.conversation_id, message_id=user_message_id, role="user", content=req.message
+        )
     )
+    try:
+        return await _generate(action, req, deps, events, state, agent, history, user_message_id, user_saved)
+    finally:
+        await asyncio.gather(user_saved, return_exceptions=True)
+
+
+async def _generate(
+    action: DomainAction,
+    req: ChatRunRequest,
+    deps: ExecutionDeps,
+    events: TurnEvents,
+    state: TurnState,
+    agent: TurnAgent,
+    history: list[dict[str, Any]],
+    user_message_id: str,
+    user_saved: asyncio.Task[None],
+) -> MessageEnd | ChatError:
+    task_id = events.task_id
     messages = [*_to_langchain(history, skip_id=user_message_id), HumanMessage(req.message)]
     model = build_chat_model(agent.model, deps.settings)
     tools = build_tools(
@@ -132,6 +153,7 @@ async def _run(
         )
     else:
         return ChatError(task_id=task_id, code="turn_timeout", message=f"the turn took longer than {agent.timeout_s} s")
+    await user_saved  # both messages are stored before message_end: the next turn's history has them
     if outcome.content:
         await deps.conversation.save_message(
             action,
