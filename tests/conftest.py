@@ -142,4 +142,20 @@ async def migrated(settings: CommonSettings) -> AsyncIterator[CommonSettings]:
     await drop_schema(settings)
 
 
+@pytest.fixture(scope="session")
+def openai_standin() -> Iterator[str]:
+    """The stand-in OpenAI-compatible server (tests/support/openai_standin.py): its base URL."""
+    from common.launcher.embedded import free_port
+    from tests.support.helpers import wait_http
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "tests.support.openai_standin", "--port", str(port)], cwd=ROOT)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/v1/models", proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 from tests.support.platform import chat_platform  # noqa: E402,F401  (the launcher-started platform, shared)

@@ -162,3 +162,23 @@ async def test_tier_caps_on_collections(chat_platform: ChatPlatform) -> None:
         await kb.collection("first")
         second = await kb.http.post(f"{kb.ingestion}/api/v1/collections", json={"name": "second"})
         assert second.status_code == 403 and second.json()["error"]["error_code"] == "collection_limit"
+
+
+async def test_free_tier_documents_per_day_and_document_filter(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant("free")  # 10 documents per day
+    async with Knowledge(chat_platform, key) as kb:
+        collection = await kb.collection()
+        accepted = []
+        for i in range(10):
+            response = await kb.upload(collection, f"d{i}.txt", f"Document {i} mentions the word heliotrope.".encode())
+            assert response.status_code == 202, response.text
+            accepted.append(response.json())
+        refused = await kb.upload(collection, "d10.txt", b"One more about heliotrope.")
+        assert refused.status_code == 403 and refused.json()["error"]["error_code"] == "document_limit"
+        for item in accepted:
+            assert (await kb.task_end(item["task_id"]))["status"] == "done"
+        chosen = accepted[3]["document"]["id"]
+        everywhere = (await kb.search("heliotrope", [collection], mode="text", top_k=20)).json()["results"]
+        assert len({hit["document_id"] for hit in everywhere}) == 10
+        filtered = await kb.search("heliotrope", [collection], mode="hybrid", document_ids=[chosen])
+        assert {hit["document_id"] for hit in filtered.json()["results"]} == {chosen}

@@ -12,9 +12,11 @@ import pytest
 from common.clients.base_redis_client import BaseRedisClient
 from common.errors import NoobleError
 from embedding_service.app import SPEC
+from embedding_service.services.embedder import EmbeddingService
 from embedding_service.services.providers import LocalMiniLM
 from embedding_service.settings import EmbeddingSettings
 from tests.support.helpers import jwt_headers
+from tests.support.openai_standin import API_KEY
 from tests.support.services import running
 
 
@@ -98,3 +100,17 @@ async def test_concurrent_requests_are_coalesced_into_model_batches(service, red
         LocalMiniLM.embed_sync = original
     assert all(len(r["embeddings"]) == 1 for r in results)
     assert sum(calls) == 24 and len(calls) < 24  # fewer model calls than requests
+
+
+async def test_openai_provider_through_the_real_client(openai_standin: str, settings, redis, queues) -> None:
+    """text-embedding-3-small via the openai SDK against the stand-in server (vectors come back reordered)."""
+    service = EmbeddingService(
+        redis, queues, EmbeddingSettings(openai_api_key=API_KEY, openai_base_url=f"{openai_standin}/v1")
+    )
+    try:
+        result = await service.generate(["first text", "second, different text"], "openai")
+    finally:
+        await service.close()
+    assert result.model == "text-embedding-3-small" and result.dimensions == 1536
+    assert sum(result.embeddings[0]) == len("first text")  # in input order despite the shuffled reply
+    assert sum(result.embeddings[1]) == len("second, different text")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -17,24 +16,11 @@ from common.launcher.embedded import free_port
 from common.llm.factory import build_chat_model, llm_error
 from common.llm.settings import ModelSpec
 from common.local_llm import llama_server_command
-from tests.conftest import ROOT
 from tests.support.helpers import wait_http
 from tests.support.openai_standin import API_KEY
 
 # langchain-openai caches its httpx client per process, bound to the first event loop: one loop for the module.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest.fixture(scope="module")
-def standin() -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "tests.support.openai_standin", "--port", str(port)], cwd=ROOT)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/v1/models", proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def provider_settings(base: str, api_key: str = API_KEY) -> ExecutionSettings:
@@ -48,8 +34,8 @@ async def collect(model, prompt: str) -> tuple[str, list]:
     return "".join(chunk.text for chunk in chunks), chunks
 
 
-async def test_openai_client_streams_tokens_and_usage(standin: str) -> None:
-    model = build_chat_model(ModelSpec(provider="openai", name="gpt-test"), provider_settings(standin))
+async def test_openai_client_streams_tokens_and_usage(openai_standin: str) -> None:
+    model = build_chat_model(ModelSpec(provider="openai", name="gpt-test"), provider_settings(openai_standin))
     text, chunks = await collect(model, "hi there")
     assert text == "Hello from gpt-test via /v1/chat/completions: hi there"
     assert len([c for c in chunks if c.text]) > 3  # streamed, not one block
@@ -57,15 +43,15 @@ async def test_openai_client_streams_tokens_and_usage(standin: str) -> None:
     assert usage and usage[-1]["output_tokens"] > 0
 
 
-async def test_groq_client_posts_to_its_openai_path(standin: str) -> None:
-    model = build_chat_model(ModelSpec(provider="groq", name="llama-test"), provider_settings(standin))
+async def test_groq_client_posts_to_its_openai_path(openai_standin: str) -> None:
+    model = build_chat_model(ModelSpec(provider="groq", name="llama-test"), provider_settings(openai_standin))
     text, _ = await collect(model, "hola")
     assert text == "Hello from llama-test via /openai/v1/chat/completions: hola"
 
 
 @pytest.mark.parametrize("provider", ["openai", "groq"])
-async def test_tool_calling_agent_runs_tools_through_each_client(standin: str, provider: str) -> None:
-    model = build_chat_model(ModelSpec(provider=provider, name="tool-test"), provider_settings(standin))
+async def test_tool_calling_agent_runs_tools_through_each_client(openai_standin: str, provider: str) -> None:
+    model = build_chat_model(ModelSpec(provider=provider, name="tool-test"), provider_settings(openai_standin))
     agent = create_agent(model, [StructuredTool.from_function(calculator)], system_prompt="Use tools.")
     state = await agent.ainvoke({"messages": [{"role": "user", "content": "calc (6 + 1) * 6"}]})
     kinds = [type(m).__name__ for m in state["messages"]]
@@ -78,8 +64,10 @@ async def test_tool_calling_agent_runs_tools_through_each_client(standin: str, p
     ("model_name", "api_key", "code"),
     [("gpt-test", "wrong-key", "llm_auth_failed"), ("fail-500", API_KEY, "llm_error")],
 )
-async def test_provider_failures_become_typed_errors(standin: str, model_name: str, api_key: str, code: str) -> None:
-    model = build_chat_model(ModelSpec(provider="openai", name=model_name), provider_settings(standin, api_key))
+async def test_provider_failures_become_typed_errors(
+    openai_standin: str, model_name: str, api_key: str, code: str
+) -> None:
+    model = build_chat_model(ModelSpec(provider="openai", name=model_name), provider_settings(openai_standin, api_key))
     with pytest.raises(Exception) as caught:
         await collect(model, "hi")
     error = llm_error(caught.value)

@@ -7,6 +7,8 @@ streaming (SSE) or not, with tool calls:
 - a user message `calc <expression>` with a `calculator` tool bound → a tool call;
 - after a tool message → "Result: <tool output>";
 - otherwise "Hello from <model> via <path>: <user message>".
+Also `/v1/embeddings` (deterministic 1536-d vectors, returned out of order as the API allows) and
+`/documents/<name>` (plain text to ingest by URL).
 """
 
 from __future__ import annotations
@@ -101,6 +103,36 @@ async def chat_completions(request: Request) -> Any:
         "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
         "usage": _usage(body, text),
     }
+
+
+@app.post("/v1/embeddings")
+async def embeddings(request: Request) -> Any:
+    """Deterministic 1536-d vectors (a text's characters spread over the dimensions), OpenAI-shaped."""
+    if request.headers.get("authorization") != f"Bearer {API_KEY}":
+        return JSONResponse({"error": {"message": "invalid api key", "type": "invalid_request_error"}}, 401)
+    body = await request.json()
+    texts = [body["input"]] if isinstance(body["input"], str) else body["input"]
+    data = []
+    for index, text in enumerate(texts):
+        vector = [0.0] * 1536
+        for position, char in enumerate(text):
+            vector[(ord(char) * 31 + position) % 1536] += 1.0
+        data.append({"object": "embedding", "index": index, "embedding": vector})
+    tokens = sum(len(text.split()) for text in texts)
+    return {
+        "object": "list",
+        "data": data[::-1],
+        "model": body.get("model"),
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
+
+
+@app.get("/documents/{name}")
+async def document(name: str) -> Any:
+    """A document to fetch by URL (ingestion tests)."""
+    from fastapi.responses import PlainTextResponse
+
+    return PlainTextResponse(f"Fetched document {name}: the courier pigeon service runs on Mondays.")
 
 
 @app.get("/v1/models")

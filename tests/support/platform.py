@@ -181,11 +181,10 @@ async def chat(
 
 @pytest.fixture(scope="session")
 def chat_platform(
-    redis_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+    redis_url: str, database_url: str, openai_standin: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ChatPlatform]:
     run = uuid.uuid4().hex[:10]
     home = tmp_path_factory.mktemp("platform")
-    standin_port = free_port()
     values = {
         "environment": f"test{run}",
         "redis_url": redis_url,
@@ -193,9 +192,9 @@ def chat_platform(
         "database_schema": f"t_{run}",
         "local_chat_model": "scripted",
         "groq_api_key": API_KEY,
-        "groq_base_url": f"http://127.0.0.1:{standin_port}",
+        "groq_base_url": openai_standin,
         "openai_api_key": API_KEY,
-        "openai_base_url": f"http://127.0.0.1:{standin_port}/v1",
+        "openai_base_url": f"{openai_standin}/v1",
         "turn_grace_s": "3",
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOOBLE4_")}
@@ -216,7 +215,6 @@ def chat_platform(
         return proc
 
     try:
-        standin = start(["tests.support.openai_standin", "--port", str(standin_port)], "standin.log")
         up = start(
             ["common.launcher.cli", "up", "--home", str(home / "n4"), "--port-offset", str(offset)],
             "up.log",
@@ -232,7 +230,6 @@ def chat_platform(
         assert any("Nooble4 is ready" in line for line in output), "".join(output) + _logs(home / "n4" / "logs")
         replica = start(["agent_orchestrator_service", "--port", str(replica_port)], "replica.log")
         wait_http(f"http://127.0.0.1:{replica_port}/ready", replica)
-        wait_http(f"http://127.0.0.1:{standin_port}/v1/models", standin)
         yield ChatPlatform(settings, offset, replica_port)
     finally:
         for proc in reversed(procs):
