@@ -27,7 +27,7 @@ from agent_execution_service.services.turn_events import TurnEvents
 from common.errors import ForbiddenError, NoobleError, ValidationError, as_nooble_error
 from common.llm.factory import build_chat_model, llm_error
 from common.log import get_logger
-from common.models.actions import DomainAction
+from common.models.actions import DomainAction, utc_now
 from common.models.chat import ChatError, MessageEnd, Sources, ToolCall, ToolResult, Usage
 from common.tokens import count_tokens
 
@@ -131,11 +131,15 @@ async def _generate(
     else:  # no tools, no loop: the model alone (a tenth of the agent graph's overhead per turn)
         streaming = _stream_model(model, [SystemMessage(agent.system_prompt), *messages], events, state)
 
+    # the tier's timeout, or less when the orchestrator's deadline (its own cap) comes first
+    limit_s = float(agent.timeout_s)
+    if action.deadline is not None:
+        limit_s = max(0.0, min(limit_s, (action.deadline - utc_now()).total_seconds()))
     runner = asyncio.create_task(streaming)
     cancelled = asyncio.create_task(events.cancelled.wait())
     try:
         with state.timed("generation_ms"):
-            done, _ = await asyncio.wait({runner, cancelled}, timeout=agent.timeout_s, return_when="FIRST_COMPLETED")
+            done, _ = await asyncio.wait({runner, cancelled}, timeout=limit_s, return_when="FIRST_COMPLETED")
     finally:
         cancelled.cancel()
         if not runner.done():
@@ -152,7 +156,7 @@ async def _generate(
             task_id=task_id, content="".join(state.streamed), usage=state.usage, sources=state.sources, cancelled=True
         )
     else:
-        return ChatError(task_id=task_id, code="turn_timeout", message=f"the turn took longer than {agent.timeout_s} s")
+        return ChatError(task_id=task_id, code="turn_timeout", message=f"the turn took longer than {limit_s:.0f} s")
     await user_saved  # both messages are stored before message_end: the next turn's history has them
     if outcome.content:
         await deps.conversation.save_message(

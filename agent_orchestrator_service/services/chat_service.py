@@ -73,7 +73,9 @@ class ChatService:
         await self.conversation.close_session(session.tenant_id, session.tier, session.session_id)
 
     def turn_timeout_s(self, session: Session) -> float:
-        return float(limits_for(session.tier).timeout_s)
+        """The tier's turn timeout (capped by settings); it travels to the execution service as the deadline."""
+        timeout = float(limits_for(session.tier).timeout_s)
+        return min(timeout, self.settings.turn_timeout_cap_s or timeout)
 
     async def start_turn(self, session: Session, content: str, client_message_id: str | None) -> ChatError | None:
         """Starts a turn, or says why not (a turn is running, rate limited, session gone)."""

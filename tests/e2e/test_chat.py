@@ -214,3 +214,14 @@ async def test_a_failing_provider_ends_the_turn_with_a_clear_error(chat_platform
         assert events[-1]["task_id"] == events[0]["task_id"]
         await client.send(type="ping")  # the session is free again
         assert (await client.next())["type"] == "pong"
+
+
+async def test_a_turn_past_its_timeout_ends_with_turn_timeout(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant()
+    session = await chat_platform.new_session(key, await chat_platform.new_agent(key))
+    async with chat(session, key) as client:
+        await client.until("session_ready")
+        events = await client.turn("think forever about this")
+        assert [e["type"] for e in events] == ["message_start", "error"]
+        assert events[-1]["code"] == "turn_timeout" and events[-1]["task_id"] == events[0]["task_id"]
+        assert (await client.turn("and now?"))[-1]["type"] == "message_end"  # the session is free again
