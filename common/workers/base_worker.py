@@ -96,7 +96,8 @@ class BaseWorker:
         self._tasks: list[asyncio.Task[None]] = []
         self._outbox = Outbox(redis)
         self.metrics = metrics.ActionMetrics(self.service_name)
-        self._in_flight_gauge = metrics.IN_FLIGHT.labels(self.service_name)
+        # read at scrape time: no per-message cost
+        metrics.IN_FLIGHT.labels(self.service_name).set_function(lambda: len(self._in_flight))
 
     # ------------------------------------------------------------------ lifecycle
     async def run(self) -> None:
@@ -242,11 +243,9 @@ class BaseWorker:
             return
         task = asyncio.create_task(self._process(delivery))
         self._in_flight[key] = task
-        self._in_flight_gauge.set(len(self._in_flight))
 
         def done(_: asyncio.Task[None]) -> None:
             self._in_flight.pop(key, None)
-            self._in_flight_gauge.set(len(self._in_flight))
             self._slot_free.set()
 
         task.add_done_callback(done)
