@@ -15,6 +15,7 @@ router = APIRouter(tags=["chat"])
 WS_UNAUTHORIZED = 4401
 WS_SESSION_NOT_FOUND = 4404
 WS_UNAVAILABLE = 4503
+WS_TRY_AGAIN_LATER = 1013  # this replica holds its maximum of sockets
 
 
 def chat_service(request: Request) -> ChatService:
@@ -83,4 +84,10 @@ async def chat_socket(
         )
         await websocket.close(code=code, reason=exc.message[:120])
         return
-    await ChatSocket(websocket, chat, session, last_seq).run()
+    if not chat.claim_socket():
+        await websocket.close(code=WS_TRY_AGAIN_LATER, reason="this server holds its maximum of chat sockets")
+        return
+    try:
+        await ChatSocket(websocket, chat, session, last_seq).run()
+    finally:
+        chat.release_socket()

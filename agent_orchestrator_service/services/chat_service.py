@@ -16,6 +16,7 @@ from agent_orchestrator_service.settings import OrchestratorSettings
 from common.auth import TenantIdentity
 from common.errors import NotFoundError
 from common.log import get_logger
+from common.messaging.redis_manager import RedisManager
 from common.models.actions import new_id
 from common.models.chat import TERMINAL_EVENTS, ChatError, MessageStart
 from common.service import ServiceDeps
@@ -29,13 +30,17 @@ class ChatService:
     def __init__(self, deps: ServiceDeps, settings: OrchestratorSettings):
         self.settings = settings
         redis = deps.redis
+        # Every open socket blocks on its session's event log: a pool of their own, sized for them.
+        self._readers = RedisManager(settings.model_copy(update={"redis_max_connections": settings.max_chat_sockets}))
         self.store = SessionStore(
             redis,
             deps.queues,
             ttl_s=settings.session_ttl_s,
             log_ttl_s=settings.event_log_ttl_s,
             log_maxlen=settings.event_log_maxlen,
+            reader=self._readers.client,
         )
+        self.open_sockets = 0
         self.limiter = TenantRateLimiter(redis, settings.redis_url, deps.queues)
         self.execution = ExecutionClient(redis, settings, ORIGIN)
         self.management = ManagementClient(redis, settings, ORIGIN)
@@ -163,8 +168,19 @@ class ChatService:
         self._timers[task_id] = timer
         timer.add_done_callback(lambda _: self._timers.pop(task_id, None))
 
+    def claim_socket(self) -> bool:
+        """Room for one more socket on this replica? (`release_socket` when it closes.)"""
+        if self.open_sockets >= self.settings.max_chat_sockets:
+            return False
+        self.open_sockets += 1
+        return True
+
+    def release_socket(self) -> None:
+        self.open_sockets -= 1
+
     async def close(self) -> None:
         timers = list(self._timers.values())
         for timer in timers:
             timer.cancel()
         await asyncio.gather(*timers, return_exceptions=True)
+        await self._readers.close()

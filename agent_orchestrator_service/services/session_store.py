@@ -67,8 +67,18 @@ class Session:
 
 
 class SessionStore:
-    def __init__(self, redis: Redis, queues: QueueManager, *, ttl_s: int, log_ttl_s: int, log_maxlen: int):
+    def __init__(
+        self,
+        redis: Redis,
+        queues: QueueManager,
+        *,
+        ttl_s: int,
+        log_ttl_s: int,
+        log_maxlen: int,
+        reader: Redis | None = None,
+    ):
         self.redis = redis
+        self.reader = reader or redis  # sockets' blocking reads: their own pool, so they never starve the rest
         self.queues = queues
         self.ttl_s = ttl_s
         self.log_ttl_s = log_ttl_s
@@ -140,7 +150,7 @@ class SessionStore:
     async def read_events(self, session_id: str, after_seq: int, count: int = 200) -> list[dict[str, Any]]:
         """Events with seq > `after_seq`, oldest first; waits up to a second for new ones."""
         key = self._keys(session_id)[1]
-        reply = await self.redis.xread({key: f"0-{after_seq}"}, count=count, block=int(READ_BLOCK_S * 1000))
+        reply = await self.reader.xread({key: f"0-{after_seq}"}, count=count, block=int(READ_BLOCK_S * 1000))
         events = []
         for _, entries in reply or []:
             for entry_id, fields in entries:

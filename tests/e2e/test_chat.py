@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.support.platform import ChatPlatform, auth, chat
+from tests.support.platform import REPLICA_MAX_SOCKETS, ChatPlatform, auth, chat
 
 
 def seqs(events: list[dict]) -> list[int]:
@@ -225,3 +226,22 @@ async def test_a_turn_past_its_timeout_ends_with_turn_timeout(chat_platform: Cha
         assert [e["type"] for e in events] == ["message_start", "error"]
         assert events[-1]["code"] == "turn_timeout" and events[-1]["task_id"] == events[0]["task_id"]
         assert (await client.turn("and now?"))[-1]["type"] == "message_end"  # the session is free again
+
+
+async def test_a_full_replica_refuses_sockets_with_try_again_later(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant()
+    session = await chat_platform.new_session(key, await chat_platform.new_agent(key))
+    replica_ws = chat_platform.replica.replace("http", "ws")
+    async with contextlib.AsyncExitStack() as stack:
+        opened, refused = [], None
+        for _ in range(REPLICA_MAX_SOCKETS + 2):  # earlier tests' sockets may still be releasing
+            client = await stack.enter_async_context(chat(session, key, base_ws=replica_ws))
+            try:
+                await client.until("session_ready")
+                opened.append(client)
+            except ConnectionClosed as closed:
+                refused = closed.rcvd
+                break
+        assert refused is not None and refused.code == 1013
+        assert 1 <= len(opened) <= REPLICA_MAX_SOCKETS
+        assert (await opened[0].turn("still served"))[-1]["type"] == "message_end"  # open ones keep working

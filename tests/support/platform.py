@@ -81,6 +81,7 @@ class ChatPlatform:
 
 
 ROOT = Path(__file__).resolve().parents[2]
+REPLICA_MAX_SOCKETS = 3
 
 
 def auth(api_key: str) -> dict[str, str]:
@@ -207,10 +208,17 @@ def chat_platform(
     replica_port = free_port()
     procs: list[subprocess.Popen[Any]] = []
 
-    def start(args: list[str], log: str, **kwargs: Any) -> subprocess.Popen[Any]:
+    def start(
+        args: list[str], log: str, extra_env: dict[str, str] | None = None, **kwargs: Any
+    ) -> subprocess.Popen[Any]:
         out = (home / log).open("wb") if "stdout" not in kwargs else kwargs.pop("stdout")
         proc = subprocess.Popen(
-            [sys.executable, "-m", *args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, **kwargs
+            [sys.executable, "-m", *args],
+            cwd=ROOT,
+            env=env | (extra_env or {}),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            **kwargs,
         )
         procs.append(proc)
         return proc
@@ -229,7 +237,11 @@ def chat_platform(
             if "Nooble4 is ready" in line:
                 break
         assert any("Nooble4 is ready" in line for line in output), "".join(output) + _logs(home / "n4" / "logs")
-        replica = start(["agent_orchestrator_service", "--port", str(replica_port)], "replica.log")
+        replica = start(  # a small replica: it also shows what happens when a replica is full
+            ["agent_orchestrator_service", "--port", str(replica_port)],
+            "replica.log",
+            {"NOOBLE4_MAX_CHAT_SOCKETS": str(REPLICA_MAX_SOCKETS)},
+        )
         wait_http(f"http://127.0.0.1:{replica_port}/ready", replica)
         yield ChatPlatform(settings, offset, replica_port)
     finally:
