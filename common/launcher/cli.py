@@ -130,7 +130,12 @@ class Platform:
             return
         if "agent_execution_service" not in self.ports:
             return
-        self._spawn("local_llm", llama_server_command(self.local_llm_port))
+        try:
+            command = llama_server_command(self.local_llm_port)
+        except FileNotFoundError as exc:  # e.g. installed with plain pip: the rest of the platform still runs
+            print(f"local LLM not started ({exc}); agents on the local provider will get llm_unavailable")
+            return
+        self._spawn("local_llm", command)
         base = f"http://127.0.0.1:{self.local_llm_port}"
         self.ready_urls["local_llm"] = f"{base}/v1/models"
         os.environ["NOOBLE4_LOCAL_LLM_BASE_URL"] = f"{base}/v1"
