@@ -40,61 +40,68 @@ def _conversation(tenant_id: str, conversation_id: str) -> Any:
 
 
 async def save_message(engine: AsyncEngine, action: DomainAction, req: SaveMessageRequest) -> bool:
-    """Stores the message once; a redelivered action changes nothing. True when it was new."""
+    """Stores the message once; a redelivered action changes nothing. True when it was new.
+
+    Two autocommitted statements: make sure the conversation exists, then insert the message and, only
+    if it was new, add it to the conversation's counters (a data-modifying CTE). A crash between them
+    leaves an empty conversation that the redelivered action fills.
+    """
     tenant_id = action.tenant_id
     usage = req.usage.model_dump() if req.usage else None
     tokens = req.usage.completion_tokens if req.usage and req.role == "assistant" else count_tokens(req.content)
-    async with engine.begin() as conn:
-        await conn.execute(
-            insert(conversations)
-            .values(
-                tenant_id=tenant_id,
-                id=req.conversation_id,
-                agent_id=action.agent_id,
-                session_id=action.session_id,
-                user_id=action.user_id,
-                title=req.content[:80] if req.role == "user" else None,
-                message_count=0,
-                total_tokens=0,
-                prompt_tokens=0,
-                completion_tokens=0,
-            )
-            .on_conflict_do_nothing()
+    title = req.content[:80] if req.role == "user" else None
+    ensure_conversation = (
+        insert(conversations)
+        .values(
+            tenant_id=tenant_id,
+            id=req.conversation_id,
+            agent_id=action.agent_id,
+            session_id=action.session_id,
+            user_id=action.user_id,
+            title=title,
+            message_count=0,
+            total_tokens=0,
+            prompt_tokens=0,
+            completion_tokens=0,
         )
-        inserted = (
-            await conn.execute(
-                insert(messages)
-                .values(
-                    tenant_id=tenant_id,
-                    conversation_id=req.conversation_id,
-                    message_id=req.message_id or action.action_id,
-                    role=req.role.value,
-                    content=req.content,
-                    tokens=tokens,
-                    usage=usage,
-                    sources=req.sources,
-                    tool_calls=req.tool_calls,
-                    created_at=action.timestamp,  # when it was sent: saves handled out of order still sort right
-                )
-                .on_conflict_do_nothing(constraint="uq_messages_idempotency")
-                .returning(messages.c.id)
-            )
-        ).scalar_one_or_none()
-        if inserted is None:
-            return False
-        await conn.execute(
-            conversations.update()
-            .where(_conversation(tenant_id, req.conversation_id))
-            .values(
-                message_count=conversations.c.message_count + 1,
-                total_tokens=conversations.c.total_tokens + (req.usage.total_tokens if req.usage else tokens),
-                prompt_tokens=conversations.c.prompt_tokens + (req.usage.prompt_tokens if req.usage else 0),
-                completion_tokens=conversations.c.completion_tokens + (req.usage.completion_tokens if req.usage else 0),
-                title=sa.func.coalesce(conversations.c.title, req.content[:80] if req.role == "user" else None),
-                updated_at=sa.func.now(),
-            )
+        .on_conflict_do_nothing()
+    )
+    new_message = (
+        insert(messages)
+        .values(
+            tenant_id=tenant_id,
+            conversation_id=req.conversation_id,
+            message_id=req.message_id or action.action_id,
+            role=req.role.value,
+            content=req.content,
+            tokens=tokens,
+            usage=usage,
+            sources=req.sources,
+            tool_calls=req.tool_calls,
+            created_at=action.timestamp,  # when it was sent: saves handled out of order still sort right
         )
-    return True
+        .on_conflict_do_nothing(constraint="uq_messages_idempotency")
+        .returning(messages.c.id)
+        .cte("new_message")
+    )
+    count_it = (
+        conversations.update()
+        .where(_conversation(tenant_id, req.conversation_id), sa.exists(sa.select(new_message.c.id)))
+        .values(
+            message_count=conversations.c.message_count + 1,
+            total_tokens=conversations.c.total_tokens + (req.usage.total_tokens if req.usage else tokens),
+            prompt_tokens=conversations.c.prompt_tokens + (req.usage.prompt_tokens if req.usage else 0),
+            completion_tokens=conversations.c.completion_tokens + (req.usage.completion_tokens if req.usage else 0),
+            title=sa.func.coalesce(conversations.c.title, title),
+            updated_at=sa.func.now(),
+        )
+        .returning(conversations.c.id)
+        .add_cte(new_message)
+    )
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(ensure_conversation)
+        return (await conn.execute(count_it)).first() is not None
 
 
 async def history(
