@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from common.database import create_engine
-from common.launcher.embedded import EmbeddedRedis, start_embedded_postgres
+from common.launcher.embedded import EmbeddedRedis, start_embedded_postgres, terminate_with_parent
 from common.launcher.services import SERVICE_PORTS
 from common.local_llm import LOCAL_LLM_PORT, llama_server_command
 from common.migrate import migrate
@@ -152,6 +152,7 @@ class Platform:
             stderr=subprocess.STDOUT,
             env=os.environ.copy(),
             start_new_session=True,  # Ctrl-C reaches the launcher only; it stops services in order
+            preexec_fn=terminate_with_parent,
         )
 
     def _wait_ready(self, timeout: float) -> bool:

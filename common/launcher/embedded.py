@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +24,15 @@ def _private_runtime_dir() -> str:
 
 if "XDG_RUNTIME_DIR" not in os.environ:
     os.environ["XDG_RUNTIME_DIR"] = _private_runtime_dir()
+
+
+def terminate_with_parent() -> None:
+    """Run in a child before exec: SIGTERM when its parent dies, even by SIGKILL (Linux), so no orphans."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -63,6 +74,7 @@ class EmbeddedRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # a terminal's Ctrl-C reaches the launcher, which stops it last
+            preexec_fn=terminate_with_parent,
         )
         client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
         give_up_at = time.monotonic() + timeout_s

@@ -63,8 +63,12 @@ def test_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C does
         assert proc.wait(timeout=60) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        if proc.poll() is None:  # the test failed midway: stop the platform as Ctrl-C would
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()  # its services get SIGTERM from the kernel (PR_SET_PDEATHSIG)
     assert (tmp_path / "home" / "pgdata" / "PG_VERSION").exists()  # data persists under the home dir
     for port in SERVICE_PORTS.values():
         with socket.socket() as sock:  # every service has released its port (TIME_WAIT of closed sockets aside)
@@ -109,3 +113,48 @@ def chat_with_the_local_model(home: Path, offset: int, env: dict[str, str]) -> N
     assert events[-1]["type"] == "message_end", events[-1]
     assert sum(e["type"] == "token" for e in events) >= 1
     assert events[-1]["content"].strip() and events[-1]["usage"]["completion_tokens"] > 0
+
+
+def test_services_do_not_outlive_a_killed_launcher(tmp_path: Path) -> None:
+    """SIGKILL leaves the launcher no chance to stop its services: the kernel tells them (PR_SET_PDEATHSIG)."""
+    offset = free_port_offset()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOOBLE4_")}
+    env["NOOBLE4_LOCAL_CHAT_MODEL"] = "scripted"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "common.launcher.cli",
+            "up",
+            "--home",
+            str(tmp_path / "home"),
+            "--port-offset",
+            str(offset),
+            "--only",
+            "conversation_service",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "stop: Ctrl-C" in line:
+            break
+    port = SERVICE_PORTS["conversation_service"] + offset
+    with httpx.Client(timeout=5) as http:
+        assert http.get(f"http://127.0.0.1:{port}/health").status_code == 200
+    proc.kill()
+    proc.wait()
+    give_up_at = time.monotonic() + 30
+    while True:  # the service shuts down on its SIGTERM and frees its port
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+                break
+            except OSError:
+                assert time.monotonic() < give_up_at, "the service outlived its launcher"
+        time.sleep(0.1)
