@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import timedelta
 from typing import Any
@@ -16,6 +17,12 @@ from common.messaging.redis_manager import MAX_BLOCK_S
 from common.models.actions import DomainAction, DomainActionResponse, utc_now
 from common.models.tiers import Tier
 from common.settings import CommonSettings
+
+
+def _retrieve(exchange: asyncio.Future[DomainActionResponse]) -> None:
+    """An exchange whose caller was cancelled still ends; its outcome is read so none is reported as lost."""
+    if not exchange.cancelled():
+        exchange.exception()
 
 
 class BaseRedisClient:
@@ -79,10 +86,18 @@ class BaseRedisClient:
                 "deadline": utc_now() + timedelta(seconds=timeout),
             }
         )
+        # The exchange is shielded: a caller that is cancelled (a cancelled chat turn, a closed
+        # request) stops waiting at once, while the blocking read it started finishes on its own
+        # server-side timeout instead of being cancelled mid-read (MESSAGING.md §3).
+        exchange = asyncio.ensure_future(self._exchange(action, reply_queue, timeout))
+        exchange.add_done_callback(_retrieve)
+        return await asyncio.shield(exchange)
+
+    async def _exchange(self, action: DomainAction, reply_queue: str, timeout: float) -> DomainActionResponse:
         give_up_at = time.monotonic() + timeout
         # XADD and the first BRPOP share one pipeline: one round trip and one pooled connection
-        # per call. The BRPOP uses its server-side timeout, never a client-side cancel
-        # (MESSAGING.md §3), in slices shorter than the socket timeout (§2).
+        # per call. The BRPOP uses its server-side timeout, in slices shorter than the socket
+        # timeout (MESSAGING.md §2).
         async with self.redis.pipeline(transaction=False) as pipe:
             self._xadd(pipe, action)
             pipe.brpop([reply_queue], timeout=min(timeout, MAX_BLOCK_S))
@@ -94,7 +109,7 @@ class BaseRedisClient:
         raise ActionTimeoutError(
             f"{action.action_type} got no reply within {timeout:g} s",
             code="reply_timeout",
-            details={"action_id": action.action_id, "correlation_id": correlation_id},
+            details={"action_id": action.action_id, "correlation_id": action.correlation_id},
         )
 
     async def call(self, action: DomainAction, timeout: float | None = None) -> dict[str, Any]:

@@ -207,3 +207,28 @@ async def test_work_past_its_deadline_is_skipped(client, redis, queues, processe
     assert await pop(redis, key(queues, "started")) == fresh.action_id
     assert await redis.exists(key(queues, "effect", expired.action_id)) == 0
     assert await redis.get(key(queues, "counter")) == "1"
+
+
+async def test_a_cancelled_caller_stops_waiting_and_its_read_still_ends_cleanly(
+    client, redis, queues, processes
+) -> None:
+    """Cancelling a pseudo-sync caller (e.g. a cancelled chat turn) never cancels the blocking read itself:
+    the caller is released at once, the reply that comes later is consumed, and the pool keeps working."""
+    processes.start(WORKER)
+    await client.call(client.new_action("echo.message.say", tenant_id="t1", data={"text": "up?"}), 15)
+    action = client.new_action("echo.job.hold", tenant_id="t1")
+    waiting = asyncio.create_task(client.send_action_pseudo_sync(action, timeout=15))
+    assert await pop(redis, key(queues, "started")) == action.action_id
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await redis.lpush(key(queues, "release", action.action_id), "go")
+    reply_queue = queues.response_queue("tester", action.action_id)
+
+    async def reply_taken() -> bool:  # the shielded read popped the late reply: nothing is left behind
+        stream = queues.action_stream("echo", Tier.FREE)
+        return await _all_acked(redis, stream) and await redis.exists(reply_queue) == 0
+
+    await eventually(reply_taken, what="late reply consumed by the still-running read")
+    again = await client.call(client.new_action("echo.message.say", tenant_id="t1", data={"text": "still"}), 15)
+    assert again["text"] == "still"
