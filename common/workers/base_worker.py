@@ -284,6 +284,7 @@ class BaseWorker:
                     ),
                     action,
                 ) from None
+            action.metadata["delivery_count"] = delivery.delivery_count  # 1 first; a handler may act on its last try
             result = result_to_dict(await route.handler(action, payload, self.deps))
         except InvalidMessage as invalid:
             await self._reject(delivery, invalid, raw)

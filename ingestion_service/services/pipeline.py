@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from common.errors import DependencyError, NoobleError, NotFoundError, ValidationError
+from common.errors import ActionTimeoutError, DependencyError, NoobleError, NotFoundError, ValidationError
 from common.knowledge_tables import chunks, collections, documents
 from common.log import get_logger
 from common.models.actions import DomainAction, ErrorDetail
@@ -51,9 +51,11 @@ async def ingest(action: DomainAction, req: IngestRequest, deps: IngestionDeps) 
         await progress(status="processing", stage="embedding", percent=20, chunks_total=total)
         await _embed_pending(action, deps, req.document_id, collection.embedding_model, total, progress)
     except ValidationError as exc:  # unreadable, empty, unsupported, refused by the model: no retry helps
-        await _fail(engine, tenant_id, req.document_id, exc.message)
-        await progress(status="failed", stage="failed", error=exc.message)
-        return {"document_id": req.document_id, "status": "failed", "error": exc.message}
+        return await _give_up(engine, tenant_id, req.document_id, exc.message, progress)
+    except DependencyError as exc:  # e.g. no embedding answer: retried, and on the last delivery failed
+        if action.metadata.get("delivery_count", 1) >= deps.settings.max_deliveries:
+            return await _give_up(engine, tenant_id, req.document_id, f"{exc.message} (gave up)", progress)
+        raise
     await progress(stage="indexing", percent=95)
     async with engine.begin() as conn:
         await conn.execute(
@@ -168,7 +170,13 @@ async def _embed_batch(action: DomainAction, deps: IngestionDeps, model: str, te
     request = deps.embedding.follow_up(action, "embedding.generate", {"texts": texts, "model": model}, task_id=batch_id)
     deps.callbacks.expect(batch_id)
     await deps.embedding.send_action_async_with_callback(request, "ingestion.embedding.done", deps.callback_queue)
-    callback = await deps.callbacks.wait_for_callback(batch_id, timeout=deps.settings.embed_timeout_s)
+    try:
+        callback = await deps.callbacks.wait_for_callback(batch_id, timeout=deps.settings.embed_timeout_s)
+    except ActionTimeoutError:
+        raise DependencyError(
+            f"the embedding service did not answer within {deps.settings.embed_timeout_s:g} s",
+            code="embedding_timeout",
+        ) from None
     done = EmbeddingDone.model_validate(callback.data)
     if done.error:
         error = NoobleError.from_detail(ErrorDetail.model_validate(done.error))
@@ -180,6 +188,12 @@ async def _embed_batch(action: DomainAction, deps: IngestionDeps, model: str, te
             "the embedding service answered with the wrong number of vectors", code="embedding_failed"
         )
     return done.embeddings
+
+
+async def _give_up(engine: AsyncEngine, tenant_id: str, document_id: str, reason: str, progress: Any) -> dict[str, Any]:
+    await _fail(engine, tenant_id, document_id, reason)
+    await progress(status="failed", stage="failed", error=reason)
+    return {"document_id": document_id, "status": "failed", "error": reason}
 
 
 async def _fail(engine: AsyncEngine, tenant_id: str, document_id: str, reason: str) -> None:

@@ -71,3 +71,36 @@ async def test_killed_mid_document_resumes_without_duplicates(migrated, redis, p
         assert not any(row.missing for row in rows)
     finally:
         await engine.dispose()
+
+
+async def test_without_embedding_answers_the_document_fails_after_its_last_retry(migrated, redis, processes) -> None:
+    """No embedding service: each delivery times out, is retried, and the last one ends the task as failed."""
+    settings = IngestionSettings()
+    engine = create_engine(settings)
+    try:
+        collection = await create_collection(engine, TENANT, CollectionCreate(name="c"), settings)
+        accepted = await add_document(engine, TENANT, collection.id, title="t", source="t.txt", kind="txt", raw=b"Hi.")
+        processes.start(
+            "ingestion_service", "--only", "worker", NOOBLE4_EMBED_TIMEOUT_S="0.3", NOOBLE4_MAX_DELIVERIES="2"
+        )
+        client = BaseRedisClient(redis, settings, "tester")
+        data = {"document_id": accepted.document.id, "task_id": accepted.task_id}
+        await client.send_action_async(
+            client.new_action(
+                "ingestion.document.ingest", tenant_id=TENANT.tenant_id, tenant_tier=TENANT.tier, data=data
+            )
+        )
+
+        async def ended():
+            task = await get_task(engine, TENANT.tenant_id, accepted.task_id)
+            return task if task.status in ("done", "failed") else None
+
+        task = await eventually(ended, timeout=30, what="the task to end")
+        assert task.status == "failed" and "did not answer" in task.error
+        async with engine.connect() as conn:
+            left = await conn.scalar(
+                sa.select(sa.func.count()).select_from(chunks).where(chunks.c.document_id == accepted.document.id)
+            )
+        assert left == 0  # no partial chunks
+    finally:
+        await engine.dispose()
