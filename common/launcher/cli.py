@@ -187,6 +187,9 @@ class Platform:
             print(f"  {name:<28} http://127.0.0.1:{port}   (docs: /docs, metrics: /metrics)")
         if "local_llm" in self.children:
             print(f"  {'local LLM (SmolLM2-135M)':<28} http://127.0.0.1:{self.local_llm_port}/v1")
+        if orchestrator := self.ports.get("agent_orchestrator_service"):
+            print(f"chat in the browser: http://127.0.0.1:{orchestrator}/")
+            print(f"a tenant and its API key: nooble4 tenant create --name Acme --home {self.home}")
         print(f"logs: {self.home / 'logs'}   stop: Ctrl-C", flush=True)
 
     def _supervise(self) -> int:
