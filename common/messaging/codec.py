@@ -13,9 +13,17 @@ from common.models.actions import DomainAction, DomainActionResponse
 ACTION_FIELD = "action"
 
 
+def utf8_size_over(text: str, max_bytes: int) -> int | None:
+    """The UTF-8 size of `text` when it exceeds `max_bytes`, else None (no encoding when it clearly fits)."""
+    if len(text) * 4 <= max_bytes:  # a character is at most 4 bytes
+        return None
+    size = len(text.encode())
+    return size if size > max_bytes else None
+
+
 def encode(model: DomainAction | DomainActionResponse, max_bytes: int) -> str:
     raw = model.model_dump_json(exclude_none=True)
-    if (size := len(raw.encode())) > max_bytes:
+    if (size := utf8_size_over(raw, max_bytes)) is not None:
         raise ValidationError(
             f"message of {size} bytes exceeds the {max_bytes}-byte limit",
             code="payload_too_large",
@@ -27,7 +35,7 @@ def decode_action(raw: str | None, max_bytes: int) -> DomainAction:
     """Parse a stream/list entry; every failure is a typed ValidationError."""
     if raw is None:
         raise ValidationError("message has no 'action' field", code="malformed_message")
-    if len(raw.encode()) > max_bytes:
+    if utf8_size_over(raw, max_bytes) is not None:
         raise ValidationError(f"message exceeds the {max_bytes}-byte limit", code="payload_too_large")
     try:
         return DomainAction.model_validate_json(raw)
