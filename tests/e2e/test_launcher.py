@@ -19,36 +19,27 @@ from common.launcher.services import SERVICE_PORTS, free_port_offset
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def launch(home: Path, offset: int, env: dict[str, str], *extra: str) -> tuple[subprocess.Popen[str], list[str]]:
+    """`nooble4 up` as a user runs it; returns the process and its banner once it says it is ready."""
+    command = [sys.executable, "-m", "common.launcher.cli", "up", "--home", str(home), "--port-offset", str(offset)]
+    proc = subprocess.Popen(
+        [*command, *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    output: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        output.append(line)
+        if "stop: Ctrl-C" in line:  # the last line of the ready banner
+            break
+    return proc, output
+
+
 def test_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
     offset = free_port_offset()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOOBLE4_")}  # nothing configured
     started = time.monotonic()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "common.launcher.cli",
-            "up",
-            "--home",
-            str(tmp_path / "home"),
-            "--port-offset",
-            str(offset),
-            "--ready-timeout",
-            "60",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
+    proc, output = launch(tmp_path / "home", offset, env, "--ready-timeout", "60")
     try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            output.append(line)
-            if "stop: Ctrl-C" in line:  # the last line of the ready banner
-                break
         ready_after = time.monotonic() - started
         assert any("Nooble4 is ready" in line for line in output), "".join(output)
         assert ready_after < 60
@@ -120,29 +111,8 @@ def test_services_do_not_outlive_a_killed_launcher(tmp_path: Path) -> None:
     offset = free_port_offset()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOOBLE4_")}
     env["NOOBLE4_LOCAL_CHAT_MODEL"] = "scripted"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "common.launcher.cli",
-            "up",
-            "--home",
-            str(tmp_path / "home"),
-            "--port-offset",
-            str(offset),
-            "--only",
-            "conversation_service",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if "stop: Ctrl-C" in line:
-            break
+    proc, output = launch(tmp_path / "home", offset, env, "--only", "conversation_service")
+    assert any("Nooble4 is ready" in line for line in output), "".join(output)
     port = SERVICE_PORTS["conversation_service"] + offset
     with httpx.Client(timeout=5) as http:
         assert http.get(f"http://127.0.0.1:{port}/health").status_code == 200
