@@ -14,7 +14,7 @@ from agent_orchestrator_service.services.rate_limits import TenantRateLimiter
 from agent_orchestrator_service.services.session_store import Session, SessionStore
 from agent_orchestrator_service.settings import OrchestratorSettings
 from common.auth import TenantIdentity
-from common.errors import NotFoundError
+from common.errors import ForbiddenError, NotFoundError
 from common.log import get_logger
 from common.messaging.redis_manager import RedisManager
 from common.models.actions import new_id
@@ -52,7 +52,9 @@ class ChatService:
     async def open_session(
         self, tenant: TenantIdentity, agent_id: str, conversation_id: str | None, user_id: str | None
     ) -> Session:
-        await self.management.agent_config(tenant.tenant_id, tenant.tier.value, agent_id)  # NotFoundError if foreign
+        config = await self.management.agent_config(tenant.tenant_id, tenant.tier.value, agent_id)  # 404 if foreign
+        if not config.get("is_active", True):
+            raise ForbiddenError(f"agent {agent_id} is not active", code="agent_inactive")
         session_id = new_id()
         await self.store.create(
             session_id,

@@ -186,6 +186,10 @@ async def test_sockets_and_sessions_are_tenant_scoped(chat_platform: ChatPlatfor
         peek = await http.get(f"{base}/api/v1/chat/sessions/{session_a['session_id']}", headers=auth(key_b))
         assert peek.status_code == 404
         assert (await http.get(f"{base}/api/v1/chat/agents", headers=auth(key_b))).json()["items"] == []
+        agent_url = f"{chat_platform.url('agent_management_service')}/api/v1/agents/{agent_a}"
+        assert (await http.patch(agent_url, json={"is_active": False}, headers=auth(key_a))).status_code == 200
+        inactive = await http.post(f"{base}/api/v1/chat/sessions", json={"agent_id": agent_a}, headers=auth(key_a))
+        assert inactive.status_code == 403 and inactive.json()["error"]["error_code"] == "agent_inactive"
     for token, code in ((key_b, 4404), ("nk_not-a-real-key", 4401)):
         async with chat(session_a, token) as client:
             with pytest.raises(ConnectionClosed) as closed:
