@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from agent_management_service.clients.ingestion_client import IngestionClient
 from agent_management_service.models.agents import AgentCreate, AgentOut, AgentUpdate, FromTemplate, Page
 from agent_management_service.services import agents
 from agent_management_service.services.agent_config import invalidate_agent_config
@@ -13,8 +14,14 @@ from common.service import AppDeps as Deps
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
 
 
+async def check_collections(deps: Deps, tenant: CurrentTenant, collection_ids: list[str] | None) -> None:
+    """An agent may only search collections of its own tenant."""
+    await IngestionClient(deps.redis, deps.settings, "management").check_collections(tenant, collection_ids or [])
+
+
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create(body: AgentCreate, tenant: CurrentTenant, deps: Deps) -> AgentOut:
+    await check_collections(deps, tenant, body.collection_ids)
     return await agents.create_agent(deps.engine, tenant, body)
 
 
@@ -25,6 +32,7 @@ async def create_from_template(body: FromTemplate, tenant: CurrentTenant, deps: 
         raise NotFoundError(
             f"no template {body.template_id!r}", code="template_not_found", details={"templates": sorted(TEMPLATES)}
         )
+    await check_collections(deps, tenant, body.collection_ids)
     agent = template.agent.model_copy(
         update={"collection_ids": body.collection_ids, "name": body.name or template.agent.name}
     )
@@ -48,6 +56,7 @@ async def get(agent_id: str, tenant: CurrentTenant, deps: Deps) -> AgentOut:
 
 @router.patch("/{agent_id}")
 async def update(agent_id: str, body: AgentUpdate, tenant: CurrentTenant, deps: Deps) -> AgentOut:
+    await check_collections(deps, tenant, body.collection_ids)
     agent = await agents.update_agent(deps.engine, tenant, agent_id, body)
     await invalidate_agent_config(deps.redis, deps.queues, tenant.tenant_id, agent_id)
     return agent

@@ -107,3 +107,9 @@ class EmbeddingDone(BaseModel):
 
     embeddings: list[list[float]] | None = None
     error: dict[str, Any] | None = None
+
+
+class VerifyCollections(BaseModel):
+    """`ingestion.collection.verify`: which of these ids are not the tenant's collections."""
+
+    collection_ids: list[str] = Field(max_length=100)

@@ -139,3 +139,18 @@ async def delete_collection(engine: AsyncEngine, tenant_id: str, collection_id: 
         await conn.execute(
             documents.delete().where(documents.c.tenant_id == tenant_id, documents.c.collection_id == collection_id)
         )
+
+
+async def missing_collections(engine: AsyncEngine, tenant_id: str, collection_ids: list[str]) -> list[str]:
+    """The ids among `collection_ids` that are not collections of this tenant, in the order given."""
+    async with engine.connect() as conn:
+        found = set(
+            (
+                await conn.execute(
+                    sa.select(collections.c.id).where(
+                        collections.c.tenant_id == tenant_id, collections.c.id.in_(collection_ids)
+                    )
+                )
+            ).scalars()
+        )
+    return [collection_id for collection_id in collection_ids if collection_id not in found]

@@ -130,8 +130,16 @@ async def test_tenant_b_never_retrieves_tenant_a_chunks(chat_platform: ChatPlatf
         assert all("flamingoquartz" not in hit["content"] for hit in own.json()["results"])
         assert (await kb_b.http.get(f"{kb_b.ingestion}/api/v1/collections/{collection_a}")).status_code == 404
         assert (await kb_b.http.get(f"{kb_b.ingestion}/api/v1/collections")).json() != []
-    # B's agent pointed at A's collection: its knowledge tool finds nothing of A's
-    agent_b = await chat_platform.new_agent(key_b, collection_ids=[collection_a])
+        # B cannot point an agent at A's collection, created or from a template
+        agents = f"{chat_platform.url('agent_management_service')}/api/v1/agents"
+        for url, body in (
+            (agents, {"name": "x", "system_prompt": "y", "collection_ids": [collection_a]}),
+            (f"{agents}/from-template", {"template_id": "knowledge-base-qa", "collection_ids": [collection_a]}),
+        ):
+            refused = await kb_b.http.post(url, json=body)
+            assert refused.status_code == 422 and refused.json()["error"]["details"]["missing"] == [collection_a]
+    # B's own knowledge agent never answers with A's content
+    agent_b = await chat_platform.new_agent(key_b, collection_ids=[collection_b])
     session = await chat_platform.new_session(key_b, agent_b)
     async with chat(session, key_b) as client:
         await client.until("session_ready")
