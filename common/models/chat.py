@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Usage(BaseModel):
@@ -99,6 +99,3 @@ class ChatEventCallback(BaseModel):
 
     task_id: str = Field(min_length=1, max_length=64)
     event: ChatEvent
-
-
-chat_event_adapter: TypeAdapter[Any] = TypeAdapter(ChatEvent)
