@@ -146,3 +146,40 @@ async def test_callback_sender_streams_events_to_the_receiver(redis, settings, q
     no_queue = DomainAction(action_type="family.story.tell", tenant_id="t", origin_service="x")
     with pytest.raises(ValidationError):
         await sender.send_callback(no_queue, {"token": "x"})
+
+
+async def test_a_burst_of_callbacks_is_taken_in_batches_in_order_and_nothing_stays_parked(
+    redis, settings, queues
+) -> None:
+    sender = CallbackSenderHandler(redis, queues, "family", settings.max_message_bytes)
+    queue = queues.callback_queue("tester", "burst")
+    origin = DomainAction(
+        action_type="family.story.tell",
+        tenant_id="t",
+        origin_service="tester",
+        callback_queue_name=queue,
+        callback_action_type="tester.story.token",
+    )
+    async with redis.pipeline(transaction=False) as pipe:  # 250 callbacks queued before anyone consumes
+        for n in range(250):
+            sender.queue_callback(pipe, origin, {"n": n})
+        await pipe.execute()
+    seen: list[int] = []
+    all_seen = asyncio.Event()
+    callbacks = ActionRouter()
+
+    @callbacks.handle("tester.story.token")
+    async def token(action: DomainAction, data: dict, deps: object) -> None:
+        seen.append(data["n"])
+        if len(seen) == 250:
+            all_seen.set()
+
+    consumer = CallbackConsumer(redis=redis, settings=settings, queue=queue, consumer="c1", router=callbacks)
+    consuming = asyncio.create_task(consumer.run())
+    try:
+        await asyncio.wait_for(all_seen.wait(), timeout=20)
+    finally:
+        consumer.stop()
+        await consuming
+    assert seen == list(range(250))
+    assert await redis.llen(queue) == 0 and await redis.llen(consumer.processing) == 0
