@@ -45,7 +45,8 @@ class CallbackConsumer:
     async def recover(self) -> int:
         """Put back what a previous run of this consumer was handling when it died."""
         moved = 0
-        while await self.redis.lmove(self.processing, self.queue, "RIGHT", "RIGHT") is not None:
+        # newest first onto the consuming end, so the oldest ends up consumed first again
+        while await self.redis.lmove(self.processing, self.queue, "LEFT", "RIGHT") is not None:
             moved += 1
         if moved:
             log.info("callbacks_recovered", queue=self.queue, count=moved)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -183,3 +184,25 @@ async def test_a_burst_of_callbacks_is_taken_in_batches_in_order_and_nothing_sta
         await consuming
     assert seen == list(range(250))
     assert await redis.llen(queue) == 0 and await redis.llen(consumer.processing) == 0
+
+
+async def test_callbacks_parked_by_a_dead_consumer_are_recovered_in_their_order(redis, settings, queues) -> None:
+    sender = CallbackSenderHandler(redis, queues, "family", settings.max_message_bytes)
+    queue = queues.callback_queue("tester", "crashy")
+    origin = DomainAction(
+        action_type="family.story.tell",
+        tenant_id="t",
+        origin_service="tester",
+        callback_queue_name=queue,
+        callback_action_type="tester.story.token",
+    )
+    async with redis.pipeline(transaction=False) as pipe:
+        for n in range(5):
+            sender.queue_callback(pipe, origin, {"n": n})
+        await pipe.execute()
+    consumer = CallbackConsumer(redis=redis, settings=settings, queue=queue, consumer="c1", router=ActionRouter())
+    for _ in range(3):  # a previous run took three and died before handling them
+        await redis.lmove(queue, consumer.processing, "RIGHT", "LEFT")
+    assert await consumer.recover() == 3
+    order = [json.loads(raw)["data"]["n"] for raw in reversed(await redis.lrange(queue, 0, -1))]
+    assert order == [0, 1, 2, 3, 4]  # consumed from the right: oldest first, as before the crash
