@@ -73,9 +73,12 @@ def knowledge_tool(
             return "No relevant passages were found in the knowledge base."
         lines = []
         for result in results:
-            found.append(result)
+            known = [i for i, item in enumerate(found, start=1) if item.get("chunk_id") == result.get("chunk_id")]
+            if not known:  # a chunk found again keeps its first number
+                found.append(result)
+            number = known[0] if known else len(found)
             title = result.get("document_title") or result.get("source") or "document"
-            lines.append(f"[{len(found)}] {title}: {result.get('content', '')}")
+            lines.append(f"[{number}] {title}: {result.get('content', '')}")
         return "\n".join(lines)
 
     return StructuredTool.from_function(
