@@ -99,24 +99,37 @@ async def _run(
         )
     )
     try:
-        return await _generate(action, req, deps, events, state, agent, history, user_message_id, user_saved)
+        messages = [*_to_langchain(history, skip_id=user_message_id), HumanMessage(req.message)]
+        outcome = await _generate(action, agent, messages, deps, events, state)
+        if isinstance(outcome, ChatError):
+            return outcome
+        await user_saved  # both messages are stored before message_end: the next turn's history has them
+        if outcome.content:
+            await deps.conversation.save_message(
+                action,
+                req.conversation_id,
+                message_id=f"{task_id}:assistant",
+                role="assistant",
+                content=outcome.content,
+                usage=state.usage,
+                sources=state.sources,
+                tool_calls=state.tool_calls,
+            )
+        return outcome
     finally:
         await asyncio.gather(user_saved, return_exceptions=True)
 
 
 async def _generate(
     action: DomainAction,
-    req: ChatRunRequest,
+    agent: TurnAgent,
+    messages: list[BaseMessage],
     deps: ExecutionDeps,
     events: TurnEvents,
     state: TurnState,
-    agent: TurnAgent,
-    history: list[dict[str, Any]],
-    user_message_id: str,
-    user_saved: asyncio.Task[None],
 ) -> MessageEnd | ChatError:
+    """The model's answer, streamed: finished, cancelled (partial answer) or past the turn's time limit."""
     task_id = events.task_id
-    messages = [*_to_langchain(history, skip_id=user_message_id), HumanMessage(req.message)]
     model = build_chat_model(agent.model, deps.settings)
     tools = build_tools(
         agent.tools,
@@ -148,28 +161,12 @@ async def _generate(
                 await runner
     if runner in done:
         runner.result()  # re-raises the agent's failure
-        outcome: MessageEnd | ChatError = MessageEnd(
-            task_id=task_id, content=state.content, usage=state.usage, sources=state.sources
-        )
-    elif cancelled in done:
-        outcome = MessageEnd(
+        return MessageEnd(task_id=task_id, content=state.content, usage=state.usage, sources=state.sources)
+    if cancelled in done:
+        return MessageEnd(
             task_id=task_id, content="".join(state.streamed), usage=state.usage, sources=state.sources, cancelled=True
         )
-    else:
-        return ChatError(task_id=task_id, code="turn_timeout", message=f"the turn took longer than {limit_s:.0f} s")
-    await user_saved  # both messages are stored before message_end: the next turn's history has them
-    if outcome.content:
-        await deps.conversation.save_message(
-            action,
-            req.conversation_id,
-            message_id=f"{task_id}:assistant",
-            role="assistant",
-            content=outcome.content,
-            usage=state.usage,
-            sources=state.sources,
-            tool_calls=state.tool_calls,
-        )
-    return outcome
+    return ChatError(task_id=task_id, code="turn_timeout", message=f"the turn took longer than {limit_s:.0f} s")
 
 
 def _to_langchain(history: list[dict[str, Any]], skip_id: str) -> list[BaseMessage]:
@@ -179,15 +176,15 @@ def _to_langchain(history: list[dict[str, Any]], skip_id: str) -> list[BaseMessa
 
 
 async def _stream_model(model: Any, messages: list[BaseMessage], events: TurnEvents, state: TurnState) -> None:
-    reply: AIMessageChunk | None = None
+    reported: list[Usage] = []
     async for chunk in model.astream(messages):
         if chunk.text:
             state.streamed.append(chunk.text)
             events.token(chunk.text)
-        reply = chunk if reply is None else reply + chunk
-    if reply is not None:
-        state.usage += _usage(reply)
-        state.content = reply.text
+        if chunk.usage_metadata:  # providers report usage on one chunk (usually the last)
+            reported.append(_usage(chunk.usage_metadata, ""))
+    state.content = "".join(state.streamed)  # one model call: the answer is what streamed
+    state.usage += sum(reported, Usage()) if reported else _usage(None, state.content)
 
 
 async def _stream_agent(graph: Any, messages: list[BaseMessage], events: TurnEvents, state: TurnState) -> None:
@@ -207,7 +204,7 @@ async def _stream_agent(graph: Any, messages: list[BaseMessage], events: TurnEve
             for update in chunk.values():
                 for message in (update or {}).get("messages", []):
                     if isinstance(message, AIMessage):
-                        state.usage += _usage(message)
+                        state.usage += _usage(message.usage_metadata, message.text)
                         for call in message.tool_calls:
                             state.tool_calls.append({"name": call["name"], "args": call["args"]})
                             await events.emit(ToolCall(task_id=task_id, name=call["name"], args=call["args"]))
@@ -220,13 +217,13 @@ async def _stream_agent(graph: Any, messages: list[BaseMessage], events: TurnEve
         raise NoobleError(f"the agent did not finish within {MAX_AGENT_STEPS} steps", code="too_many_steps") from None
 
 
-def _usage(message: AIMessage) -> Usage:
-    meta = message.usage_metadata
+def _usage(meta: Any, text: str) -> Usage:
+    """Usage as the provider reported it, else the completion's tokens counted here."""
     if meta:
         return Usage(
             prompt_tokens=meta.get("input_tokens", 0),
             completion_tokens=meta.get("output_tokens", 0),
             total_tokens=meta.get("total_tokens", 0),
         )
-    completion = count_tokens(message.text)
+    completion = count_tokens(text)
     return Usage(completion_tokens=completion, total_tokens=completion)
