@@ -114,7 +114,6 @@ class ChatService:
             return ChatError(code="turn_in_progress", message="a reply is still being generated")
         if started < 0:
             return ChatError(code="session_expired", message="this chat session has expired; open a new one")
-        await self.store.touch(session.session_id)
         try:
             await self.execution.run_turn(
                 tenant_id=session.tenant_id,

@@ -22,36 +22,47 @@ from common.messaging.redis_manager import MAX_BLOCK_S
 
 READ_BLOCK_S = MAX_BLOCK_S / 2  # also how long a closed socket's reader takes to notice
 
-_APPEND = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+# Every script logs its event the same way: ARGV[1] event, ARGV[2] maxlen, ARGV[3] log ttl.
+_LOG_EVENT = """
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '0-' .. seq, 'e', ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
-return seq
 """
 
-# ARGV: event, maxlen, log ttl, task_id, now_ms, active_until_ms. 0 = a turn is running, -1 = no session.
-_BEGIN_TURN = """
+_APPEND = (
+    """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+"""
+    + _LOG_EVENT
+    + "return seq"
+)
+
+# ARGV 4-7: task_id, now_ms, active_until_ms, session ttl. 0 = a turn is running, -1 = no session.
+# Starting a turn also renews the session's TTL.
+_BEGIN_TURN = (
+    """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local active = redis.call('HGET', KEYS[1], 'active_task')
 local active_until = tonumber(redis.call('HGET', KEYS[1], 'active_until') or '0')
 if active and active_until > tonumber(ARGV[5]) then return 0 end
 redis.call('HSET', KEYS[1], 'active_task', ARGV[4], 'active_until', ARGV[6])
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '0-' .. seq, 'e', ARGV[1])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-return seq
+redis.call('EXPIRE', KEYS[1], ARGV[7])
 """
+    + _LOG_EVENT
+    + "return seq"
+)
 
-# ARGV: event, maxlen, log ttl, task_id, terminal. Events of a turn that is no longer running are dropped.
-_TASK_EVENT = """
+# ARGV 4-5: task_id, terminal. Events of a turn that is no longer running are dropped.
+_TASK_EVENT = (
+    """
 if redis.call('HGET', KEYS[1], 'active_task') ~= ARGV[4] then return 0 end
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '0-' .. seq, 'e', ARGV[1])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
+"""
+    + _LOG_EVENT
+    + """
 if ARGV[5] == '1' then redis.call('HDEL', KEYS[1], 'active_task', 'active_until') end
 return seq
 """
+)
 
 
 @dataclass(frozen=True)
@@ -123,9 +134,6 @@ class SessionStore:
             seq=int(doc.get("seq", 0)),
         )
 
-    async def touch(self, session_id: str) -> None:
-        await self.redis.expire(self._keys(session_id)[0], self.ttl_s)
-
     async def delete(self, session_id: str) -> None:
         await self.redis.delete(*self._keys(session_id))
 
@@ -134,9 +142,11 @@ class SessionStore:
         return int(await self._append(keys=self._keys(session_id), args=[*self._event_args(event)]))
 
     async def begin_turn(self, session_id: str, task_id: str, start_event: BaseModel, max_seconds: float) -> int:
-        """Marks `task_id` as the running turn and logs `start_event`: its seq, 0 when busy, -1 when gone."""
+        """Marks `task_id` as the running turn, logs `start_event` and renews the session's TTL.
+
+        Returns the event's seq, 0 when a turn is running, -1 when the session is gone."""
         now_ms = int(time.time() * 1000)
-        args = [*self._event_args(start_event), task_id, now_ms, now_ms + int(max_seconds * 1000)]
+        args = [*self._event_args(start_event), task_id, now_ms, now_ms + int(max_seconds * 1000), self.ttl_s]
         return int(await self._begin_turn(keys=self._keys(session_id), args=args))
 
     async def task_event(self, session_id: str, task_id: str, event: BaseModel, *, terminal: bool) -> int:
