@@ -80,6 +80,17 @@ class ServiceSpec:
     # What the API needs running beside it (e.g. the orchestrator's callback consumer); entered after deps.
     api_lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None
 
+    def worker(self, settings: CommonSettings, deps: ServiceDeps) -> BaseWorker:
+        """The service's worker on its streams, sharing `deps` with the API."""
+        return self.worker_class(
+            redis=deps.redis,
+            settings=settings,
+            domain=self.domain,
+            router=self.router,
+            deps=deps,
+            service_name=self.name,
+        )
+
 
 def error_response(error: NoobleError) -> JSONResponse:
     return JSONResponse(status_code=error.http_status, content={"error": error.to_detail().model_dump(mode="json")})
@@ -178,14 +189,7 @@ async def serve(
         runners: list[Any] = []
         stoppers: list[Callable[[], None]] = []
         if only != "api":
-            worker = spec.worker_class(
-                redis=deps.redis,
-                settings=settings,
-                domain=spec.domain,
-                router=spec.router,
-                deps=deps,
-                service_name=spec.name,
-            )
+            worker = spec.worker(settings, deps)
             runners.append(worker.run())
             stoppers.append(worker.stop)
         if only != "worker":

@@ -15,6 +15,7 @@ import httpx
 from websockets.sync.client import connect
 
 from common.launcher.services import SERVICE_PORTS, free_port_offset
+from tests.support.helpers import tenant_create
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,26 +70,8 @@ def test_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
 
 def chat_with_the_local_model(home: Path, offset: int, env: dict[str, str]) -> None:
     """Offline, no API key: a free tenant's agent answers with SmolLM2 through the whole platform."""
-    created = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "common.launcher.cli",
-            "tenant",
-            "create",
-            "--name",
-            "Acme",
-            "--json",
-            "--home",
-            str(home),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    headers = {"Authorization": f"Bearer {json.loads(created.stdout)['api_key']}"}
+    created = tenant_create(env, "--name", "Acme", "--home", str(home))
+    headers = {"Authorization": f"Bearer {created['api_key']}"}
     with httpx.Client(timeout=10, headers=headers) as http:
         agent = http.post(
             f"http://127.0.0.1:{8003 + offset}/api/v1/agents",

@@ -149,11 +149,9 @@ async def test_callback_sender_streams_events_to_the_receiver(redis, settings, q
         await sender.send_callback(no_queue, {"token": "x"})
 
 
-async def test_a_burst_of_callbacks_is_taken_in_batches_in_order_and_nothing_stays_parked(
-    redis, settings, queues
-) -> None:
+async def queue_numbered_callbacks(redis, settings, queues, queue: str, count: int) -> None:
+    """`count` tester.story.token callbacks with data {"n": 0..count-1}, queued in that order."""
     sender = CallbackSenderHandler(redis, queues, "family", settings.max_message_bytes)
-    queue = queues.callback_queue("tester", "burst")
     origin = DomainAction(
         action_type="family.story.tell",
         tenant_id="t",
@@ -161,10 +159,17 @@ async def test_a_burst_of_callbacks_is_taken_in_batches_in_order_and_nothing_sta
         callback_queue_name=queue,
         callback_action_type="tester.story.token",
     )
-    async with redis.pipeline(transaction=False) as pipe:  # 250 callbacks queued before anyone consumes
-        for n in range(250):
+    async with redis.pipeline(transaction=False) as pipe:
+        for n in range(count):
             sender.queue_callback(pipe, origin, {"n": n})
         await pipe.execute()
+
+
+async def test_a_burst_of_callbacks_is_taken_in_batches_in_order_and_nothing_stays_parked(
+    redis, settings, queues
+) -> None:
+    queue = queues.callback_queue("tester", "burst")
+    await queue_numbered_callbacks(redis, settings, queues, queue, 250)  # queued before anyone consumes
     seen: list[int] = []
     all_seen = asyncio.Event()
     callbacks = ActionRouter()
@@ -187,19 +192,8 @@ async def test_a_burst_of_callbacks_is_taken_in_batches_in_order_and_nothing_sta
 
 
 async def test_callbacks_parked_by_a_dead_consumer_are_recovered_in_their_order(redis, settings, queues) -> None:
-    sender = CallbackSenderHandler(redis, queues, "family", settings.max_message_bytes)
     queue = queues.callback_queue("tester", "crashy")
-    origin = DomainAction(
-        action_type="family.story.tell",
-        tenant_id="t",
-        origin_service="tester",
-        callback_queue_name=queue,
-        callback_action_type="tester.story.token",
-    )
-    async with redis.pipeline(transaction=False) as pipe:
-        for n in range(5):
-            sender.queue_callback(pipe, origin, {"n": n})
-        await pipe.execute()
+    await queue_numbered_callbacks(redis, settings, queues, queue, 5)
     consumer = CallbackConsumer(redis=redis, settings=settings, queue=queue, consumer="c1", router=ActionRouter())
     for _ in range(3):  # a previous run took three and died before handling them
         await redis.lmove(queue, consumer.processing, "RIGHT", "LEFT")

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +17,7 @@ from common.clients import BaseRedisClient
 from common.database import create_engine
 from common.errors import NotFoundError
 from common.models.tiers import Tier
+from tests.support.helpers import tenant_create
 from tests.support.services import running
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,29 +40,9 @@ async def new_tenant(settings, tier: Tier = Tier.PROFESSIONAL, name: str = "Acme
 
 
 async def test_cli_creates_a_tenant_whose_key_works(api, migrated, test_env) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "common.launcher.cli",
-        "tenant",
-        "create",
-        "--name",
-        "Cli Co",
-        "--tier",
-        "advance",
-        "--json",
-    ]
-    out = await asyncio.to_thread(
-        subprocess.run,
-        command,
-        cwd=ROOT,
-        env={**os.environ, **test_env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    created = await asyncio.to_thread(
+        tenant_create, {**os.environ, **test_env}, "--name", "Cli Co", "--tier", "advance"
     )
-    created = json.loads(out.stdout)
     assert created["api_key"].startswith("nk_") and created["tier"] == "advance"
     me = await api.get("/api/v1/tenants/me", headers={"Authorization": f"Bearer {created['api_key']}"})
     assert me.status_code == 200 and me.json()["name"] == "Cli Co"

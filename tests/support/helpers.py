@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -54,3 +57,11 @@ def jwt_headers(secret: str, tenant_id: str, tier: str = "enterprise") -> dict[s
 
     token = jwt.encode({"tenant_id": tenant_id, "tier": tier, "exp": int(time.time()) + 600}, secret, "HS256")
     return {"Authorization": f"Bearer {token}"}
+
+
+def tenant_create(env: dict[str, str], *args: str) -> dict[str, Any]:
+    """`nooble4 tenant create --json ARGS` as an operator runs it; the tenant and its API key."""
+    root = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "common.launcher.cli", "tenant", "create", "--json", *args]
+    done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(done.stdout)

@@ -28,14 +28,7 @@ async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def running(spec: ServiceSpec, settings: CommonSettings) -> AsyncIterator[httpx.AsyncClient]:
     """A whole service (API + worker) on the test's Redis and schema."""
     async with spec.open_deps(settings) as deps:
-        worker = spec.worker_class(
-            redis=deps.redis,
-            settings=settings,
-            domain=spec.domain,
-            router=spec.router,
-            deps=deps,
-            service_name=spec.name,
-        )
+        worker = spec.worker(settings, deps)
         task = asyncio.create_task(worker.run())
         try:
             async with serving(create_service_app(spec, settings, deps)) as http:
