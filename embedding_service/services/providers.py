@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 from pathlib import Path
 from typing import Protocol
@@ -12,6 +13,8 @@ import numpy as np
 import onnxruntime
 from openai import AsyncOpenAI
 from tokenizers import Tokenizer
+
+from common.tokens import count_tokens
 
 LOCAL_MODEL = "all-MiniLM-L6-v2"
 OPENAI_MODEL = "text-embedding-3-small"
@@ -64,8 +67,6 @@ class LocalMiniLM:
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
-        import asyncio
-
         vectors = await asyncio.to_thread(self.embed_sync, texts)  # onnxruntime releases the GIL
         return vectors.astype(np.float32).tolist()
 
@@ -85,6 +86,4 @@ class OpenAIEmbedder:
         return [item.embedding for item in sorted(response.data, key=lambda item: item.index)]
 
     def count_tokens(self, texts: list[str]) -> int:
-        from common.tokens import count_tokens
-
         return sum(count_tokens(text) for text in texts)

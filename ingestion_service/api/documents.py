@@ -1,9 +1,10 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request, UploadFile, status
+from fastapi import APIRouter, Form, Query, UploadFile, status
 
 from common.auth import CurrentTenant, TenantIdentity
 from common.errors import QuotaExceededError
+from common.service import AppDeps as Deps
 from ingestion_service.deps import IngestionDeps
 from ingestion_service.models.knowledge import DocumentAccepted, DocumentOut, TextDocumentCreate, UrlDocumentCreate
 from ingestion_service.services import documents
@@ -13,14 +14,9 @@ from ingestion_service.services.url_fetch import fetch_url
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 
 
-def _deps(request: Request) -> IngestionDeps:
-    return request.app.state.deps
-
-
 async def _accept(
-    request: Request, tenant: TenantIdentity, collection_id: str, *, title: str, source: str, kind: str, raw: bytes
+    deps: IngestionDeps, tenant: TenantIdentity, collection_id: str, *, title: str, source: str, kind: str, raw: bytes
 ) -> DocumentAccepted:
-    deps = _deps(request)
     accepted = await documents.add_document(
         deps.engine, tenant, collection_id, title=title, source=source, kind=kind, raw=raw
     )
@@ -38,7 +34,7 @@ async def _accept(
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
 async def upload(
-    request: Request,
+    deps: Deps,
     tenant: CurrentTenant,
     file: UploadFile,
     collection_id: Annotated[str, Form()],
@@ -53,20 +49,20 @@ async def upload(
             f"files are limited to {limit // (1024 * 1024)} MB on this tier", code="file_too_large"
         )
     name = file.filename or "upload"
-    return await _accept(request, tenant, collection_id, title=title or name, source=name, kind=kind, raw=raw)
+    return await _accept(deps, tenant, collection_id, title=title or name, source=name, kind=kind, raw=raw)
 
 
 @router.post("/text", status_code=status.HTTP_202_ACCEPTED)
-async def from_text(body: TextDocumentCreate, request: Request, tenant: CurrentTenant) -> DocumentAccepted:
+async def from_text(body: TextDocumentCreate, deps: Deps, tenant: CurrentTenant) -> DocumentAccepted:
     raw = body.text.encode()
     return await _accept(
-        request, tenant, body.collection_id, title=body.title, source="text", kind=body.content_type, raw=raw
+        deps, tenant, body.collection_id, title=body.title, source="text", kind=body.content_type, raw=raw
     )
 
 
 @router.post("/url", status_code=status.HTTP_202_ACCEPTED)
-async def from_url(body: UrlDocumentCreate, request: Request, tenant: CurrentTenant) -> DocumentAccepted:
-    settings = request.app.state.settings
+async def from_url(body: UrlDocumentCreate, deps: Deps, tenant: CurrentTenant) -> DocumentAccepted:
+    settings = deps.settings
     url = str(body.url)
     raw, content_type = await fetch_url(
         url,
@@ -75,21 +71,21 @@ async def from_url(body: UrlDocumentCreate, request: Request, tenant: CurrentTen
         allow_private=settings.allow_private_urls,
     )
     kind = detect_kind(url.split("?")[0], content_type)
-    return await _accept(request, tenant, body.collection_id, title=body.title or url, source=url, kind=kind, raw=raw)
+    return await _accept(deps, tenant, body.collection_id, title=body.title or url, source=url, kind=kind, raw=raw)
 
 
 @router.get("")
 async def list_(
-    request: Request, tenant: CurrentTenant, collection_id: Annotated[str | None, Query()] = None
+    deps: Deps, tenant: CurrentTenant, collection_id: Annotated[str | None, Query()] = None
 ) -> list[DocumentOut]:
-    return await documents.list_documents(_deps(request).engine, tenant.tenant_id, collection_id)
+    return await documents.list_documents(deps.engine, tenant.tenant_id, collection_id)
 
 
 @router.get("/{document_id}")
-async def get(document_id: str, request: Request, tenant: CurrentTenant) -> DocumentOut:
-    return await documents.get_document(_deps(request).engine, tenant.tenant_id, document_id)
+async def get(document_id: str, deps: Deps, tenant: CurrentTenant) -> DocumentOut:
+    return await documents.get_document(deps.engine, tenant.tenant_id, document_id)
 
 
 @router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete(document_id: str, request: Request, tenant: CurrentTenant) -> None:
-    await documents.delete_document(_deps(request).engine, tenant.tenant_id, document_id)
+async def delete(document_id: str, deps: Deps, tenant: CurrentTenant) -> None:
+    await documents.delete_document(deps.engine, tenant.tenant_id, document_id)

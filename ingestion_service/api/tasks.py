@@ -1,11 +1,12 @@
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, WebSocket
+from fastapi import APIRouter, Query, WebSocket
 
 from common.auth import CurrentTenant, TenantResolver, bearer
 from common.errors import NoobleError
 from common.messaging.redis_manager import MAX_BLOCK_S
+from common.service import AppDeps as Deps
 from ingestion_service.models.knowledge import TaskOut
 from ingestion_service.services.documents import get_task
 from ingestion_service.services.progress import TERMINAL, task_events_key
@@ -14,8 +15,8 @@ router = APIRouter(tags=["tasks"])
 
 
 @router.get("/api/v1/tasks/{task_id}")
-async def task(task_id: str, request: Request, tenant: CurrentTenant) -> TaskOut:
-    return await get_task(request.app.state.deps.engine, tenant.tenant_id, task_id)
+async def task(task_id: str, deps: Deps, tenant: CurrentTenant) -> TaskOut:
+    return await get_task(deps.engine, tenant.tenant_id, task_id)
 
 
 @router.websocket("/ws/ingestion/{task_id}")
