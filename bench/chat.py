@@ -28,7 +28,7 @@ from websockets.asyncio.client import connect
 
 from bench.messaging import _run_worker, bare_caller, measure
 from bench.platform import BenchPlatform
-from common.launcher.embedded import free_port
+from common.launcher.ports import free_port
 from common.local_llm import LOCAL_MODEL_ALIAS, llama_server_command
 
 

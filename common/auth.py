@@ -1,20 +1,29 @@
-"""Who is calling: a tenant API key (`nk_...`) or an HS256 JWT with a `tenant_id` claim.
+"""Who is calling: a tenant API key (`nk_...`) or a JWT that names a tenant.
 
-API keys are resolved by the management service (`management.tenant.resolve_key`) and cached
-briefly in Redis, so a revoked key stops working within `auth_cache_ttl_s` (at once when the
-management service drops the cache entry on revocation). JWTs are verified locally with the
-platform secret; Supabase-style tokens may carry the tenant in `app_metadata`.
+Identity comes from the credential, policy from the store: an API key is resolved by the management
+service (`management.tenant.resolve_key`, which receives only the key's SHA-256 — a raw key never crosses
+Redis), a JWT's tenant by `management.tenant.resolve`; either way the tier and status are the database's,
+never the token's. Resolutions are cached briefly in Redis (`auth_cache_ttl_s`) and dropped at once when a
+key is revoked. Unknown or disabled tenants get 401.
+
+JWT auth is off unless configured: HS256 with `NOOBLE4_JWT_SECRET`, and/or RS256/ES256 tokens of an
+identity provider whose signing keys are published at `NOOBLE4_JWT_JWKS_URL` (Supabase, Auth0, Keycloak...).
+The tenant is the `tenant_id` claim or `app_metadata.tenant_id`; an optional `user_id`/`sub` names the end user.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated, Any
 
 import jwt
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from redis.asyncio import Redis
 
 from common.clients.base_redis_client import BaseRedisClient
@@ -25,6 +34,9 @@ from common.models.tiers import Tier
 from common.settings import CommonSettings
 
 API_KEY_PREFIX = "nk_"
+API_KEY_PATTERN = re.compile(r"^nk_[A-Za-z0-9_-]{16,100}$")
+TENANT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
+ASYMMETRIC_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +44,7 @@ class TenantIdentity:
     tenant_id: str
     tier: Tier
     via: str  # "api_key" | "jwt"
+    user_id: str | None = None
 
 
 def hash_api_key(api_key: str) -> str:
@@ -42,6 +55,10 @@ def api_key_cache_key(queues: QueueManager, key_hash: str) -> str:
     return queues.cache_key("auth", "api_keys", key_hash)
 
 
+def tenant_cache_key(queues: QueueManager, tenant_id: str) -> str:
+    return queues.cache_key("auth", "tenants", tenant_id)
+
+
 class TenantResolver:
     def __init__(self, redis: Redis, settings: CommonSettings, origin_service: str):
         self.redis = redis
@@ -49,53 +66,101 @@ class TenantResolver:
         self.queues = QueueManager(settings.environment)
         self.client = BaseRedisClient(redis, settings, origin_service)
 
+    @property
+    def jwt_enabled(self) -> bool:
+        return self.settings.jwt_secret is not None or self.settings.jwt_jwks_url is not None
+
+    @cached_property
+    def _jwks(self) -> jwt.PyJWKClient | None:
+        url = self.settings.jwt_jwks_url
+        return jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5) if url else None
+
     async def resolve(self, credential: str | None) -> TenantIdentity:
         if not credential:
             raise UnauthorizedError(
                 "missing credentials: send 'Authorization: Bearer <api key or JWT>'", code="missing_credentials"
             )
         if credential.startswith(API_KEY_PREFIX):
+            if not API_KEY_PATTERN.match(credential):
+                raise UnauthorizedError("invalid or revoked API key", code="invalid_api_key")
             return await self._from_api_key(credential)
         if credential.count(".") == 2:
-            return self._from_jwt(credential)
+            if not self.jwt_enabled:
+                raise UnauthorizedError("JWT authentication is not enabled; use an API key", code="jwt_disabled")
+            claims = await self._verify_jwt(credential)
+            app_metadata = claims.get("app_metadata") if isinstance(claims.get("app_metadata"), dict) else {}
+            tenant_id = claims.get("tenant_id") or app_metadata.get("tenant_id")
+            if not isinstance(tenant_id, str) or not TENANT_ID_PATTERN.match(tenant_id):
+                raise UnauthorizedError("token has no valid tenant_id claim", code="invalid_token")
+            user = claims.get("user_id") or claims.get("sub")
+            user_id = user if isinstance(user, str) and 0 < len(user) <= 128 and "\x00" not in user else None
+            tier = await self._tenant_tier(tenant_id)
+            return TenantIdentity(tenant_id, tier, "jwt", user_id)
         raise UnauthorizedError("credentials are neither an API key nor a JWT", code="invalid_credentials")
 
     async def _from_api_key(self, api_key: str) -> TenantIdentity:
-        cache_key = api_key_cache_key(self.queues, hash_api_key(api_key))
-        if cached := await self.redis.get(cache_key):
-            doc = json.loads(cached)
-        else:
-            action = self.client.new_action(
-                "management.tenant.resolve_key", tenant_id="platform", data={"api_key": api_key}
-            )
-            try:
-                doc = await self.client.call(action, timeout=self.settings.auth_resolve_timeout_s)
-            except NoobleError as exc:  # timeouts and dependency errors stay what they are
-                if exc.error_type in {ErrorType.UNAUTHORIZED, ErrorType.VALIDATION_ERROR}:
-                    raise UnauthorizedError("invalid or revoked API key", code="invalid_api_key") from None
-                raise
-            await self.redis.set(cache_key, json.dumps(doc), ex=self.settings.auth_cache_ttl_s)
+        key_hash = hash_api_key(api_key)
+        doc = await self._resolve_cached(
+            api_key_cache_key(self.queues, key_hash),
+            "management.tenant.resolve_key",
+            {"key_hash": key_hash},
+            UnauthorizedError("invalid or revoked API key", code="invalid_api_key"),
+        )
         return TenantIdentity(doc["tenant_id"], Tier(doc["tier"]), "api_key")
 
-    def _from_jwt(self, token: str) -> TenantIdentity:
+    async def _tenant_tier(self, tenant_id: str) -> Tier:
+        doc = await self._resolve_cached(
+            tenant_cache_key(self.queues, tenant_id),
+            "management.tenant.resolve",
+            {"tenant_id": tenant_id},
+            UnauthorizedError("unknown or disabled tenant", code="unknown_tenant"),
+        )
+        return Tier(doc["tier"])
+
+    async def _resolve_cached(
+        self, cache_key: str, action_type: str, data: dict[str, str], refused: UnauthorizedError
+    ) -> dict[str, Any]:
+        if cached := await self.redis.get(cache_key):
+            doc: dict[str, Any] = json.loads(cached)
+            return doc
+        action = self.client.new_action(action_type, tenant_id="platform", data=data)
         try:
+            doc = await self.client.call(action, timeout=self.settings.auth_resolve_timeout_s)
+        except NoobleError as exc:  # timeouts and dependency errors stay what they are
+            if exc.error_type in {ErrorType.UNAUTHORIZED, ErrorType.VALIDATION_ERROR, ErrorType.NOT_FOUND}:
+                raise refused from None
+            raise
+        await self.redis.set(cache_key, json.dumps(doc), ex=self.settings.auth_cache_ttl_s)
+        return doc
+
+    async def _verify_jwt(self, token: str) -> dict[str, Any]:
+        options = {"require": ["exp"], "verify_aud": self.settings.jwt_audience is not None}
+        try:
+            algorithm = jwt.get_unverified_header(token).get("alg")
+            if algorithm == "HS256" and self.settings.jwt_secret is not None:
+                key: Any = self.settings.jwt_secret.get_secret_value()
+            elif algorithm in ASYMMETRIC_ALGORITHMS and self._jwks is not None:
+                key = (await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)).key
+            else:
+                raise UnauthorizedError(f"token algorithm {algorithm!r} is not accepted", code="invalid_token")
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self.settings.jwt_secret,
-                algorithms=["HS256"],
-                options={"require": ["exp"], "verify_aud": False},
+                key,
+                algorithms=[algorithm],
+                audience=self.settings.jwt_audience,
+                issuer=self.settings.jwt_issuer,
+                options=options,
             )
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, ValueError) as exc:
             raise UnauthorizedError(f"invalid token: {exc}", code="invalid_token") from None
-        app_metadata = claims.get("app_metadata") or {}
-        tenant_id = claims.get("tenant_id") or app_metadata.get("tenant_id")
-        if not isinstance(tenant_id, str) or not tenant_id:
-            raise UnauthorizedError("token has no tenant_id claim", code="invalid_token")
-        tier = claims.get("tier") or app_metadata.get("tier") or Tier.FREE.value
-        try:
-            return TenantIdentity(tenant_id, Tier(tier), "jwt")
-        except ValueError:
-            raise UnauthorizedError(f"token names an unknown tier {tier!r}", code="invalid_token") from None
+        return claims
+
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    bearerFormat="API key (nk_...) or JWT",
+    description="A tenant API key, or a JWT naming the tenant where JWT auth is configured.",
+)
 
 
 def bearer(authorization: str | None) -> str | None:
@@ -104,10 +169,12 @@ def bearer(authorization: str | None) -> str | None:
     return None
 
 
-async def require_tenant(request: Request, authorization: Annotated[str | None, Header()] = None) -> TenantIdentity:
+async def require_tenant(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None
+) -> TenantIdentity:
     """FastAPI dependency: the calling tenant, or a 401 with a typed JSON error."""
     resolver: TenantResolver = request.app.state.tenant_resolver
-    return await resolver.resolve(bearer(authorization))
+    return await resolver.resolve(credentials.credentials if credentials else None)
 
 
 CurrentTenant = Annotated[TenantIdentity, Depends(require_tenant)]

@@ -100,10 +100,52 @@ _BY_TYPE: dict[ErrorType, type[NoobleError]] = {
 }
 
 
+# SQLSTATE classes of failures that may pass on retry: connection, transaction rollback (deadlock,
+# serialization), insufficient resources, operator intervention (shutdown), system error.
+_TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error (asyncpg's, possibly wrapped by SQLAlchemy)."""
+    for candidate in (exc, getattr(exc, "orig", None), getattr(exc, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(code, str) and len(code) == 5:
+            return code
+    return None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Failures that may pass on retry: connections, timeouts, unavailable dependencies, rollbacks."""
+    if isinstance(exc, NoobleError):
+        return exc.retryable
+    if isinstance(exc, TimeoutError | ConnectionError):  # OSError subclasses of the network kind
+        return True
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        return True
+    if (sqlstate := _sqlstate(exc)) is not None:
+        return sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+    return isinstance(exc, DisconnectionError | InterfaceError | OperationalError | PoolTimeoutError | OSError)
+
+
 def as_nooble_error(exc: BaseException) -> NoobleError:
-    """Map any exception to the tree; unknown ones become a retryable internal error."""
+    """Classify any exception once, for every worker: transient failures are retryable; everything else ends
+    the action at once — data the store refuses is a validation error (422), a conflict is 409, and any other
+    deterministic failure (a bug, unparseable input) an internal error that no retry would fix."""
     if isinstance(exc, NoobleError):
         return exc
-    error = InternalError(f"{type(exc).__name__}: {exc}", code="unhandled_exception")
-    error.retryable = True
-    return error
+    message = f"{type(exc).__name__}: {exc}"[:1_000]
+    if is_transient(exc):
+        error: NoobleError = DependencyError(message, code="transient_failure")
+        return error
+    sqlstate = _sqlstate(exc)
+    if sqlstate == "23505":
+        return ConflictError("the record already exists", code="conflict")
+    if sqlstate is not None and sqlstate[:2] in {"22", "23"}:  # data exception, integrity violation
+        return ValidationError(f"the store refused the data: {exc}"[:1_000], code="data_refused")
+    return InternalError(message, code="unhandled_exception")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import signal
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, contextmanager
@@ -93,7 +94,11 @@ class ServiceSpec:
 
 
 def error_response(error: NoobleError) -> JSONResponse:
-    return JSONResponse(status_code=error.http_status, content={"error": error.to_detail().model_dump(mode="json")})
+    headers = None
+    if error.details and isinstance(retry_after := error.details.get("retry_after"), int | float):
+        headers = {"Retry-After": str(max(1, math.ceil(retry_after)))}
+    content = {"error": error.to_detail().model_dump(mode="json")}
+    return JSONResponse(status_code=error.http_status, content=content, headers=headers)
 
 
 def create_service_app(spec: ServiceSpec, settings: CommonSettings, deps: Any = None) -> FastAPI:
@@ -177,6 +182,16 @@ def run_service(spec: ServiceSpec, argv: list[str] | None = None) -> None:
     uvloop.run(serve(spec, settings, only=args.only, host=args.host, port=args.port))
 
 
+async def serve_api(server: uvicorn.Server, config: uvicorn.Config) -> None:
+    """Run the HTTP server; a port that cannot be bound ends the service at once (non-zero exit)."""
+    try:
+        await server.serve()
+    except SystemExit as exc:  # uvicorn exits this way when it cannot bind
+        raise RuntimeError(f"cannot serve HTTP on {config.host}:{config.port}") from exc
+    if not server.started and not server.should_exit:
+        raise RuntimeError(f"cannot serve HTTP on {config.host}:{config.port}")
+
+
 async def serve(
     spec: ServiceSpec,
     settings: CommonSettings,
@@ -203,7 +218,7 @@ async def serve(
                 lifespan="on",
             )
             server = _Server(config)
-            runners.append(server.serve())
+            runners.append(serve_api(server, config))
             stoppers.append(lambda: setattr(server, "should_exit", True))
 
         def stop(signum: int) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "development-only-secret-change-me-in-production"
-PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", DEV_JWT_SECRET})
+# Never accepted as a JWT secret, in any environment (the last one was this project's old public default).
+PLACEHOLDER_SECRETS = frozenset(
+    {"changeme", "change-me", "secret", "development-only-secret-change-me-in-production", "your-secret-here"}
+)
+MIN_SECRET_LENGTH = 32
 
 
 class CommonSettings(BaseSettings):
@@ -29,7 +32,12 @@ class CommonSettings(BaseSettings):
     database_schema: str = Field("public", pattern=r"^[a-z_][a-z0-9_]*$")
     database_pool_size: int = 5
 
-    jwt_secret: str = DEV_JWT_SECRET
+    # JWT auth is off unless configured: an HS256 secret (32+ characters) and/or a JWKS URL for RS256/ES256
+    # tokens from an identity provider. Tokens name a tenant; its tier and status always come from the database.
+    jwt_secret: SecretStr | None = None
+    jwt_jwks_url: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
     auth_cache_ttl_s: int = 5
     auth_resolve_timeout_s: float = 5.0
 
@@ -49,14 +57,15 @@ class CommonSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Self:
-        if not self.is_development and (self.jwt_secret in PLACEHOLDER_SECRETS or len(self.jwt_secret) < 32):
-            raise ValueError("NOOBLE4_JWT_SECRET must be a real secret of 32+ characters outside development")
+        """In every environment: a configured JWT secret must be a real one."""
+        if self.jwt_secret is not None:
+            secret = self.jwt_secret.get_secret_value()
+            if secret.lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    f"NOOBLE4_JWT_SECRET must be a random secret of {MIN_SECRET_LENGTH}+ characters "
+                    "(e.g. `openssl rand -hex 32`), or unset to turn JWT auth off"
+                )
         return self
-
-    @property
-    def is_development(self) -> bool:
-        """`development`, `dev*` and `test*` environments may run with placeholder secrets."""
-        return self.environment.startswith(("dev", "test"))
 
     @model_validator(mode="after")
     def _leases_renewed_before_reclaim(self) -> Self:

@@ -3,8 +3,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
+from typing import Annotated
 
-from common.service import ServiceDeps, open_service_deps
+from fastapi import Depends
+
+from common.service import ServiceDeps, open_service_deps, service_deps
 from embedding_service.services.embedder import EmbeddingService
 from embedding_service.settings import EmbeddingSettings
 
@@ -23,3 +26,6 @@ async def open_embedding_deps(settings: EmbeddingSettings) -> AsyncIterator[Embe
             yield EmbeddingDeps(**{f.name: getattr(base, f.name) for f in fields(ServiceDeps)}, embeddings=embeddings)
         finally:
             await embeddings.close()
+
+
+EmbeddingAppDeps = Annotated[EmbeddingDeps, Depends(service_deps)]  # the REST layer's typed deps

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ class IngestionDeps(ServiceDeps):
     callbacks: CallbackReceiverHandler  # embedding batches' callbacks, awaited by the pipeline
     instance_id: str
     callback_queue: str  # this replica's own list: the callbacks of its batches come back here
+    extract_gate: asyncio.Semaphore  # documents read at once (each in its own child process)
 
 
 @asynccontextmanager
@@ -33,4 +35,5 @@ async def open_ingestion_deps(settings: IngestionSettings) -> AsyncIterator[Inge
             callbacks=CallbackReceiverHandler(),
             instance_id=instance_id,
             callback_queue=base.queues.callback_queue(ORIGIN, instance_id),
+            extract_gate=asyncio.Semaphore(settings.extract_parallel),
         )

@@ -7,6 +7,7 @@ PostgreSQL: `NOOBLE4_DATABASE_URL` if it has pgvector, else `pgserver` (PostgreS
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import uuid
@@ -22,7 +23,9 @@ from common.messaging import QueueManager, RedisManager
 from common.settings import CommonSettings
 
 ROOT = Path(__file__).resolve().parent.parent
+JWT_SECRET = secrets.token_hex(32)  # random per run: no secret that appears in the repository is ever accepted
 TEST_SETTINGS = {
+    "jwt_secret": JWT_SECRET,
     # fast reclaim so crash/poison tests finish in about a second
     "claim_idle_ms": "400",
     "reclaim_interval_s": "0.1",
@@ -145,7 +148,7 @@ async def migrated(settings: CommonSettings) -> AsyncIterator[CommonSettings]:
 @pytest.fixture(scope="session")
 def openai_standin() -> Iterator[str]:
     """The stand-in OpenAI-compatible server (tests/support/openai_standin.py): its base URL."""
-    from common.launcher.embedded import free_port
+    from common.launcher.ports import free_port
     from tests.support.helpers import wait_http
 
     port = free_port()

@@ -47,6 +47,9 @@ class TurnEvents:
         self.cancel_poll_interval_s = cancel_poll_interval_s
         self.cancel_key = cancel_flag_key(sender.queues, self.task_id)
         self.cancelled = asyncio.Event()
+        # (attempt, n) number every event: the orchestrator logs each once, and knows a re-run from a replay
+        self.attempt = int(action.metadata.get("delivery_count", 1))
+        self._sent = 0
         self._tokens: list[str] = []
         self._has_tokens = asyncio.Event()
         self._write_lock = asyncio.Lock()
@@ -84,8 +87,13 @@ class TurnEvents:
             self._has_tokens.clear()
             try:
                 async with self.sender.redis.pipeline(transaction=False) as pipe:
-                    for event in events:
-                        data = {"task_id": self.task_id, "event": event.model_dump(mode="json", exclude_none=True)}
+                    for n, event in enumerate(events, start=self._sent + 1):
+                        data = {
+                            "task_id": self.task_id,
+                            "event": event.model_dump(mode="json", exclude_none=True),
+                            "attempt": self.attempt,
+                            "n": n,
+                        }
                         self.sender.queue_callback(pipe, self.action, data)
                     pipe.exists(self.cancel_key)
                     replies = await pipe.execute()
@@ -94,6 +102,7 @@ class TurnEvents:
                     self._has_tokens.set()  # the tokens stay buffered for the next flush
                 raise
             del self._tokens[:pending]
+            self._sent += len(events)
             if replies[-1]:
                 self.cancelled.set()
 

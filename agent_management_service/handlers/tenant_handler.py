@@ -1,5 +1,5 @@
-from agent_management_service.models.tenants import ResolvedTenant, ResolveKeyRequest
-from agent_management_service.services.tenants import resolve_key
+from agent_management_service.models.tenants import ResolvedTenant, ResolveKeyRequest, ResolveTenantRequest
+from agent_management_service.services.tenants import resolve_key, resolve_tenant
 from common.models.actions import DomainAction
 from common.service import ServiceDeps
 from common.workers.router import ActionRouter
@@ -9,4 +9,9 @@ router = ActionRouter()
 
 @router.handle("management.tenant.resolve_key", ResolveKeyRequest)
 async def resolve(action: DomainAction, req: ResolveKeyRequest, deps: ServiceDeps) -> ResolvedTenant:
-    return await resolve_key(deps.engine, req.api_key)
+    return await resolve_key(deps.engine, req.key_hash)
+
+
+@router.handle("management.tenant.resolve", ResolveTenantRequest)
+async def resolve_by_id(action: DomainAction, req: ResolveTenantRequest, deps: ServiceDeps) -> ResolvedTenant:
+    return await resolve_tenant(deps.engine, req.tenant_id)

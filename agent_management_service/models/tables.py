@@ -12,6 +12,7 @@ tenants = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("tier", sa.String(16), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    sa.Column("disabled_at", sa.DateTime(timezone=True)),
 )
 
 api_keys = sa.Table(

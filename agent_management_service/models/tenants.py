@@ -30,7 +30,13 @@ class ApiKeyCreated(ApiKeyOut):
 
 
 class ResolveKeyRequest(BaseModel):
-    api_key: str = Field(min_length=1, max_length=200)
+    """Only the key's SHA-256 crosses Redis: nothing in a stream could be used to authenticate."""
+
+    key_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class ResolveTenantRequest(BaseModel):
+    tenant_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,36}$")
 
 
 class ResolvedTenant(BaseModel):

@@ -12,6 +12,7 @@ from agent_management_service.models.agents import AgentCreate, AgentOut, AgentU
 from agent_management_service.models.tables import agents
 from common.auth import TenantIdentity
 from common.errors import NotFoundError, QuotaExceededError
+from common.policy import check_model_allowed
 from common.tier_limits import limits_for
 
 AGENT_COLUMNS = [c for c in agents.c if c.name not in {"tenant_id", "deleted_at"}]
@@ -22,18 +23,8 @@ def _visible(tenant_id: str, agent_id: str | None = None) -> Any:
     return sa.and_(clause, agents.c.id == agent_id) if agent_id is not None else clause
 
 
-def check_model_allowed(tenant: TenantIdentity, provider: str) -> None:
-    allowed = limits_for(tenant.tier).allowed_model_providers
-    if provider not in allowed:
-        raise QuotaExceededError(
-            f"the {tenant.tier.value} tier cannot use {provider!r} models",
-            code="model_not_allowed",
-            details={"allowed": sorted(allowed)},
-        )
-
-
 async def create_agent(engine: AsyncEngine, tenant: TenantIdentity, body: AgentCreate) -> AgentOut:
-    check_model_allowed(tenant, body.model.provider.value)
+    check_model_allowed(tenant.tier, body.model.provider.value)
     cap = limits_for(tenant.tier).max_agents
     async with engine.begin() as conn:
         # serialise creations of one tenant so two concurrent requests cannot both pass the cap
@@ -86,7 +77,7 @@ async def list_agents(engine: AsyncEngine, tenant_id: str, limit: int, offset: i
 async def update_agent(engine: AsyncEngine, tenant: TenantIdentity, agent_id: str, body: AgentUpdate) -> AgentOut:
     changes = body.model_dump(mode="json", exclude_unset=True)
     if body.model is not None:
-        check_model_allowed(tenant, body.model.provider.value)
+        check_model_allowed(tenant.tier, body.model.provider.value)
     async with engine.begin() as conn:
         row = (
             await conn.execute(

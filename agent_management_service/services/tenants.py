@@ -94,12 +94,17 @@ async def revoke_key(engine: AsyncEngine, tenant_id: str, key_id: str) -> str:
     return key_hash
 
 
-async def resolve_key(engine: AsyncEngine, api_key: str) -> ResolvedTenant:
+async def resolve_key(engine: AsyncEngine, key_hash: str) -> ResolvedTenant:
+    """The tenant of a live key of an enabled tenant, by the key's hash; marks the key used."""
     async with engine.begin() as conn:
         row = (
             await conn.execute(
                 api_keys.update()
-                .where(api_keys.c.key_hash == hash_api_key(api_key), api_keys.c.revoked_at.is_(None))
+                .where(
+                    api_keys.c.key_hash == key_hash,
+                    api_keys.c.revoked_at.is_(None),
+                    api_keys.c.tenant_id.in_(sa.select(tenants.c.id).where(tenants.c.disabled_at.is_(None))),
+                )
                 .values(last_used_at=sa.func.now())
                 .returning(api_keys.c.tenant_id)
             )
@@ -108,3 +113,16 @@ async def resolve_key(engine: AsyncEngine, api_key: str) -> ResolvedTenant:
             raise UnauthorizedError("invalid or revoked API key", code="invalid_api_key")
         tier = (await conn.execute(sa.select(tenants.c.tier).where(tenants.c.id == row.tenant_id))).scalar_one()
     return ResolvedTenant(tenant_id=row.tenant_id, tier=Tier(tier))
+
+
+async def resolve_tenant(engine: AsyncEngine, tenant_id: str) -> ResolvedTenant:
+    """An enabled tenant's tier (the policy a JWT's tenant gets); unknown or disabled: unauthorized."""
+    async with engine.connect() as conn:
+        tier = (
+            await conn.execute(
+                sa.select(tenants.c.tier).where(tenants.c.id == tenant_id, tenants.c.disabled_at.is_(None))
+            )
+        ).scalar_one_or_none()
+    if tier is None:
+        raise UnauthorizedError("unknown or disabled tenant", code="unknown_tenant")
+    return ResolvedTenant(tenant_id=tenant_id, tier=Tier(tier))

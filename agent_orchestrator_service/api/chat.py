@@ -70,13 +70,14 @@ async def chat_socket(
     websocket: WebSocket,
     session_id: str,
     token: Annotated[str | None, Query(description="API key or JWT (browsers cannot send headers)")] = None,
-    last_seq: Annotated[int | None, Query(ge=0)] = None,
+    last_seq: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
 ) -> None:
     await websocket.accept()
     chat: ChatService = websocket.app.state.chat
     resolver: TenantResolver = websocket.app.state.tenant_resolver
+    credential = token or bearer(websocket.headers.get("authorization"))
     try:
-        tenant = await resolver.resolve(token or bearer(websocket.headers.get("authorization")))
+        tenant = await resolver.resolve(credential)
         session = await chat.session_of(tenant, session_id)
     except NoobleError as exc:
         code = {"unauthorized": WS_UNAUTHORIZED, "not_found": WS_SESSION_NOT_FOUND}.get(
@@ -88,6 +89,6 @@ async def chat_socket(
         await websocket.close(code=WS_TRY_AGAIN_LATER, reason="this server holds its maximum of chat sockets")
         return
     try:
-        await ChatSocket(websocket, chat, session, last_seq).run()
+        await ChatSocket(websocket, chat, session, last_seq, lambda: resolver.resolve(credential)).run()
     finally:
         chat.release_socket()

@@ -19,14 +19,14 @@ async def chat_event(action: DomainAction, data: dict[str, Any], chat: ChatServi
     if "error" in data and "event" not in data:  # the turn failed before it could answer (e.g. invalid payload)
         error = data["error"]
         task_id = action.task_id or ""
-        event: Any = ChatError(
+        failed = ChatError(
             code=error.get("error_code", "internal_error"), message=error.get("message", ""), task_id=task_id
         )
-    else:
-        try:
-            callback = ChatEventCallback.model_validate(data)
-        except pydantic.ValidationError as exc:
-            log.warning("chat_event_invalid", error=str(exc))
-            return
-        task_id, event = callback.task_id, callback.event
-    await chat.on_event(action.session_id, task_id, event)
+        await chat.on_event(action.session_id, task_id, failed)
+        return
+    try:
+        callback = ChatEventCallback.model_validate(data)
+    except pydantic.ValidationError as exc:
+        log.warning("chat_event_invalid", error=str(exc))
+        return
+    await chat.on_event(action.session_id, callback.task_id, callback.event, callback.attempt, callback.n)

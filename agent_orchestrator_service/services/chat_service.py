@@ -10,7 +10,6 @@ from typing import Any
 from agent_orchestrator_service.clients.conversation_client import ConversationClient
 from agent_orchestrator_service.clients.execution_client import ExecutionClient
 from agent_orchestrator_service.clients.management_client import ManagementClient
-from agent_orchestrator_service.services.rate_limits import TenantRateLimiter
 from agent_orchestrator_service.services.session_store import Session, SessionStore
 from agent_orchestrator_service.settings import OrchestratorSettings
 from common.auth import TenantIdentity
@@ -19,6 +18,7 @@ from common.log import get_logger
 from common.messaging.redis_manager import RedisManager
 from common.models.actions import new_id
 from common.models.chat import TERMINAL_EVENTS, ChatError, MessageStart
+from common.policy import TenantRateLimiter
 from common.service import ServiceDeps
 from common.tier_limits import limits_for
 
@@ -89,7 +89,7 @@ class ChatService:
         current = await self.store.get(session.session_id)
         if current is None:
             return ChatError(code="session_expired", message="this chat session has expired; open a new one")
-        if current.active_task:
+        if current.turn_running():
             return ChatError(
                 code="turn_in_progress",
                 message="a reply is still being generated; wait for it or cancel it",
@@ -144,12 +144,23 @@ class ChatService:
         )
         return None
 
-    async def on_event(self, session_id: str, task_id: str, event: Any) -> None:
-        """An event of a running turn, from the execution service."""
+    async def on_event(self, session_id: str, task_id: str, event: Any, attempt: int = 0, n: int = 0) -> None:
+        """An event of a running turn, from the execution service (a replayed one is logged once)."""
         terminal = event.type in TERMINAL_EVENTS
-        await self.store.task_event(session_id, task_id, event, terminal=terminal)
+        await self.store.task_event(session_id, task_id, event, terminal=terminal, attempt=attempt, n=n)
         if terminal and (timer := self._timers.pop(task_id, None)):
             timer.cancel()
+
+    async def enforce_turn_timeout(self, session_id: str) -> None:
+        """End the session's turn with `turn_timeout` if it is past its time (whichever replica notices first)."""
+        current = await self.store.get(session_id)
+        if current and current.active_task and not current.turn_running():
+            task_id = current.active_task
+            error = ChatError(code="turn_timeout", message="no answer in time", task_id=task_id)
+            if await self.store.expire_turn(session_id, task_id, error):
+                await self.execution.cancel(
+                    tenant_id=current.tenant_id, tier=current.tier, session_id=session_id, task_id=task_id
+                )
 
     async def end_turn(self, session: Session, task_id: str, error: ChatError) -> bool:
         return await self.store.task_event(session.session_id, task_id, error, terminal=True) > 0

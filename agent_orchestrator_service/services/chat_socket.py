@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Awaitable, Callable
 
 import pydantic
 from fastapi import WebSocket, WebSocketDisconnect
@@ -22,6 +23,8 @@ from agent_orchestrator_service.models.chat import (
 )
 from agent_orchestrator_service.services.chat_service import ChatService
 from agent_orchestrator_service.services.session_store import Session
+from common.auth import TenantIdentity
+from common.errors import NoobleError, UnauthorizedError
 from common.log import get_logger
 from common.messaging.backoff import REDIS_DOWN, Backoff
 from common.models.chat import ChatError, Pong, SessionReady
@@ -29,12 +32,24 @@ from common.models.chat import ChatError, Pong, SessionReady
 log = get_logger(__name__)
 
 
+AUTH_RECHECK_S = 3.0  # a revoked key or disabled tenant loses its open sockets within this (+ the auth cache)
+WS_UNAUTHORIZED = 4401
+
+
 class ChatSocket:
-    def __init__(self, websocket: WebSocket, chat: ChatService, session: Session, last_seq: int | None):
+    def __init__(
+        self,
+        websocket: WebSocket,
+        chat: ChatService,
+        session: Session,
+        last_seq: int | None,
+        reauthenticate: Callable[[], Awaitable[TenantIdentity]],
+    ):
         self.websocket = websocket
         self.chat = chat
         self.session = session
         self.last_seq = last_seq
+        self.reauthenticate = reauthenticate
         self._closed = asyncio.Event()
 
     async def run(self) -> None:
@@ -95,15 +110,37 @@ class ChatSocket:
         await self.chat.store.append(self.session.session_id, Pong())
         return None
 
+    async def _still_authorized(self) -> bool:
+        try:
+            identity = await self.reauthenticate()
+            if identity.tenant_id == self.session.tenant_id:
+                return True
+            reason = "credentials changed tenant"
+        except UnauthorizedError as exc:
+            reason = exc.message
+        except NoobleError:  # management unreachable: keep serving what was authorized
+            return True
+        await self.websocket.close(code=WS_UNAUTHORIZED, reason=reason[:120])
+        return False
+
     async def _send_events(self, after_seq: int) -> None:
         backoff = Backoff()
+        loop = asyncio.get_running_loop()
+        checked_at = loop.time()
         while not self._closed.is_set() and self.websocket.application_state == WebSocketState.CONNECTED:
+            if loop.time() - checked_at > AUTH_RECHECK_S:
+                checked_at = loop.time()
+                if not await self._still_authorized():
+                    self._closed.set()
+                    return
             try:
                 events = await self.chat.store.read_events(self.session.session_id, after_seq)
                 backoff.reset()
             except REDIS_DOWN as exc:
                 await backoff.wait(exc, session_id=self.session.session_id)
                 continue
+            if not events:  # quiet: a turn whose replica died must still end, on time
+                await self.chat.enforce_turn_timeout(self.session.session_id)
             for event in events:
                 await self.websocket.send_text(json.dumps(event))
                 after_seq = event["seq"]

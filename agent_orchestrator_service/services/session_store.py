@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from common.messaging.queue_manager import QueueManager
 from common.messaging.redis_manager import MAX_BLOCK_S
+from common.models.chat import TurnRestart
 
 READ_BLOCK_S = MAX_BLOCK_S / 2  # also how long a closed socket's reader takes to notice
 
@@ -45,6 +46,13 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local active = redis.call('HGET', KEYS[1], 'active_task')
 local active_until = tonumber(redis.call('HGET', KEYS[1], 'active_until') or '0')
 if active and active_until > tonumber(ARGV[5]) then return 0 end
+if active then  -- the previous turn outlived its time with no end (e.g. its replica died): end it first
+  local ended = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+  local timeout = cjson.encode({type = 'error', code = 'turn_timeout', task_id = active,
+                                message = 'the previous reply did not finish in time'})
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '0-' .. ended, 'e', timeout)
+end
+redis.call('HDEL', KEYS[1], 'ev_attempt', 'ev_n')
 redis.call('HSET', KEYS[1], 'active_task', ARGV[4], 'active_until', ARGV[6])
 redis.call('EXPIRE', KEYS[1], ARGV[7])
 """
@@ -52,14 +60,41 @@ redis.call('EXPIRE', KEYS[1], ARGV[7])
     + "return seq"
 )
 
-# ARGV 4-5: task_id, terminal. Events of a turn that is no longer running are dropped.
+# ARGV 4-8: task_id, terminal, attempt, n, restart event. Events of a turn that is no longer running are
+# dropped, and so are replays: an event numbered (attempt, n) is logged once, an older attempt's events are
+# dropped, and the first event of a newer attempt logs the restart event first (the client discards the
+# partial answer). n = 0 means "not numbered" (e.g. a failure reported by the messaging layer).
 _TASK_EVENT = (
     """
 if redis.call('HGET', KEYS[1], 'active_task') ~= ARGV[4] then return 0 end
+local attempt, n = tonumber(ARGV[6]), tonumber(ARGV[7])
+if n > 0 then
+  local last_attempt = tonumber(redis.call('HGET', KEYS[1], 'ev_attempt') or '0')
+  local last_n = tonumber(redis.call('HGET', KEYS[1], 'ev_n') or '0')
+  if attempt < last_attempt or (attempt == last_attempt and n <= last_n) then return 0 end
+  if attempt > last_attempt and last_attempt > 0 then
+    local restart_seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '0-' .. restart_seq, 'e', ARGV[8])
+  end
+  redis.call('HSET', KEYS[1], 'ev_attempt', attempt, 'ev_n', n)
+end
 """
     + _LOG_EVENT
     + """
-if ARGV[5] == '1' then redis.call('HDEL', KEYS[1], 'active_task', 'active_until') end
+if ARGV[5] == '1' then redis.call('HDEL', KEYS[1], 'active_task', 'active_until', 'ev_attempt', 'ev_n') end
+return seq
+"""
+)
+
+# ARGV 4-5: task_id, now_ms. Ends the running turn `task_id` with the event if its time is up.
+_EXPIRE_TURN = (
+    """
+if redis.call('HGET', KEYS[1], 'active_task') ~= ARGV[4] then return 0 end
+if tonumber(redis.call('HGET', KEYS[1], 'active_until') or '0') > tonumber(ARGV[5]) then return 0 end
+"""
+    + _LOG_EVENT
+    + """
+redis.call('HDEL', KEYS[1], 'active_task', 'active_until', 'ev_attempt', 'ev_n')
 return seq
 """
 )
@@ -74,7 +109,12 @@ class Session:
     conversation_id: str
     user_id: str | None
     active_task: str | None
+    active_until_ms: int
     seq: int
+
+    def turn_running(self, now_ms: int | None = None) -> bool:
+        """A turn is running and its time is not up."""
+        return bool(self.active_task) and self.active_until_ms > (now_ms or int(time.time() * 1000))
 
 
 class SessionStore:
@@ -97,6 +137,7 @@ class SessionStore:
         self._append = redis.register_script(_APPEND)
         self._begin_turn = redis.register_script(_BEGIN_TURN)
         self._task_event = redis.register_script(_TASK_EVENT)
+        self._expire_turn = redis.register_script(_EXPIRE_TURN)
 
     def _keys(self, session_id: str) -> list[str]:
         session = self.queues.state_key("orchestrator", "session", session_id)
@@ -131,6 +172,7 @@ class SessionStore:
             conversation_id=doc["conversation_id"],
             user_id=doc["user_id"] or None,
             active_task=doc.get("active_task") or None,
+            active_until_ms=int(doc.get("active_until") or 0),
             seq=int(doc.get("seq", 0)),
         )
 
@@ -149,10 +191,19 @@ class SessionStore:
         args = [*self._event_args(start_event), task_id, now_ms, now_ms + int(max_seconds * 1000), self.ttl_s]
         return int(await self._begin_turn(keys=self._keys(session_id), args=args))
 
-    async def task_event(self, session_id: str, task_id: str, event: BaseModel, *, terminal: bool) -> int:
-        """Logs an event of the running turn (a terminal one ends it); 0 when that turn is not running."""
-        args = [*self._event_args(event), task_id, "1" if terminal else "0"]
+    async def task_event(
+        self, session_id: str, task_id: str, event: BaseModel, *, terminal: bool, attempt: int = 0, n: int = 0
+    ) -> int:
+        """Logs an event of the running turn (a terminal one ends it) once per (attempt, n); 0 when that turn is
+        not running or the event was already logged."""
+        restart = TurnRestart(task_id=task_id).model_dump_json()
+        args = [*self._event_args(event), task_id, "1" if terminal else "0", attempt, n, restart]
         return int(await self._task_event(keys=self._keys(session_id), args=args))
+
+    async def expire_turn(self, session_id: str, task_id: str, event: BaseModel) -> int:
+        """Ends turn `task_id` with `event` if it is still running past its time; 0 otherwise."""
+        args = [*self._event_args(event), task_id, int(time.time() * 1000)]
+        return int(await self._expire_turn(keys=self._keys(session_id), args=args))
 
     def _event_args(self, event: BaseModel) -> tuple[str, int, int]:
         return event.model_dump_json(exclude_none=True), self.log_maxlen, self.log_ttl_s

@@ -7,17 +7,17 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx
 
 from common.database import create_engine
-from common.launcher.embedded import EmbeddedRedis, start_embedded_postgres, terminate_with_parent
-from common.launcher.services import SERVICE_PORTS
+from common.launcher.embedded import EmbeddedRedis, start_embedded_postgres, wait_for_redis
+from common.launcher.services import EMBEDDED_REDIS_PORT, SERVICE_PORTS
+from common.launcher.supervisor import Child, Supervisor, print_status
 from common.local_llm import LOCAL_LLM_PORT, llama_server_command
 from common.migrate import migrate
 from common.models.tiers import Tier
@@ -32,6 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     up.add_argument("--port-offset", type=int, default=0, help="added to every service port")
     up.add_argument("--ready-timeout", type=float, default=60.0, help="seconds to wait for /ready")
     up.add_argument("--only", nargs="+", choices=sorted(SERVICE_PORTS), help="start only these services")
+    status = commands.add_parser("status", help="state, restarts and URL of each process of a running `nooble4 up`")
+    status.add_argument("--home", type=Path, default=Path(".nooble4"), help="the home `nooble4 up` was given")
     commands.add_parser("migrate", help="apply database migrations")
     llm = commands.add_parser("local-llm", help="serve the bundled SmolLM2 model (OpenAI-compatible, for `local`)")
     llm.add_argument("--host", default="127.0.0.1")
@@ -43,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     create.add_argument("--json", action="store_true", help="print JSON")
     create.add_argument("--home", type=Path, default=Path(".nooble4"), help="embedded database home")
     args = parser.parse_args(argv)
+    if args.command == "status":
+        return print_status(args.home.resolve())
     if args.command == "migrate":
         asyncio.run(migrate(CommonSettings()))
         print("migrations applied")
@@ -87,13 +91,14 @@ async def create_tenant(name: str, tier: Tier, as_json: bool) -> int:
 
 
 class Platform:
+    """Starts the stores, the local LLM and the services, then supervises them until Ctrl-C or SIGTERM."""
+
     def __init__(self, home: Path, port_offset: int, services: list[str]):
         self.home = home.resolve()
         self.ports = {name: SERVICE_PORTS[name] + port_offset for name in services}
-        self.ready_urls = {name: f"http://127.0.0.1:{port}/ready" for name, port in self.ports.items()}
+        self.port_offset = port_offset
         self.local_llm_port = LOCAL_LLM_PORT + port_offset
-        self.redis: EmbeddedRedis | None = None
-        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.supervisor = Supervisor(self.home / "status.json", os.environ.copy)
         self._stop_signal: int | None = None
 
     def run(self, ready_timeout: float) -> int:
@@ -104,9 +109,8 @@ class Platform:
             asyncio.run(migrate(CommonSettings()))
             self._start_local_llm()
             self._spawn_services()
-            if not self._wait_ready(ready_timeout):
-                return 1
-            self._print_urls()
+            if self._wait_ready(ready_timeout):
+                self._print_urls()
             return self._supervise()
         finally:
             self._stop_all()
@@ -114,12 +118,20 @@ class Platform:
     def _on_signal(self, signum: int, _frame: object) -> None:
         self._stop_signal = signum
 
+    def _child(self, name: str, command: list[str], url: str | None, ready: Callable[[], bool] | None = None) -> None:
+        log_path = self.home / "logs" / f"{name}.log"
+        self.supervisor.add(Child(name, command, log_path, url=url, ready=ready))
+
     def _prepare_stores(self) -> None:
         (self.home / "logs").mkdir(parents=True, exist_ok=True)
         if not os.environ.get("NOOBLE4_REDIS_URL"):
-            self.redis = EmbeddedRedis(self.home / "redis").start()
-            os.environ["NOOBLE4_REDIS_URL"] = self.redis.url
-            print(f"embedded Redis      {self.redis.url}")
+            redis = EmbeddedRedis(self.home / "redis", EMBEDDED_REDIS_PORT + self.port_offset)
+            redis.data_dir.mkdir(parents=True, exist_ok=True)
+            self._child("redis", redis.command(), redis.url, lambda: wait_for_redis(redis.port, 0.2))
+            if not wait_for_redis(redis.port, 30, self.supervisor.children["redis"].process):
+                raise SystemExit(f"embedded redis-server did not start; see {redis.data_dir / 'redis.log'}")
+            os.environ["NOOBLE4_REDIS_URL"] = redis.url
+            print(f"embedded Redis      {redis.url} (append-only file, fsync every second)")
         if not os.environ.get("NOOBLE4_DATABASE_URL"):
             os.environ["NOOBLE4_DATABASE_URL"] = start_embedded_postgres(self.home / "pgdata")
             print(f"embedded PostgreSQL {self.home / 'pgdata'}")
@@ -135,86 +147,64 @@ class Platform:
         except FileNotFoundError as exc:  # e.g. installed with plain pip: the rest of the platform still runs
             print(f"local LLM not started ({exc}); agents on the local provider will get llm_unavailable")
             return
-        self._spawn("local_llm", command)
         base = f"http://127.0.0.1:{self.local_llm_port}"
-        self.ready_urls["local_llm"] = f"{base}/v1/models"
+        self._child("local_llm", command, f"{base}/v1", lambda: http_ok(f"{base}/v1/models"))
         os.environ["NOOBLE4_LOCAL_LLM_BASE_URL"] = f"{base}/v1"
 
     def _spawn_services(self) -> None:
         for name, port in self.ports.items():
-            self._spawn(name, [sys.executable, "-m", name, "--port", str(port)])
-
-    def _spawn(self, name: str, command: list[str]) -> None:
-        log_file = (self.home / "logs" / f"{name}.log").open("ab")
-        self.children[name] = subprocess.Popen(
-            command,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env=os.environ.copy(),
-            start_new_session=True,  # Ctrl-C reaches the launcher only; it stops services in order
-            preexec_fn=terminate_with_parent,
-        )
+            base = f"http://127.0.0.1:{port}"
+            command = [sys.executable, "-m", name, "--port", str(port)]
+            self._child(name, command, base, lambda base=base: http_ok(f"{base}/ready"))
 
     def _wait_ready(self, timeout: float) -> bool:
-        waiting = dict(self.ready_urls)
+        """Wait until every child is up (restarting any that exits meanwhile); False on a stop signal."""
         give_up_at = time.monotonic() + timeout
-        with httpx.Client(timeout=1.0) as http:
-            while waiting:
-                for name, url in list(waiting.items()):
-                    if self.children[name].poll() is not None:
-                        print(
-                            f"{name} exited with {self.children[name].returncode}; "
-                            f"see {self.home / 'logs' / (name + '.log')}",
-                            file=sys.stderr,
-                        )
-                        return False
-                    try:
-                        if http.get(url).status_code == 200:
-                            del waiting[name]
-                    except httpx.HTTPError:
-                        pass
-                if self._stop_signal is not None:
-                    return False
-                if time.monotonic() > give_up_at:
-                    print(f"not ready after {timeout:g} s: {', '.join(waiting)}", file=sys.stderr)
-                    return False
-                time.sleep(0.1)
-        return True
+        warned = False
+        while self._stop_signal is None:
+            self.supervisor.tick()
+            waiting = [c.name for c in self.supervisor.children.values() if c.state != "running"]
+            if not waiting:
+                return True
+            if not warned and time.monotonic() > give_up_at:
+                print(f"not ready after {timeout:g} s: {', '.join(waiting)} (still trying)", file=sys.stderr)
+                warned = True
+            time.sleep(0.1)
+        return False
 
     def _print_urls(self) -> None:
         print("Nooble4 is ready:")
         for name, port in sorted(self.ports.items(), key=lambda item: item[1]):
             print(f"  {name:<28} http://127.0.0.1:{port}   (docs: /docs, metrics: /metrics)")
-        if "local_llm" in self.children:
+        if "local_llm" in self.supervisor.children:
             print(f"  {'local LLM (SmolLM2-135M)':<28} http://127.0.0.1:{self.local_llm_port}/v1")
         if orchestrator := self.ports.get("agent_orchestrator_service"):
             print(f"chat in the browser: http://127.0.0.1:{orchestrator}/")
             print(f"a tenant and its API key: nooble4 tenant create --name Acme --home {self.home}")
+        print(f"state of every process: nooble4 status --home {self.home}")
         print(f"logs: {self.home / 'logs'}   stop: Ctrl-C", flush=True)
 
     def _supervise(self) -> int:
+        """Restart whatever exits until Ctrl-C or SIGTERM: the platform never stops by itself."""
         while self._stop_signal is None:
-            for name, child in self.children.items():
-                if child.poll() is not None:
-                    print(f"{name} exited with {child.returncode}; stopping the platform", file=sys.stderr)
-                    return 1
+            self.supervisor.tick()
             time.sleep(0.2)
         print("stopping...", flush=True)
         return 0
 
     def _stop_all(self) -> None:
-        for child in self.children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + CommonSettings().shutdown_grace_s + 5
-        for child in self.children.values():
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-        if self.redis:
-            self.redis.stop()
+        """Services first (they drain in-flight work), then the local LLM, then Redis."""
+        self.supervisor.stop(list(self.ports), CommonSettings().shutdown_grace_s + 5)
+        self.supervisor.stop(["local_llm"], 10)
+        self.supervisor.stop(["redis"], 10)
         # the embedded PostgreSQL stops itself at exit (pgserver cleanup_mode="stop")
+
+
+def http_ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The services `nooble4 up` starts, with their HTTP ports (DESIGN.md §1)."""
 
-import random
-import socket
+from common.launcher import ports
+from common.local_llm import LOCAL_LLM_PORT
 
 SERVICE_PORTS: dict[str, int] = {
     "query_service": 8000,
@@ -13,16 +13,9 @@ SERVICE_PORTS: dict[str, int] = {
     "embedding_service": 8006,
 }
 
+EMBEDDED_REDIS_PORT = 8011  # fixed, so a restarted embedded Redis comes back where the services look for it
 
-def free_port_offset(low: int = 20_000, high: int = 40_000) -> int:
-    """A `--port-offset` under which every service port is free (for tests and benchmarks beside a running one)."""
-    for _ in range(50):
-        offset = random.randrange(low, high, 10)
-        try:
-            for port in SERVICE_PORTS.values():
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port + offset))
-            return offset
-        except OSError:
-            continue
-    raise RuntimeError("no free port range")
+
+def free_port_offset() -> int:
+    """A `--port-offset` under which every launcher port is free (tests and benchmarks beside a running one)."""
+    return ports.free_port_offset([*SERVICE_PORTS.values(), LOCAL_LLM_PORT, EMBEDDED_REDIS_PORT])

@@ -16,7 +16,7 @@ class ListWriter(Protocol):
     def expire(self, key: str, seconds: int) -> Any: ...
 
 
-CALLBACK_QUEUE_TTL_S = 24 * 3600  # a callback list outlives any turn; idle lists still expire
+CALLBACK_QUEUE_TTL_S = 3600  # outlives any turn; lists of dead replicas are adopted, idle ones expire
 
 
 def build_callback(

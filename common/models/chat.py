@@ -87,8 +87,15 @@ class Pong(_Event):
     type: Literal["pong"] = "pong"
 
 
+class TurnRestart(_Event):
+    """The turn is being generated again from the start (its worker died): discard its partial answer."""
+
+    type: Literal["turn_restart"] = "turn_restart"
+    task_id: str
+
+
 ChatEvent = Annotated[
-    SessionReady | MessageStart | Token | ToolCall | ToolResult | Sources | MessageEnd | ChatError | Pong,
+    SessionReady | MessageStart | Token | ToolCall | ToolResult | Sources | MessageEnd | ChatError | Pong | TurnRestart,
     Field(discriminator="type"),
 ]
 TERMINAL_EVENTS = frozenset({"message_end", "error"})
@@ -99,3 +106,7 @@ class ChatEventCallback(BaseModel):
 
     task_id: str = Field(min_length=1, max_length=64)
     event: ChatEvent
+    # Which run of the turn sent it (the execution action's delivery count) and its number within that run:
+    # the orchestrator logs each (attempt, n) once, drops older runs' events and tells the client of a re-run.
+    attempt: int = Field(0, ge=0, le=1_000)
+    n: int = Field(0, ge=0, le=10_000_000)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import time
 from dataclasses import dataclass, field
@@ -29,12 +30,13 @@ from common.messaging.replies import queue_reply, queue_salvaged_error
 from common.models.actions import DomainAction, ErrorDetail, utc_now
 from common.models.tiers import Tier
 from common.settings import CommonSettings
+from common.tasks import supervised
 from common.workers.outbox import CommandBuffer, Outbox
 from common.workers.router import ActionRouter, result_to_dict
 from common.workers.tier_scheduler import TierScheduler
 
 log = get_logger(__name__)
-CONSUMER_FORGET_AFTER_MS = 3_600_000
+RECLAIM_SCAN = 100  # pending entries looked at per stream and pass
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class BaseWorker:
         base = f"{self.service_name}-{socket.gethostname()}-{os.getpid()}"
         self.consumers = [f"{base}-{n}" for n in range(settings.worker_consumers)]
         self._stopping = asyncio.Event()
+        self._drained = asyncio.Event()  # set once in-flight work has ended: lease renewal may stop
         self._in_flight: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._slot_free = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -104,8 +107,12 @@ class BaseWorker:
         """Run until `stop()`; then finish in-flight work within the grace period."""
         await self._with_reconnect(self.ensure_groups)
         self._outbox.start()
-        self._tasks = [asyncio.create_task(self._consume(name)) for name in self.consumers]
-        self._tasks.append(asyncio.create_task(self._janitor()))
+        self._tasks = [
+            supervised(f"consume:{name}", lambda name=name: self._consume(name), self._stopping)
+            for name in self.consumers
+        ]
+        self._tasks.append(supervised(f"janitor:{self.domain}", self._janitor, self._stopping))
+        self._tasks.append(supervised(f"leases:{self.domain}", self._lease_keeper, self._drained))
         log.info("worker_started", domain=self.domain, consumers=self.consumers)
         try:
             await self._stopping.wait()
@@ -116,8 +123,11 @@ class BaseWorker:
         self._stopping.set()
 
     async def _shutdown(self) -> None:
+        """Stop reading; let in-flight work finish within the grace period while its leases keep being
+        renewed (so no other replica steals it); cancel what is left (it stays pending for a reclaim)."""
         self._stopping.set()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        readers, lease_keeper = self._tasks[:-1], self._tasks[-1]
+        await asyncio.gather(*readers, return_exceptions=True)
         pending = list(self._in_flight.values())
         if pending:
             log.info("worker_draining", in_flight=len(pending))
@@ -125,6 +135,9 @@ class BaseWorker:
             for task in late:  # left pending in Redis: another consumer reclaims it
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+        self._drained.set()
+        lease_keeper.cancel()
+        await asyncio.gather(lease_keeper, return_exceptions=True)
         await self._outbox.close()
         log.info("worker_stopped", domain=self.domain)
 
@@ -303,8 +316,11 @@ class BaseWorker:
         self, delivery: Delivery, action: DomainAction, raw: str | None, error: NoobleError, exc: Exception
     ) -> None:
         metrics.ERRORS.labels(self.service_name, error.error_type.value).inc()
-        if not error.retryable:  # a business outcome (not found, forbidden...): answer and ack
+        if not error.retryable:  # business outcomes and deterministic failures: answer and ack, no retry
+            if error.error_type.value == "internal_error":
+                log.error("action_failed", error=error.message, exc_info=exc)
             self.metrics.outcome(action.action_type, "error")
+            await self._given_up(action, error.to_detail())
             await self._finish(delivery, action, None, error.to_detail())
             return
         if delivery.delivery_count < self.settings.max_deliveries:
@@ -313,7 +329,18 @@ class BaseWorker:
             return  # stays pending: reclaimed after claim_idle_ms
         log.error("action_failed_dead_lettered", error=error.message, delivery=delivery.delivery_count, exc_info=exc)
         self.metrics.outcome(action.action_type, "dead_letter")
+        await self._given_up(action, error.to_detail())
         await self._finish(delivery, action, None, error.to_detail(), dead_letter_raw=raw)
+
+    async def _given_up(self, action: DomainAction, error: ErrorDetail) -> None:
+        """Run the action type's failure handler (its domain object ends failed); never raises."""
+        route = self.router.get(action.action_type)
+        if route is None or route.on_failure is None:
+            return
+        try:
+            await route.on_failure(action, error, self.deps)
+        except Exception as exc:
+            log.error("failure_handler_failed", action_type=action.action_type, error=str(exc), exc_info=exc)
 
     async def _reject(self, delivery: Delivery, invalid: InvalidMessage, raw: str | None) -> None:
         detail = invalid.error.to_detail()
@@ -327,6 +354,7 @@ class BaseWorker:
         metrics.ERRORS.labels(self.service_name, detail.error_type.value).inc()
         self.metrics.outcome(invalid.action.action_type if invalid.action else "malformed", "rejected")
         if invalid.action is not None:
+            await self._given_up(invalid.action, detail)
             await self._finish(delivery, invalid.action, None, detail, dead_letter_raw=raw)
             return
 
@@ -392,7 +420,8 @@ class BaseWorker:
 
     # ------------------------------------------------------------------ janitor
     async def _janitor(self) -> None:
-        """Renew leases of running work, reclaim idle pending entries, export stream gauges."""
+        """Heartbeat, reclaim idle pending entries, forget dead consumers, export stream gauges.
+        Anything but Redis being down (or having lost its groups) raises: the task is restarted loudly."""
         while not self._stopping.is_set():
             await self._sleep_unless_stopping(self.settings.reclaim_interval_s)
             if self._stopping.is_set():
@@ -403,11 +432,23 @@ class BaseWorker:
                 log.warning("janitor_redis_unavailable", error=str(exc))
             except ResponseError as exc:
                 if "NOGROUP" not in str(exc):
-                    log.error("janitor_failed", error=str(exc))
+                    raise
+                await self._with_reconnect(self.ensure_groups)
+
+    async def _lease_keeper(self) -> None:
+        """Renew the leases of running work every `reclaim_interval_s`, until the drain has ended."""
+        while not self._drained.is_set():
+            try:
+                await self._renew_leases()
+            except REDIS_DOWN as exc:
+                log.warning("lease_renewal_redis_unavailable", error=str(exc))
+            try:
+                await asyncio.wait_for(self._drained.wait(), timeout=self.settings.reclaim_interval_s)
+            except TimeoutError:
+                pass
 
     async def janitor_pass(self) -> None:
         await self._heartbeat()
-        await self._renew_leases()
         for stream in self.streams.values():
             await self._reclaim(stream)
             await self._forget_dead_consumers(stream)
@@ -430,11 +471,18 @@ class BaseWorker:
             await self.redis.xclaim(stream, self.group, self.consumers[0], 0, ids, justid=True)
 
     async def _reclaim(self, stream: str) -> None:
+        """Claim idle entries of dead or stuck consumers — only as many as this worker has free slots, picked
+        at random among the idle ones so that replicas reclaiming at once spread instead of colliding."""
+        free = self.settings.worker_concurrency - len(self._in_flight)
+        if free <= 0 or self._stopping.is_set():
+            return
         idle_ms = self.settings.claim_idle_ms
-        stale = await self.redis.xpending_range(stream, self.group, min="-", max="+", count=100, idle=idle_ms)
+        stale = await self.redis.xpending_range(stream, self.group, min="-", max="+", count=RECLAIM_SCAN, idle=idle_ms)
         ids = [p["message_id"] for p in stale if (stream, p["message_id"]) not in self._in_flight]
         if not ids:
             return
+        if len(ids) > free:
+            ids = sorted(random.sample(ids, free))  # oldest first among those picked
         counts = {p["message_id"]: int(p["times_delivered"]) for p in stale}
         claimed = await self.redis.xclaim(stream, self.group, self.consumers[0], idle_ms, ids)
         for message_id, fields in claimed:
@@ -448,12 +496,24 @@ class BaseWorker:
                 self._start(delivery)
 
     async def _forget_dead_consumers(self, stream: str) -> None:
-        """Delete consumers of departed processes once they hold nothing (MESSAGING.md §7)."""
-        for consumer in await self.redis.xinfo_consumers(stream, self.group):
-            idle_ms = consumer.get("inactive", consumer["idle"])
-            departed = consumer["name"] not in self.consumers and idle_ms > CONSUMER_FORGET_AFTER_MS
-            if departed and consumer["pending"] == 0:
-                await self.redis.xgroup_delconsumer(stream, self.group, consumer["name"])
+        """Delete consumers of departed processes (no heartbeat, idle past `claim_idle_ms`) once they hold
+        nothing (MESSAGING.md §7); what they held is reclaimed first."""
+        candidates = [
+            c["name"]
+            for c in await self.redis.xinfo_consumers(stream, self.group)
+            if c["name"] not in self.consumers
+            and c["pending"] == 0
+            and c.get("inactive", c["idle"]) > self.settings.claim_idle_ms
+        ]
+        if not candidates:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for name in candidates:
+                pipe.exists(self.queues.state_key(self.domain, "workers", name))
+            alive = await pipe.execute()
+        for name, beating in zip(candidates, alive, strict=True):
+            if not beating:
+                await self.redis.xgroup_delconsumer(stream, self.group, name)
 
     async def _give_up(self, delivery: Delivery) -> None:
         """A message delivered too often without an outcome (e.g. it kills its consumer)."""

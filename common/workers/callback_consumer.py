@@ -14,6 +14,7 @@ from common.messaging.codec import decode_action
 from common.messaging.queue_manager import QueueManager
 from common.messaging.redis_manager import MAX_BLOCK_S
 from common.settings import CommonSettings
+from common.tasks import supervised
 from common.workers.router import ActionRouter
 
 log = get_logger(__name__)
@@ -39,6 +40,10 @@ class CallbackConsumer:
         self.processing = QueueManager(settings.environment).processing_queue(queue, consumer)
         self._stopping = asyncio.Event()
 
+    def start(self) -> asyncio.Task[None]:
+        """Run in a supervised task (restarted loudly if it ever fails); `stop()` then await the task."""
+        return supervised(f"callbacks:{self.queue}", self.run, self._stopping)
+
     def stop(self) -> None:
         self._stopping.set()
 
@@ -53,22 +58,27 @@ class CallbackConsumer:
         return moved
 
     async def run(self) -> None:
-        await self.recover()
+        """Consume until `stop()`, surviving Redis restarts (what was taken but not yet removed is recovered and
+        handled again: callback handlers are idempotent). Run it under `common.tasks.supervised`."""
         backoff = Backoff()
+        recovered = False
         while not self._stopping.is_set():
             try:
+                if not recovered:
+                    await self.recover()
+                    recovered = True
                 batch = await self._take()
+                for raw in batch:  # in arrival order: a session's events stay in order
+                    await self._handle(raw)
+                if batch:
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        for raw in batch:
+                            pipe.lrem(self.processing, 1, raw)
+                        await pipe.execute()
                 backoff.reset()
             except REDIS_DOWN as exc:
+                recovered = False  # a restarted Redis may still hold the processing list (AOF): recover it
                 await backoff.wait(exc, queue=self.queue)
-                continue
-            for raw in batch:  # in arrival order: a session's events stay in order
-                await self._handle(raw)
-            if batch:
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    for raw in batch:
-                        pipe.lrem(self.processing, 1, raw)
-                    await pipe.execute()
 
     async def _take(self) -> list[str]:
         """Wait for one callback, then take what else is queued (up to a batch) in one more round trip, so a

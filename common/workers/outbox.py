@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from common.log import get_logger
 from common.messaging.backoff import REDIS_DOWN, Backoff
+from common.tasks import supervised
 
 log = get_logger(__name__)
 Command = tuple[str, tuple[Any, ...], dict[str, Any]]
@@ -46,10 +47,12 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._stopping = asyncio.Event()
+        self._task = supervised("outbox", self._run, self._stopping)
 
     async def close(self) -> None:
         if self._task:
+            self._stopping.set()
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         for _, future in self._pending:
@@ -67,7 +70,16 @@ class Outbox:
             await self._wakeup.wait()
             self._wakeup.clear()
             batch, self._pending = self._pending, []
-            await self._flush(batch)
+            try:
+                await self._flush(batch)
+            except Exception as exc:  # never leave a sender waiting: it learns the failure, the task restarts
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                raise
+            except asyncio.CancelledError:
+                self._pending = batch + self._pending  # cancelled at close(): close() cancels their futures
+                raise
 
     async def _flush(self, batch: list[tuple[list[Command], asyncio.Future[None]]]) -> None:
         backoff = Backoff()

@@ -1,7 +1,7 @@
 from fastapi import APIRouter
 
-from common.auth import CurrentTenant
-from common.service import AppDeps
+from common.policy import RateLimitedTenant
+from embedding_service.deps import EmbeddingAppDeps
 from embedding_service.models.embeddings import OpenAIEmbedding, OpenAIEmbeddingsRequest, OpenAIEmbeddingsResponse
 
 router = APIRouter(prefix="/api/v1", tags=["embeddings"])
@@ -9,11 +9,14 @@ router = APIRouter(prefix="/api/v1", tags=["embeddings"])
 
 @router.post("/embeddings")
 async def create_embeddings(
-    body: OpenAIEmbeddingsRequest, tenant: CurrentTenant, deps: AppDeps
+    body: OpenAIEmbeddingsRequest, tenant: RateLimitedTenant, deps: EmbeddingAppDeps
 ) -> OpenAIEmbeddingsResponse:
-    """OpenAI-compatible: `{"input": "text" | ["texts"], "model": ...}`."""
+    """Create embeddings (OpenAI-compatible).
+
+    `{"input": "text" | ["texts"], "model": ...}`; the model must be allowed for the tenant's tier, and each
+    call counts against the tenant's request limits."""
     texts = [body.input] if isinstance(body.input, str) else body.input
-    result = await deps.embeddings.generate(texts, body.model)  # type: ignore[attr-defined]
+    result = await deps.embeddings.generate(tenant.tenant_id, tenant.tier, texts, body.model)
     return OpenAIEmbeddingsResponse(
         data=[OpenAIEmbedding(index=i, embedding=vector) for i, vector in enumerate(result.embeddings)],
         model=result.model,

@@ -9,6 +9,8 @@ from redis.asyncio import Redis
 
 from common.errors import DependencyError, ValidationError
 from common.messaging.queue_manager import QueueManager
+from common.models.tiers import Tier
+from common.policy import check_embedding_model_allowed
 from embedding_service.models.embeddings import EmbeddingUsage, EmbedResult
 from embedding_service.services.batcher import Batcher
 from embedding_service.services.providers import LOCAL_MODEL, Embedder, LocalMiniLM, OpenAIEmbedder
@@ -66,12 +68,14 @@ class EmbeddingService:
                 details={"positions": too_long[:100]},
             )
 
-    def _cache_key(self, model: str, text: str) -> str:
-        return self.queues.cache_key("embedding", model, hashlib.sha256(text.encode()).hexdigest())
+    def _cache_key(self, tenant_id: str, model: str, text: str) -> str:
+        """Per tenant: a shared cache would let one tenant learn by timing what another embedded."""
+        return self.queues.cache_key("embedding", tenant_id, model, hashlib.sha256(text.encode()).hexdigest())
 
-    async def generate(self, texts: list[str], model: str | None = None) -> EmbedResult:
+    async def generate(self, tenant_id: str, tier: Tier, texts: list[str], model: str | None = None) -> EmbedResult:
         self._check_limits(texts)
         name = self.resolve_model(model)
+        check_embedding_model_allowed(tier, name)
         batcher = self._batcher(name)
         dimensions = batcher.embedder.dimensions
         vectors: list[list[float] | None] = [None] * len(texts)
@@ -81,7 +85,7 @@ class EmbeddingService:
         wanted = [i for i, v in enumerate(vectors) if v is None]
         cached = 0
         if wanted and self.settings.cache_ttl_s:
-            hits = await self.redis.mget([self._cache_key(name, texts[i]) for i in wanted])
+            hits = await self.redis.mget([self._cache_key(tenant_id, name, texts[i]) for i in wanted])
             for i, hit in zip(wanted, hits, strict=True):
                 if hit is not None:
                     vectors[i] = json.loads(hit)
@@ -100,7 +104,9 @@ class EmbeddingService:
             if self.settings.cache_ttl_s:
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for text, vector in computed.items():
-                        pipe.set(self._cache_key(name, text), json.dumps(vector), ex=self.settings.cache_ttl_s)
+                        pipe.set(
+                            self._cache_key(tenant_id, name, text), json.dumps(vector), ex=self.settings.cache_ttl_s
+                        )
                     await pipe.execute()
         tokens = batcher.embedder.count_tokens(texts)
         return EmbedResult(

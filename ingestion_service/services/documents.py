@@ -43,6 +43,10 @@ async def add_document(
     content_hash = hashlib.sha256(raw).hexdigest()
     async with engine.begin() as conn:
         if limits.max_documents_per_day is not None:
+            # one upload of a tenant at a time past this point, so concurrent uploads cannot both pass the cap
+            await conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtext('documents:' || :t))"), {"t": tenant.tenant_id}
+            )
             today = await conn.scalar(
                 sa.select(sa.func.count())
                 .select_from(documents)

@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.errors import ActionTimeoutError, DependencyError, NoobleError, NotFoundError, ValidationError
@@ -21,9 +22,8 @@ from common.log import get_logger
 from common.models.actions import DomainAction, ErrorDetail
 from ingestion_service.deps import IngestionDeps
 from ingestion_service.models.knowledge import EmbeddingDone, IngestRequest
-from ingestion_service.services.chunking import chunk
-from ingestion_service.services.extract import extract
 from ingestion_service.services.progress import report
+from ingestion_service.services.sandbox import extract_chunks
 
 log = get_logger(__name__)
 
@@ -44,9 +44,15 @@ async def ingest(action: DomainAction, req: IngestRequest, deps: IngestionDeps) 
         total = await _count_chunks(engine, tenant_id, req.document_id)
         if total == 0:
             await progress(status="processing", stage="extracting", percent=5)
-            extracted = extract(document.raw, document.content_type)
+            async with deps.extract_gate:  # in a capped child process: a hostile file cannot stall the service
+                pieces = await extract_chunks(
+                    document.raw,
+                    document.content_type,
+                    collection.chunk_size,
+                    collection.chunk_overlap,
+                    deps.settings.sandbox_limits,
+                )
             await progress(stage="chunking", percent=15)
-            pieces = chunk(extracted, collection.chunk_size, collection.chunk_overlap)
             total = await _store_chunks(engine, tenant_id, document, collection.dimensions, pieces)
         await progress(status="processing", stage="embedding", percent=20, chunks_total=total)
         await _embed_pending(action, deps, req.document_id, collection.embedding_model, total, progress)
@@ -123,8 +129,8 @@ async def _store_chunks(engine: AsyncEngine, tenant_id: str, document: Any, dime
         }
         for piece in pieces
     ]
-    async with engine.begin() as conn:  # all chunks or none
-        await conn.execute(chunks.insert(), rows)
+    async with engine.begin() as conn:  # all chunks or none; a concurrent run of the same document adds nothing
+        await conn.execute(insert(chunks).on_conflict_do_nothing(constraint="uq_chunks_position"), rows)
     return len(rows)
 
 

@@ -2,6 +2,7 @@ import asyncio
 
 from common.workers.base_worker import BaseWorker
 from common.workers.callback_consumer import CallbackConsumer
+from common.workers.replicas import CallbackAdopter
 from common.workers.router import ActionRouter
 
 
@@ -21,9 +22,11 @@ class IngestionWorker(BaseWorker):
             consumer=self.deps.instance_id,
             router=callbacks,
         )
-        consuming = asyncio.create_task(consumer.run())
+        adopter = CallbackAdopter(self.redis, self.queues, "ingestion", self.deps.instance_id)
+        tasks = [consumer.start(), adopter.start()]
         try:
             await super().run()  # returns after in-flight work finished: its callbacks were needed until then
         finally:
             consumer.stop()
-            await consuming
+            adopter.stop()
+            await asyncio.gather(*tasks)

@@ -1,7 +1,8 @@
 from fastapi import APIRouter
 
-from common.auth import CurrentTenant, TenantIdentity
+from common.auth import TenantIdentity
 from common.models.actions import DomainAction
+from common.policy import RateLimitedTenant
 from common.service import AppDeps as Deps
 from query_service.handlers.search_handler import generate_answer, search_chunks
 from query_service.models.search import GenerateRequest, GenerateResult, SearchRequest, SearchResult
@@ -15,10 +16,14 @@ def _action(deps: Deps, tenant: TenantIdentity, action_type: str) -> DomainActio
 
 
 @router.post("/search")
-async def search(body: SearchRequest, tenant: CurrentTenant, deps: Deps) -> SearchResult:
+async def search(body: SearchRequest, tenant: RateLimitedTenant, deps: Deps) -> SearchResult:
+    """Search the tenant's collections (vector, text or hybrid) and return the ranked chunks with scores."""
     return await search_chunks(_action(deps, tenant, "query.search"), body, deps)
 
 
 @router.post("/generate")
-async def generate(body: GenerateRequest, tenant: CurrentTenant, deps: Deps) -> GenerateResult:
+async def generate(body: GenerateRequest, tenant: RateLimitedTenant, deps: Deps) -> GenerateResult:
+    """Answer a question from the tenant's documents, citing the chunks used as [n].
+
+    The answer model must be allowed for the tenant's tier; each call counts against its request limits."""
     return await generate_answer(_action(deps, tenant, "query.generate"), body, deps)

@@ -13,6 +13,7 @@ from common.errors import ValidationError
 from common.llm.factory import build_chat_model, llm_error
 from common.llm.settings import ModelSpec
 from common.models.actions import DomainAction
+from common.policy import check_model_allowed
 from query_service.models.search import Citation, GenerateRequest, GenerateResult, SearchHit, SearchMode, SearchRequest
 from query_service.services.search import search
 from query_service.settings import QuerySettings
@@ -50,6 +51,7 @@ def answer_model(req: GenerateRequest, settings: QuerySettings) -> ModelSpec:
 async def generate(
     engine: AsyncEngine, embedding: BaseRedisClient, parent: DomainAction, req: GenerateRequest, settings: QuerySettings
 ) -> GenerateResult:
+    check_model_allowed(parent.tenant_tier, answer_model(req, settings).provider)
     search_req = SearchRequest(
         query=req.query,
         collection_ids=req.collection_ids,

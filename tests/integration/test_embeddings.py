@@ -9,21 +9,24 @@ import httpx
 import numpy as np
 import pytest
 
+from agent_management_service.app import SPEC as MANAGEMENT
 from common.clients.base_redis_client import BaseRedisClient
 from common.errors import NoobleError
+from common.models.tiers import Tier
 from embedding_service.app import SPEC
 from embedding_service.services.embedder import EmbeddingService
 from embedding_service.services.providers import LocalMiniLM
 from embedding_service.settings import EmbeddingSettings
-from tests.support.helpers import jwt_headers
+from tests.support.helpers import jwt_headers, new_tenant
 from tests.support.openai_standin import API_KEY
 from tests.support.services import running
 
 
 @pytest.fixture
-async def service(settings, redis) -> AsyncIterator[tuple[httpx.AsyncClient, EmbeddingSettings]]:
+async def service(migrated, redis) -> AsyncIterator[tuple[httpx.AsyncClient, EmbeddingSettings]]:
+    """The embedding service, with the management service beside it to resolve callers."""
     embedding_settings = EmbeddingSettings(max_texts_per_call=8, max_chars_per_text=1_000)
-    async with running(SPEC, embedding_settings) as http:
+    async with running(MANAGEMENT, migrated), running(SPEC, embedding_settings) as http:
         yield http, embedding_settings
 
 
@@ -31,10 +34,12 @@ def cosine(a: list[float], b: list[float]) -> float:
     return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
-async def test_rest_is_openai_shaped_and_vectors_carry_meaning(service) -> None:
+async def test_rest_is_openai_shaped_and_vectors_carry_meaning(service, migrated) -> None:
     http, settings = service
+    tenant_id, _ = await new_tenant(migrated, "enterprise")
+    auth = jwt_headers(settings.jwt_secret.get_secret_value(), tenant_id)
     body = {"input": ["The cat sits on the mat.", "A feline rests on a rug.", "Quarterly revenue grew 12%."]}
-    response = await http.post("/api/v1/embeddings", json=body, headers=jwt_headers(settings.jwt_secret, "t1"))
+    response = await http.post("/api/v1/embeddings", json=body, headers=auth)
     assert response.status_code == 200, response.text
     doc = response.json()
     assert doc["object"] == "list" and doc["model"] == "all-MiniLM-L6-v2"
@@ -42,9 +47,7 @@ async def test_rest_is_openai_shaped_and_vectors_carry_meaning(service) -> None:
     cat, feline, revenue = (d["embedding"] for d in doc["data"])
     assert len(cat) == 384 and abs(np.linalg.norm(cat) - 1) < 1e-3
     assert cosine(cat, feline) > 0.45 > 0.1 > cosine(cat, revenue)
-    single = await http.post(
-        "/api/v1/embeddings", json={"input": "hello"}, headers=jwt_headers(settings.jwt_secret, "t1")
-    )
+    single = await http.post("/api/v1/embeddings", json={"input": "hello"}, headers=auth)
     assert len(single.json()["data"]) == 1
     assert (await http.post("/api/v1/embeddings", json={"input": "x"})).status_code == 401
 
@@ -62,20 +65,21 @@ async def test_pseudo_sync_action_caches_and_handles_empty_strings(service, redi
 
 
 @pytest.mark.parametrize(
-    ("texts", "model", "code"),
+    ("texts", "model", "tier", "code"),
     [
-        (["a"] * 9, None, "too_many_texts"),
-        (["short", "x" * 1_001], None, "text_too_long"),
-        (["a"], "no-such-model", "unknown_model"),
-        (["a"], "text-embedding-3-small", "provider_not_configured"),
+        (["a"] * 9, None, Tier.FREE, "too_many_texts"),
+        (["short", "x" * 1_001], None, Tier.FREE, "text_too_long"),
+        (["a"], "no-such-model", Tier.FREE, "unknown_model"),
+        (["a"], "text-embedding-3-small", Tier.FREE, "model_not_allowed"),  # the tier's policy, on every path
+        (["a"], "text-embedding-3-small", Tier.ENTERPRISE, "provider_not_configured"),
     ],
 )
-async def test_limits_and_unknown_models_are_clear_errors(service, redis, texts, model, code) -> None:
+async def test_limits_and_unknown_models_are_clear_errors(service, redis, texts, model, tier, code) -> None:
     _, settings = service
     client = BaseRedisClient(redis, settings, "tester")
     data = {"texts": texts} | ({"model": model} if model else {})
     with pytest.raises(NoobleError) as caught:
-        await client.call(client.new_action("embedding.generate", tenant_id="t1", data=data))
+        await client.call(client.new_action("embedding.generate", tenant_id="t1", tenant_tier=tier, data=data))
     assert caught.value.code == code
 
 
@@ -108,7 +112,7 @@ async def test_openai_provider_through_the_real_client(openai_standin: str, sett
         redis, queues, EmbeddingSettings(openai_api_key=API_KEY, openai_base_url=f"{openai_standin}/v1")
     )
     try:
-        result = await service.generate(["first text", "second, different text"], "openai")
+        result = await service.generate("t1", Tier.ENTERPRISE, ["first text", "second, different text"], "openai")
     finally:
         await service.close()
     assert result.model == "text-embedding-3-small" and result.dimensions == 1536

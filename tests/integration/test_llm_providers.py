@@ -12,7 +12,7 @@ from langchain_core.tools import StructuredTool
 from agent_execution_service.services.tools import calculator
 from agent_execution_service.settings import ExecutionSettings
 from common.errors import NoobleError
-from common.launcher.embedded import free_port
+from common.launcher.ports import free_port
 from common.llm.factory import build_chat_model, llm_error
 from common.llm.settings import ModelSpec
 from common.local_llm import llama_server_command

@@ -12,12 +12,10 @@ import jwt
 import pytest
 
 from agent_management_service.app import SPEC
-from agent_management_service.services.tenants import create_tenant
 from common.clients import BaseRedisClient
-from common.database import create_engine
 from common.errors import NotFoundError
 from common.models.tiers import Tier
-from tests.support.helpers import tenant_create
+from tests.support.helpers import new_tenant, tenant_create
 from tests.support.services import running
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,15 +26,6 @@ AGENT = {"name": "Helper", "system_prompt": "Be helpful."}
 async def api(migrated) -> AsyncIterator:
     async with running(SPEC, migrated) as http:
         yield http
-
-
-async def new_tenant(settings, tier: Tier = Tier.PROFESSIONAL, name: str = "Acme") -> tuple[str, dict[str, str]]:
-    engine = create_engine(settings)
-    try:
-        tenant, key = await create_tenant(engine, name, tier)
-    finally:
-        await engine.dispose()
-    return tenant.id, {"Authorization": f"Bearer {key.api_key}"}
 
 
 async def test_cli_creates_a_tenant_whose_key_works(api, migrated, test_env) -> None:
@@ -142,19 +131,21 @@ async def test_auth_failures_are_typed_401s(api, migrated) -> None:
         response = await api.get("/api/v1/agents", headers=headers)
         assert response.status_code == 401, headers
         assert response.json()["error"]["error_type"] == "unauthorized"
-    good = jwt.encode({"tenant_id": tenant_id, "exp": int(time.time()) + 60}, migrated.jwt_secret, "HS256")
+    good = jwt.encode(
+        {"tenant_id": tenant_id, "exp": int(time.time()) + 60}, migrated.jwt_secret.get_secret_value(), "HS256"
+    )
     assert (await api.get("/api/v1/agents", headers={"Authorization": f"Bearer {good}"})).status_code == 200
     supabase = jwt.encode(
         {"sub": "u1", "aud": "authenticated", "app_metadata": {"tenant_id": tenant_id}, "exp": int(time.time()) + 60},
-        migrated.jwt_secret,
+        migrated.jwt_secret.get_secret_value(),
         "HS256",
     )
     assert (await api.get("/api/v1/agents", headers={"Authorization": f"Bearer {supabase}"})).status_code == 200
     for claims, secret in [
         ({"tenant_id": tenant_id, "exp": int(time.time()) + 60}, "a-different-secret-that-is-also-long-enough"),
-        ({"tenant_id": tenant_id, "exp": int(time.time()) - 10}, migrated.jwt_secret),
-        ({"tenant_id": tenant_id}, migrated.jwt_secret),
-        ({"exp": int(time.time()) + 60}, migrated.jwt_secret),
+        ({"tenant_id": tenant_id, "exp": int(time.time()) - 10}, migrated.jwt_secret.get_secret_value()),
+        ({"tenant_id": tenant_id}, migrated.jwt_secret.get_secret_value()),
+        ({"exp": int(time.time()) + 60}, migrated.jwt_secret.get_secret_value()),
     ]:
         token = jwt.encode(claims, secret, "HS256")
         response = await api.get("/api/v1/agents", headers={"Authorization": f"Bearer {token}"})

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import time
 from datetime import timedelta
 
 import pytest
 
 from common.clients import BaseRedisClient
-from common.errors import ActionTimeoutError, NotFoundError
+from common.errors import ActionTimeoutError, NoobleError, NotFoundError
 from common.handlers import CallbackReceiverHandler
 from common.messaging.codec import ACTION_FIELD
 from common.models.actions import utc_now
@@ -112,10 +113,23 @@ async def test_poison_message_is_retried_then_dead_lettered(client, redis, queue
     assert json.loads(fields["action"])["action_id"] == action.action_id
     assert fields["delivery_count"] == "3"
     error = json.loads(fields["error"])
-    assert error["error_type"] == "internal_error" and "boom" in error["message"]
+    assert error["error_type"] == "dependency_error" and "boom" in error["message"]
     assert await redis.get(key(queues, "attempts", action.action_id)) == "3"
     pending = await redis.xpending(queues.action_stream("echo", Tier.FREE), "echo-workers")
     assert pending["pending"] == 0
+
+
+async def test_deterministic_failure_ends_at_once_with_its_failure_handler(client, redis, queues, processes) -> None:
+    """No retries, no waiting out a timeout: one attempt, a typed error, the domain's failure handler ran once."""
+    processes.start(WORKER, NOOBLE4_MAX_DELIVERIES="5")
+    action = client.new_action("echo.job.bug", tenant_id="t1")
+    started = time.monotonic()
+    with pytest.raises(NoobleError) as caught:
+        await client.call(action, timeout=10)
+    assert time.monotonic() - started < 5  # answered, not timed out
+    assert caught.value.error_type == "internal_error" and "boom" in caught.value.message
+    assert await redis.get(key(queues, "attempts", action.action_id)) == "1"
+    assert await redis.lrange(key(queues, "given_up", action.action_id), 0, -1) == ["unhandled_exception"]
 
 
 async def test_malformed_and_unknown_messages_get_typed_errors_and_dead_letters(

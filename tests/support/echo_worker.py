@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from common.errors import NotFoundError
 from common.log import configure_logging
 from common.messaging import QueueManager, RedisManager
-from common.models.actions import DomainAction
+from common.models.actions import DomainAction, ErrorDetail
 from common.service import ServiceSpec, serve
 from common.settings import CommonSettings
 from common.workers.router import ActionRouter
@@ -63,8 +63,20 @@ async def apply(action: DomainAction, data: dict, deps: EchoDeps) -> dict[str, i
 
 @router.handle("echo.job.fail")
 async def fail(action: DomainAction, data: dict, deps: EchoDeps) -> None:
+    """A transient failure that never passes (a dependency that stays down): retried, then dead-lettered."""
     await deps.redis.incr(deps.key("attempts", action.action_id))
-    raise RuntimeError("boom: this message always fails")
+    raise ConnectionError("boom: the dependency this message needs is always down")
+
+
+async def record_given_up(action: DomainAction, error: ErrorDetail, deps: EchoDeps) -> None:
+    await deps.redis.rpush(deps.key("given_up", action.action_id), error.error_code)
+
+
+@router.handle("echo.job.bug", on_failure=record_given_up)
+async def bug(action: DomainAction, data: dict, deps: EchoDeps) -> None:
+    """A deterministic failure (a bug, data the store refuses): no retry would help."""
+    await deps.redis.incr(deps.key("attempts", action.action_id))
+    raise KeyError("boom: a deterministic failure")
 
 
 @router.handle("echo.job.record")

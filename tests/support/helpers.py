@@ -51,12 +51,26 @@ def wait_http(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: fl
             time.sleep(0.05)
 
 
-def jwt_headers(secret: str, tenant_id: str, tier: str = "enterprise") -> dict[str, str]:
-    """An Authorization header with an HS256 tenant token (the JWT path of `common.auth`)."""
+def jwt_headers(secret: str, tenant_id: str, **claims: Any) -> dict[str, str]:
+    """An Authorization header with an HS256 token naming `tenant_id` (the JWT path of `common.auth`)."""
     import jwt
 
-    token = jwt.encode({"tenant_id": tenant_id, "tier": tier, "exp": int(time.time()) + 600}, secret, "HS256")
+    token = jwt.encode({"tenant_id": tenant_id, "exp": int(time.time()) + 600, **claims}, secret, "HS256")
     return {"Authorization": f"Bearer {token}"}
+
+
+async def new_tenant(settings: Any, tier: str = "professional", name: str = "Acme") -> tuple[str, dict[str, str]]:
+    """A tenant created as the CLI does; its id and an Authorization header with its first API key."""
+    from agent_management_service.services.tenants import create_tenant
+    from common.database import create_engine
+    from common.models.tiers import Tier
+
+    engine = create_engine(settings)
+    try:
+        tenant, key = await create_tenant(engine, name, Tier(tier))
+    finally:
+        await engine.dispose()
+    return tenant.id, {"Authorization": f"Bearer {key.api_key}"}
 
 
 def tenant_create(env: dict[str, str], *args: str) -> dict[str, Any]:

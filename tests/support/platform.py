@@ -25,7 +25,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from common.database import create_engine
-from common.launcher.embedded import free_port
+from common.launcher.ports import free_port
 from common.launcher.services import SERVICE_PORTS, free_port_offset
 from common.models.tiers import Tier
 from common.settings import CommonSettings

@@ -91,7 +91,21 @@ def test_error_tree_round_trips_through_error_detail() -> None:
     assert DependencyError("down").retryable and not DependencyError("bad", retryable=False).retryable
 
 
-def test_unknown_exceptions_become_retryable_internal_errors() -> None:
-    error = as_nooble_error(KeyError("k"))
-    assert error.error_type == "internal_error" and error.retryable
+def test_errors_are_classified_once_only_transient_ones_are_retried() -> None:
+    import asyncpg
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from sqlalchemy.exc import DBAPIError
+
+    bug = as_nooble_error(KeyError("k"))
+    assert bug.error_type == "internal_error" and not bug.retryable  # no retry fixes a bug
+    assert not as_nooble_error(RecursionError()).retryable
     assert as_nooble_error(NotFoundError("x")).retryable is False
+    for transient in (ConnectionError("reset"), TimeoutError(), RedisConnectionError("down")):
+        assert as_nooble_error(transient).retryable, transient
+    nul = DBAPIError("INSERT", {}, asyncpg.exceptions.CharacterNotInRepertoireError("invalid byte sequence 0x00"))
+    refused = as_nooble_error(nul)
+    assert refused.error_type == "validation_error" and refused.code == "data_refused" and not refused.retryable
+    deadlock = DBAPIError("UPDATE", {}, asyncpg.exceptions.DeadlockDetectedError("deadlock"))
+    assert as_nooble_error(deadlock).retryable
+    duplicate = as_nooble_error(DBAPIError("INSERT", {}, asyncpg.exceptions.UniqueViolationError("dup")))
+    assert duplicate.error_type == "conflict" and not duplicate.retryable

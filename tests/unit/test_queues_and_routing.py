@@ -66,15 +66,19 @@ def test_router_registers_once_and_validates() -> None:
         router.add("a.b.c", handler)
 
 
-def test_settings_refuse_placeholder_secrets_outside_development(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NOOBLE4_ENVIRONMENT", "production")
-    with pytest.raises(ValueError, match="JWT_SECRET"):
-        CommonSettings()
-    monkeypatch.setenv("NOOBLE4_JWT_SECRET", "too-short")
-    with pytest.raises(ValueError, match="32"):
-        CommonSettings()
+@pytest.mark.parametrize("environment", ["development", "test", "production"])
+def test_jwt_is_off_by_default_and_placeholder_secrets_are_refused_everywhere(
+    monkeypatch: pytest.MonkeyPatch, environment: str
+) -> None:
+    monkeypatch.delenv("NOOBLE4_JWT_SECRET", raising=False)
+    monkeypatch.setenv("NOOBLE4_ENVIRONMENT", environment)
+    assert CommonSettings().jwt_secret is None  # JWT auth off: no default secret exists
+    for placeholder in ("too-short", "development-only-secret-change-me-in-production", "CHANGEME"):
+        monkeypatch.setenv("NOOBLE4_JWT_SECRET", placeholder)
+        with pytest.raises(ValueError, match="JWT_SECRET"):
+            CommonSettings()
     monkeypatch.setenv("NOOBLE4_JWT_SECRET", "a-real-secret-that-is-long-enough-for-hs256")
-    assert CommonSettings().environment == "production"
+    assert CommonSettings().jwt_secret is not None
 
 
 def test_settings_refuse_a_reclaim_that_would_steal_running_work() -> None:
