@@ -53,6 +53,7 @@ ingestion_tasks = sa.Table(
     sa.Column("chunks_total", sa.Integer, server_default="0"),
     sa.Column("chunks_embedded", sa.Integer, server_default="0"),
     sa.Column("error", sa.Text),
+    sa.Column("tier", sa.String(16), server_default="free"),  # the stream its work is queued on
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
 )

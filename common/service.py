@@ -26,11 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from common.auth import TenantResolver
 from common.database import create_engine, database_ready, session_factory
-from common.errors import NoobleError
+from common.errors import DependencyError, NoobleError, as_nooble_error
 from common.log import configure_logging, get_logger
 from common.messaging.queue_manager import QueueManager
 from common.messaging.redis_manager import RedisManager
 from common.settings import CommonSettings
+from common.validation import reject_unrepresentable
 from common.workers.base_worker import BaseWorker
 from common.workers.router import ActionRouter
 
@@ -111,13 +112,28 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, deps: Any = 
                 await stack.enter_async_context(spec.api_lifespan(app))
             yield
 
-    app = FastAPI(title=spec.title, lifespan=lifespan)
+    app = FastAPI(title=spec.title, lifespan=lifespan, dependencies=[Depends(reject_unrepresentable)])
     app.state.settings = settings
     app.state.spec = spec
 
     @app.exception_handler(NoobleError)
     async def nooble_error(_: Request, exc: NoobleError) -> JSONResponse:
         return error_response(exc)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        """Never a bare 500 for what is not a bug: a dependency down is 503 (retry later), data the store
+        refuses is 422."""
+        error = as_nooble_error(exc)
+        if error.retryable:
+            error = DependencyError(
+                "a dependency is unavailable; try again shortly",
+                code="dependency_unavailable",
+                details={"retry_after": 2},
+            )
+        if error.http_status >= 500:
+            log.error("request_failed", error=f"{type(exc).__name__}: {exc}", exc_info=exc)
+        return error_response(error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -31,7 +31,7 @@ class IngestionSettings(CommonSettings):
     # Nothing stays in progress forever: the sweeper re-queues documents queued this long without being picked
     # up (e.g. queued while Redis was down) and fails those processing this long without progress.
     sweep_interval_s: float = Field(30.0, gt=0)
-    requeue_after_s: float = Field(120.0, gt=0)
+    requeue_after_s: float = Field(300.0, gt=0)
     stalled_after_s: float = Field(900.0, gt=0)
 
     @property

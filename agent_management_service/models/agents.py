@@ -4,6 +4,8 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.validation import PatchModel
+
 T = TypeVar("T")
 
 
@@ -52,7 +54,7 @@ class AgentCreate(AgentFields):
     pass
 
 
-class AgentUpdate(BaseModel):
+class AgentUpdate(PatchModel):
     """PATCH: only the fields sent change."""
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())

@@ -28,6 +28,7 @@ from common.errors import NoobleError, UnauthorizedError
 from common.log import get_logger
 from common.messaging.backoff import REDIS_DOWN, Backoff
 from common.models.chat import ChatError, Pong, SessionReady
+from common.validation import unrepresentable
 
 log = get_logger(__name__)
 
@@ -92,6 +93,9 @@ class ChatSocket:
             doc = json.loads(raw)
         except ValueError:
             return ChatError(code="invalid_json", message="frames must be JSON objects")
+        if problems := unrepresentable(doc):
+            where = ".".join(map(str, problems[0]["loc"])) or "frame"
+            return ChatError(code="invalid_frame", message=f"{where}: {problems[0]['msg']}")
         if not isinstance(doc, dict) or doc.get("type") not in FRAME_TYPES:
             kind = doc.get("type") if isinstance(doc, dict) else None
             return ChatError(

@@ -7,7 +7,7 @@ from common.errors import QuotaExceededError
 from common.service import AppDeps as Deps
 from ingestion_service.deps import IngestionDeps
 from ingestion_service.models.knowledge import DocumentAccepted, DocumentOut, TextDocumentCreate, UrlDocumentCreate
-from ingestion_service.services import documents
+from ingestion_service.services import documents, queueing
 from ingestion_service.services.extract import detect_kind
 from ingestion_service.services.url_fetch import fetch_url
 
@@ -20,15 +20,8 @@ async def _accept(
     accepted = await documents.add_document(
         deps.engine, tenant, collection_id, title=title, source=source, kind=kind, raw=raw
     )
-    if accepted.task_id:
-        action = deps.embedding.new_action(
-            "ingestion.document.ingest",
-            tenant_id=tenant.tenant_id,
-            tenant_tier=tenant.tier,
-            task_id=accepted.task_id,
-            data={"document_id": accepted.document.id, "task_id": accepted.task_id},
-        )
-        await deps.embedding.send_action_async(action)
+    if accepted.task_id:  # if Redis is down now, the sweeper queues it once it is back: the row is the record
+        await queueing.enqueue(deps, tenant.tenant_id, tenant.tier, accepted.document.id, accepted.task_id)
     return accepted
 
 

@@ -4,6 +4,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 from common.embedding_models import DEFAULT_EMBEDDING_MODEL
+from common.validation import PatchModel
 
 
 class CollectionCreate(BaseModel):
@@ -22,7 +23,7 @@ class CollectionCreate(BaseModel):
         return self
 
 
-class CollectionUpdate(BaseModel):
+class CollectionUpdate(PatchModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, min_length=1, max_length=120)

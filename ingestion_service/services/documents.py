@@ -80,23 +80,42 @@ async def add_document(
             )
         ).one_or_none()
         if inserted is None:  # the same bytes are already in this collection
-            existing = (
-                await conn.execute(
-                    sa.select(*DOCUMENT_COLUMNS).where(
-                        documents.c.tenant_id == tenant.tenant_id,
-                        documents.c.collection_id == collection_id,
-                        documents.c.content_hash == content_hash,
-                    )
-                )
-            ).one()
-            return DocumentAccepted(document=DocumentOut(**existing._asdict()), task_id=None, duplicate=True)
-        task_id = str(uuid.uuid4())
-        await conn.execute(
-            ingestion_tasks.insert().values(
-                tenant_id=tenant.tenant_id, id=task_id, document_id=document_id, status="queued", stage="queued"
+            same = sa.and_(
+                documents.c.tenant_id == tenant.tenant_id,
+                documents.c.collection_id == collection_id,
+                documents.c.content_hash == content_hash,
             )
-        )
+            # one that never ingested (still queued, or failed) is queued again: an upload is also a retry
+            retried = (
+                await conn.execute(
+                    documents.update()
+                    .where(same, documents.c.status.in_(("queued", "failed")))
+                    .values(status="queued", error=None, updated_at=sa.func.now())
+                    .returning(*DOCUMENT_COLUMNS)
+                )
+            ).one_or_none()
+            if retried is None:
+                existing = (await conn.execute(sa.select(*DOCUMENT_COLUMNS).where(same))).one()
+                return DocumentAccepted(document=DocumentOut(**existing._asdict()), task_id=None, duplicate=True)
+            task_id = await _new_task(conn, tenant, retried.id)
+            return DocumentAccepted(document=DocumentOut(**retried._asdict()), task_id=task_id, duplicate=True)
+        task_id = await _new_task(conn, tenant, document_id)
     return DocumentAccepted(document=DocumentOut(**inserted._asdict()), task_id=task_id)
+
+
+async def _new_task(conn: Any, tenant: TenantIdentity, document_id: str) -> str:
+    task_id = str(uuid.uuid4())
+    await conn.execute(
+        ingestion_tasks.insert().values(
+            tenant_id=tenant.tenant_id,
+            id=task_id,
+            document_id=document_id,
+            status="queued",
+            stage="queued",
+            tier=tenant.tier.value,
+        )
+    )
+    return task_id
 
 
 async def get_document(engine: AsyncEngine, tenant_id: str, document_id: str) -> DocumentOut:

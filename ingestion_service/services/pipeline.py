@@ -202,6 +202,23 @@ async def _give_up(engine: AsyncEngine, tenant_id: str, document_id: str, reason
     return {"document_id": document_id, "status": "failed", "error": reason}
 
 
+async def fail_document(deps: IngestionDeps, tenant_id: str, document_id: str, task_id: str, reason: str) -> None:
+    """End a document `failed` with `reason` (its chunks removed) and its task too; for the failure handler
+    and the sweeper, when the pipeline itself could not say so."""
+    await _fail(deps.engine, tenant_id, document_id, reason)
+    await report(
+        deps.engine,
+        deps.redis,
+        deps.queues,
+        tenant_id,
+        task_id,
+        deps.settings.task_events_ttl_s,
+        status="failed",
+        stage="failed",
+        error=reason[:2_000],
+    )
+
+
 async def _fail(engine: AsyncEngine, tenant_id: str, document_id: str, reason: str) -> None:
     async with engine.begin() as conn:
         await conn.execute(chunks.delete().where(chunks.c.tenant_id == tenant_id, chunks.c.document_id == document_id))
