@@ -9,7 +9,8 @@ class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     agent_id: str = Field(min_length=1, max_length=64)
-    conversation_id: str | None = Field(None, min_length=1, max_length=64)  # continue an earlier conversation
+    # continue an earlier conversation; ids travel in headers and keys, so only these characters
+    conversation_id: str | None = Field(None, pattern=r"^[A-Za-z0-9._:-]{1,64}$")
     user_id: str | None = Field(None, max_length=128)  # the tenant's own end-user id, kept with the messages
 
 

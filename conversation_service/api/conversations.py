@@ -1,3 +1,4 @@
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -32,12 +33,17 @@ async def get(conversation_id: str, tenant: CurrentTenant, deps: AppDeps) -> Con
     return await conversations.get_conversation(deps.engine, tenant.tenant_id, conversation_id)
 
 
+def safe_filename(value: str) -> str:
+    """Only characters that cannot break a header or a file name (ids of older clients may hold others)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", value)[:64]
+
+
 @router.get("/{conversation_id}/export")
 async def export(conversation_id: str, tenant: CurrentTenant, deps: AppDeps) -> JSONResponse:
     conversation = await conversations.get_conversation(deps.engine, tenant.tenant_id, conversation_id)
     return JSONResponse(
         conversation.model_dump(mode="json"),
-        headers={"Content-Disposition": f'attachment; filename="conversation-{conversation_id}.json"'},
+        headers={"Content-Disposition": f'attachment; filename="conversation-{safe_filename(conversation_id)}.json"'},
     )
 
 
