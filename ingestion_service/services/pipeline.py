@@ -57,10 +57,11 @@ async def ingest(action: DomainAction, req: IngestRequest, deps: IngestionDeps) 
         await progress(status="processing", stage="embedding", percent=20, chunks_total=total)
         await _embed_pending(action, deps, req.document_id, collection.embedding_model, total, progress)
     except ValidationError as exc:  # unreadable, empty, unsupported, refused by the model: no retry helps
-        return await _give_up(engine, tenant_id, req.document_id, exc.message, progress)
+        return await _give_up(engine, tenant_id, req.document_id, f"{exc.code}: {exc.message}", progress)
     except DependencyError as exc:  # e.g. no embedding answer: retried, and on the last delivery failed
         if action.metadata.get("delivery_count", 1) >= deps.settings.max_deliveries:
-            return await _give_up(engine, tenant_id, req.document_id, f"{exc.message} (gave up)", progress)
+            reason = f"{exc.code}: {exc.message} (gave up)"
+            return await _give_up(engine, tenant_id, req.document_id, reason, progress)
         raise
     await progress(stage="indexing", percent=95)
     async with engine.begin() as conn:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import redis
 from websockets.sync.client import connect
 
 from common.launcher.services import SERVICE_PORTS, free_port_offset
@@ -111,3 +112,79 @@ def test_services_do_not_outlive_a_killed_launcher(tmp_path: Path) -> None:
             except OSError:
                 assert time.monotonic() < give_up_at, "the service outlived its launcher"
         time.sleep(0.1)
+
+
+def _status(home: Path) -> dict:
+    return json.loads((home / "status.json").read_text())["children"]
+
+
+def _wait_for(check, timeout: float, what: str):
+    give_up_at = time.monotonic() + timeout
+    while True:
+        try:
+            if result := check():
+                return result
+        except (OSError, ValueError, KeyError, httpx.HTTPError, redis.RedisError):
+            pass
+        assert time.monotonic() < give_up_at, f"{what} not within {timeout} s"
+        time.sleep(0.1)
+
+
+def test_a_killed_child_is_restarted_and_acknowledged_work_survives_redis(tmp_path: Path) -> None:
+    """SIGKILL a service, then the embedded Redis: each is back within seconds, the launcher never exits,
+    and what Redis acknowledged before its SIGKILL is still there (append-only file)."""
+    offset = free_port_offset()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOOBLE4_")}
+    env["NOOBLE4_LOCAL_CHAT_MODEL"] = "scripted"
+    home = tmp_path / "home"
+    proc, output = launch(home, offset, env, "--only", "conversation_service")
+    try:
+        assert any("Nooble4 is ready" in line for line in output), "".join(output)
+        health = f"http://127.0.0.1:{SERVICE_PORTS['conversation_service'] + offset}/health"
+        service_pid = _status(home)["conversation_service"]["pid"]
+        os.kill(service_pid, signal.SIGKILL)
+        _wait_for(lambda: _status(home)["conversation_service"]["pid"] != service_pid, 10, "a new service process")
+        _wait_for(lambda: httpx.get(health, timeout=1).status_code == 200, 15, "the service answering again")
+
+        client = redis.Redis.from_url(_status(home)["redis"]["url"], decode_responses=True)
+        accepted = [client.xadd("durability-check", {"n": str(n)}) for n in range(2_000)]
+        redis_pid = _status(home)["redis"]["pid"]
+        os.kill(redis_pid, signal.SIGKILL)
+        _wait_for(lambda: client.ping(), 15, "Redis back")
+        assert client.xlen("durability-check") == len(accepted)  # nothing acknowledged was lost
+        _wait_for(lambda: httpx.get(health, timeout=1).status_code == 200, 15, "the service after Redis came back")
+
+        status = subprocess.run(
+            [sys.executable, "-m", "common.launcher.cli", "status", "--home", str(home)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert proc.poll() is None, "the launcher exited by itself"
+        rows = {line.split()[0]: line.split() for line in status.stdout.splitlines()[2:]}
+        assert rows["conversation_service"][1] == "running" and rows["conversation_service"][3] == "1"
+        assert rows["redis"][3] == "1", status.stdout
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_a_service_that_cannot_bind_its_port_exits_at_once(tmp_path: Path, test_env: dict[str, str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "conversation_service", "--port", str(port)],
+            cwd=ROOT,
+            env={**os.environ, **test_env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode != 0 and time.monotonic() - started < 30

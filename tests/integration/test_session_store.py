@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from agent_orchestrator_service.services.session_store import SessionStore
 from common.models.chat import ChatError, MessageEnd, MessageStart, Pong, Token
+from tests.support.helpers import eventually
 
 
 async def test_turns_own_their_events_and_renew_the_session(redis, queues) -> None:
@@ -27,3 +28,52 @@ async def test_turns_own_their_events_and_renew_the_session(redis, queues) -> No
     assert [(e["seq"], e["type"]) for e in replay] == [(3, "token"), (4, "message_end")]
     assert await store.begin_turn("gone", "t", MessageStart(task_id="t"), max_seconds=30) == -1
     assert await store.append("gone", Pong()) == 0
+
+
+async def test_replayed_and_rerun_turn_events_are_logged_once_and_the_text_stays_true(redis, queues) -> None:
+    """Callbacks handled twice (a consumer restarted mid-batch) append once; a turn re-run from the start
+    (its execution worker died) tells the client to discard the partial answer, so the streamed text after
+    the last `turn_restart` equals `message_end.content`."""
+    store = SessionStore(redis, queues, ttl_s=600, log_ttl_s=60, log_maxlen=100)
+    await store.create("s2", tenant_id="t", tier="free", agent_id="a", conversation_id="c", user_id=None)
+    await store.begin_turn("s2", "task", MessageStart(task_id="task"), max_seconds=30)
+
+    async def event(attempt: int, n: int, event, terminal: bool = False) -> int:
+        return await store.task_event("s2", "task", event, terminal=terminal, attempt=attempt, n=n)
+
+    assert await event(1, 1, Token(task_id="task", delta="Once upon ")) > 0
+    assert await event(1, 1, Token(task_id="task", delta="Once upon ")) == 0  # replayed
+    assert await event(1, 2, Token(task_id="task", delta="a ti")) > 0
+    assert await event(2, 1, Token(task_id="task", delta="Once upon ")) > 0  # the re-run begins
+    assert await event(1, 3, Token(task_id="task", delta="me")) == 0  # a straggler of the dead run
+    assert await event(2, 2, Token(task_id="task", delta="a time.")) > 0
+    assert await event(2, 2, Token(task_id="task", delta="a time.")) == 0
+    assert await event(2, 3, MessageEnd(task_id="task", content="Once upon a time."), terminal=True) > 0
+
+    events = await store.read_events("s2", after_seq=0)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))  # no gaps
+    restart = max(i for i, e in enumerate(events) if e["type"] == "turn_restart")
+    streamed = "".join(e["delta"] for e in events[restart:] if e["type"] == "token")
+    assert streamed == events[-1]["content"] == "Once upon a time."
+
+
+async def test_a_turn_past_its_time_ends_for_whoever_looks(redis, queues) -> None:
+    """The replica that started a turn died: its timer is gone, but the session's `active_until` is honoured."""
+    store = SessionStore(redis, queues, ttl_s=600, log_ttl_s=60, log_maxlen=100)
+    await store.create("s3", tenant_id="t", tier="free", agent_id="a", conversation_id="c", user_id=None)
+    await store.begin_turn("s3", "old", MessageStart(task_id="old"), max_seconds=0.001)
+    session = await eventually(lambda: _expired(store, "s3"), what="the turn's time to pass")
+    assert session.active_task == "old" and not session.turn_running()
+    assert await store.begin_turn("s3", "new", MessageStart(task_id="new"), max_seconds=30) > 0  # not refused
+    events = await store.read_events("s3", after_seq=0)
+    assert [(e["type"], e.get("task_id"), e.get("code")) for e in events[-2:]] == [
+        ("error", "old", "turn_timeout"),
+        ("message_start", "new", None),
+    ]
+    timeout = ChatError(code="turn_timeout", message="late", task_id="new")
+    assert await store.expire_turn("s3", "new", timeout) == 0  # still within its time: untouched
+
+
+async def _expired(store: SessionStore, session_id: str):
+    session = await store.get(session_id)
+    return session if session and not session.turn_running() else None

@@ -97,3 +97,50 @@ async def test_live_workers_keep_a_short_lived_heartbeat(client, redis, queues, 
 
 async def _keys(redis, pattern: str) -> list[str]:
     return [key async for key in redis.scan_iter(match=pattern)]
+
+
+async def test_a_draining_worker_keeps_its_lease_so_no_replica_steals_its_work(
+    client, redis, queues, processes
+) -> None:
+    """SIGTERM mid-handler: the drain lasts longer than claim_idle_ms (400 ms here), yet a second replica never
+    starts the same message, because the draining worker renews its lease until the handler has finished."""
+    first = processes.start(WORKER)
+    action = client.new_action("echo.job.hold", tenant_id="t1")
+    call = asyncio.create_task(client.send_action_pseudo_sync(action, timeout=30))
+    started_key = queues.state_key("echo", "started")
+    assert await pop(redis, started_key) == action.action_id
+    processes.start(WORKER)  # a replica that would reclaim idle work
+    first.send_signal(signal.SIGTERM)
+    stream = queues.action_stream("echo", Tier.FREE)
+    for _ in range(3):  # ~3 claim periods of draining, observed through Redis' own idle times
+        await eventually(lambda: _pending_idle_renewed(redis, stream), what="the lease renewed during the drain")
+        await asyncio.sleep(0.4)  # one claim_idle_ms: time passing is the condition under test
+    assert await redis.llen(started_key) == 0, "another replica started the message during the drain"
+    await redis.lpush(queues.state_key("echo", "release", action.action_id), "go")
+    reply = await call
+    assert reply.success and reply.data == {"released": action.action_id}
+    assert await asyncio.to_thread(first.wait, 30) == 0
+
+
+async def _pending_idle_renewed(redis, stream: str) -> bool:
+    entries = await redis.xpending_range(stream, "echo-workers", min="-", max="+", count=10)
+    return bool(entries) and all(e["time_since_delivered"] < 400 for e in entries)
+
+
+async def test_reclaim_takes_no_more_than_the_free_slots(client, redis, queues, processes, test_env) -> None:
+    """A replica reclaiming a dead one's backlog starts at most `worker_concurrency` of it at once."""
+    dead = processes.start(WORKER)
+    actions = [client.new_action("echo.job.hold", tenant_id="t1") for _ in range(12)]
+    for action in actions:
+        await client.send_action_async(action)
+    started_key = queues.state_key("echo", "started")
+    await eventually(lambda: _length_at_least(redis, started_key, 12), what="the first replica holding all 12")
+    dead.kill()
+    await redis.delete(started_key)
+    processes.start(WORKER, NOOBLE4_WORKER_CONCURRENCY="3")
+    await eventually(lambda: _length_at_least(redis, started_key, 3), what="the survivor reclaiming")
+    await asyncio.sleep(1.0)  # several reclaim passes (0.1 s) and claim periods (0.4 s) go by
+    assert await redis.llen(started_key) == 3
+    for action in actions:
+        await redis.lpush(queues.state_key("echo", "release", action.action_id), "go")
+    await eventually(lambda: _length_at_least(redis, started_key, 12), what="the rest once slots free up")
