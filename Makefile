@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml
 run: install            ## start Redis, PostgreSQL (embedded unless configured) and all seven services
 	$(VENV)/bin/nooble4 up
 
-test: install           ## unit, integration (real Redis + PostgreSQL) and end-to-end tests
+test: install           ## types (mypy), then unit, integration (real Redis + PostgreSQL) and end-to-end tests
+	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
 lint: install

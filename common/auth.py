@@ -24,6 +24,7 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from jwt.types import Options
 from redis.asyncio import Redis
 
 from common.clients.base_redis_client import BaseRedisClient
@@ -88,8 +89,8 @@ class TenantResolver:
             if not self.jwt_enabled:
                 raise UnauthorizedError("JWT authentication is not enabled; use an API key", code="jwt_disabled")
             claims = await self._verify_jwt(credential)
-            app_metadata = claims.get("app_metadata") if isinstance(claims.get("app_metadata"), dict) else {}
-            tenant_id = claims.get("tenant_id") or app_metadata.get("tenant_id")
+            app_metadata = claims.get("app_metadata")
+            tenant_id = claims.get("tenant_id") or (app_metadata or {}).get("tenant_id")
             if not isinstance(tenant_id, str) or not TENANT_ID_PATTERN.match(tenant_id):
                 raise UnauthorizedError("token has no valid tenant_id claim", code="invalid_token")
             user = claims.get("user_id") or claims.get("sub")
@@ -134,7 +135,7 @@ class TenantResolver:
         return doc
 
     async def _verify_jwt(self, token: str) -> dict[str, Any]:
-        options = {"require": ["exp"], "verify_aud": self.settings.jwt_audience is not None}
+        options: Options = {"require": ["exp"], "verify_aud": self.settings.jwt_audience is not None}
         try:
             algorithm = jwt.get_unverified_header(token).get("alg")
             if algorithm == "HS256" and self.settings.jwt_secret is not None:

@@ -61,7 +61,7 @@ class TenantRateLimiter:
             limits_storage_uri(redis_url),
             implementation="redispy",
             key_prefix=queues.rate_limit_prefix("tenants"),
-            connection_pool=redis.connection_pool,  # the service's pool, not a second one
+            connection_pool=redis.connection_pool,  # type: ignore[arg-type]  # the service's pool, not a second one
         )
         self.limiter = SlidingWindowCounterRateLimiter(self.storage)
 

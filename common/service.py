@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import math
 import signal
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -169,7 +170,15 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, deps: Any = 
 
 async def readiness_checks(deps: ServiceDeps) -> dict[str, str]:
     checks: dict[str, str] = {}
-    for name, probe in (("redis", deps.redis.ping), ("database", lambda: database_ready(deps.engine))):
+
+    async def redis_ping() -> None:
+        await deps.redis.ping()  # type: ignore[misc]  # redis-py types async commands as "Awaitable[T] | T"
+
+    probes: tuple[tuple[str, Callable[[], Awaitable[Any]]], ...] = (
+        ("redis", redis_ping),
+        ("database", functools.partial(database_ready, deps.engine)),
+    )
+    for name, probe in probes:
         try:
             async with asyncio.timeout(2):
                 await probe()

@@ -6,10 +6,13 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
+from typing import Annotated
+
+from fastapi import Depends
 
 from common.clients.base_redis_client import BaseRedisClient
 from common.handlers.callback_handlers import CallbackReceiverHandler
-from common.service import ServiceDeps, open_service_deps
+from common.service import ServiceDeps, open_service_deps, service_deps
 from ingestion_service.settings import IngestionSettings
 
 ORIGIN = "ingestion"
@@ -37,3 +40,6 @@ async def open_ingestion_deps(settings: IngestionSettings) -> AsyncIterator[Inge
             callback_queue=base.queues.callback_queue(ORIGIN, instance_id),
             extract_gate=asyncio.Semaphore(settings.extract_parallel),
         )
+
+
+IngestionAppDeps = Annotated[IngestionDeps, Depends(service_deps)]  # the REST layer's typed deps

@@ -3,9 +3,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
+from typing import Annotated
+
+from fastapi import Depends
 
 from common.clients.base_redis_client import BaseRedisClient
-from common.service import ServiceDeps, open_service_deps
+from common.service import ServiceDeps, open_service_deps, service_deps
 from query_service.settings import QuerySettings
 
 
@@ -22,3 +25,6 @@ async def open_query_deps(settings: QuerySettings) -> AsyncIterator[QueryDeps]:
             **{f.name: getattr(base, f.name) for f in fields(ServiceDeps)},
             embedding=BaseRedisClient(base.redis, settings, "query"),
         )
+
+
+QueryAppDeps = Annotated[QueryDeps, Depends(service_deps)]  # the REST layer's typed deps

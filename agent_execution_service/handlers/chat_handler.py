@@ -7,7 +7,7 @@ from agent_execution_service.services.turn_events import request_cancel
 from common.models.actions import DomainAction
 from common.workers.router import ActionRouter
 
-router = ActionRouter()
+router: ActionRouter[ExecutionDeps] = ActionRouter()
 
 
 @router.handle("execution.chat.run", ChatRunRequest)

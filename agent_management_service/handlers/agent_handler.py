@@ -5,7 +5,7 @@ from common.models.actions import DomainAction
 from common.service import ServiceDeps
 from common.workers.router import ActionRouter
 
-router = ActionRouter()
+router: ActionRouter[ServiceDeps] = ActionRouter()
 
 
 @router.handle("management.agent.get_config", GetConfigRequest)

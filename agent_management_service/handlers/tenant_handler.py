@@ -4,7 +4,7 @@ from common.models.actions import DomainAction
 from common.service import ServiceDeps
 from common.workers.router import ActionRouter
 
-router = ActionRouter()
+router: ActionRouter[ServiceDeps] = ActionRouter()
 
 
 @router.handle("management.tenant.resolve_key", ResolveKeyRequest)

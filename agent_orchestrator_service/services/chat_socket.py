@@ -105,8 +105,8 @@ class ChatSocket:
         try:
             frame = client_frame_adapter.validate_python(doc)
         except pydantic.ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in exc.errors())
-            return ChatError(code="invalid_frame", message=f"invalid {doc['type']} frame: {problems}")
+            reasons = "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in exc.errors())
+            return ChatError(code="invalid_frame", message=f"invalid {doc['type']} frame: {reasons}")
         if isinstance(frame, MessageFrame):
             return await self.chat.start_turn(self.session, frame.content, frame.client_message_id)
         if isinstance(frame, CancelFrame):

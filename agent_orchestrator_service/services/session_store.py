@@ -161,7 +161,7 @@ class SessionStore:
             await pipe.execute()
 
     async def get(self, session_id: str) -> Session | None:
-        doc = await self.redis.hgetall(self._keys(session_id)[0])
+        doc = await self.redis.hgetall(self._keys(session_id)[0])  # type: ignore[misc]  # redis-py types async commands as "Awaitable[T] | T"
         if not doc:
             return None
         return Session(
@@ -188,7 +188,8 @@ class SessionStore:
 
         Returns the event's seq, 0 when a turn is running, -1 when the session is gone."""
         now_ms = int(time.time() * 1000)
-        args = [*self._event_args(start_event), task_id, now_ms, now_ms + int(max_seconds * 1000), self.ttl_s]
+        args: list[str | int] = [*self._event_args(start_event), task_id, now_ms, now_ms + int(max_seconds * 1000)]
+        args.append(self.ttl_s)
         return int(await self._begin_turn(keys=self._keys(session_id), args=args))
 
     async def task_event(
@@ -197,12 +198,12 @@ class SessionStore:
         """Logs an event of the running turn (a terminal one ends it) once per (attempt, n); 0 when that turn is
         not running or the event was already logged."""
         restart = TurnRestart(task_id=task_id).model_dump_json()
-        args = [*self._event_args(event), task_id, "1" if terminal else "0", attempt, n, restart]
+        args: list[str | int] = [*self._event_args(event), task_id, "1" if terminal else "0", attempt, n, restart]
         return int(await self._task_event(keys=self._keys(session_id), args=args))
 
     async def expire_turn(self, session_id: str, task_id: str, event: BaseModel) -> int:
         """Ends turn `task_id` with `event` if it is still running past its time; 0 otherwise."""
-        args = [*self._event_args(event), task_id, int(time.time() * 1000)]
+        args: list[str | int] = [*self._event_args(event), task_id, int(time.time() * 1000)]
         return int(await self._expire_turn(keys=self._keys(session_id), args=args))
 
     def _event_args(self, event: BaseModel) -> tuple[str, int, int]:

@@ -103,7 +103,7 @@ class BaseRedisClient:
             pipe.brpop([reply_queue], timeout=min(timeout, MAX_BLOCK_S))
             _, popped = await pipe.execute()
         while popped is None and (remaining := give_up_at - time.monotonic()) > 0:
-            popped = await self.redis.brpop([reply_queue], timeout=min(remaining, MAX_BLOCK_S))
+            popped = await self.redis.brpop([reply_queue], timeout=min(remaining, MAX_BLOCK_S))  # type: ignore[misc]  # redis-py types async commands as "Awaitable[T] | T"
         if popped is not None:
             return DomainActionResponse.model_validate_json(popped[1])
         raise ActionTimeoutError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -155,7 +156,7 @@ class Platform:
         for name, port in self.ports.items():
             base = f"http://127.0.0.1:{port}"
             command = [sys.executable, "-m", name, "--port", str(port)]
-            self._child(name, command, base, lambda base=base: http_ok(f"{base}/ready"))
+            self._child(name, command, base, functools.partial(http_ok, f"{base}/ready"))
 
     def _wait_ready(self, timeout: float) -> bool:
         """Wait until every child is up (restarting any that exits meanwhile); False on a stop signal."""

@@ -35,7 +35,7 @@ class RedisManager:
         self.client = Redis(connection_pool=self._pool)
 
     async def ping(self) -> bool:
-        return bool(await self.client.ping())
+        return bool(await self.client.ping())  # type: ignore[misc]  # redis-py types async commands as "Awaitable[T] | T"
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -8,6 +8,7 @@ dead-lettered once it has been delivered `max_deliveries` times.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import random
 import socket
@@ -108,7 +109,7 @@ class BaseWorker:
         await self._with_reconnect(self.ensure_groups)
         self._outbox.start()
         self._tasks = [
-            supervised(f"consume:{name}", lambda name=name: self._consume(name), self._stopping)
+            supervised(f"consume:{name}", functools.partial(self._consume, name), self._stopping)
             for name in self.consumers
         ]
         self._tasks.append(supervised(f"janitor:{self.domain}", self._janitor, self._stopping))
@@ -464,7 +465,7 @@ class BaseWorker:
 
     async def _renew_leases(self) -> None:
         """XCLAIM JUSTID our own running entries so their idle time resets (MESSAGING.md §4)."""
-        mine: dict[str, list[str]] = {}
+        mine: dict[str, list[Any]] = {}
         for stream, message_id in list(self._in_flight):
             mine.setdefault(stream, []).append(message_id)
         for stream, ids in mine.items():

@@ -83,10 +83,10 @@ class CallbackConsumer:
     async def _take(self) -> list[str]:
         """Wait for one callback, then take what else is queued (up to a batch) in one more round trip, so a
         busy list costs about one round trip per callback (its handler's) instead of three."""
-        first = await self.redis.blmove(self.queue, self.processing, MAX_BLOCK_S / 2, "RIGHT", "LEFT")
+        first = await self.redis.blmove(self.queue, self.processing, int(MAX_BLOCK_S / 2), "RIGHT", "LEFT")
         if first is None:
             return []
-        waiting = min(await self.redis.llen(self.queue), BATCH - 1)
+        waiting = min(await self.redis.llen(self.queue), BATCH - 1)  # type: ignore[misc]  # redis-py types async commands as "Awaitable[T] | T"
         if not waiting:
             return [first]
         async with self.redis.pipeline(transaction=False) as pipe:

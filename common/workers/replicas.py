@@ -79,7 +79,8 @@ class CallbackAdopter:
 
     async def adopt_orphans(self) -> int:
         """Move the callbacks of dead replicas onto this replica's list; returns how many were moved."""
-        others = [m for m in await self.redis.smembers(self.members) if m != self.instance_id]
+        members: set[str] = await self.redis.smembers(self.members)  # type: ignore[misc]  # redis-py types async commands as "Awaitable[T] | T"
+        others = [m for m in members if m != self.instance_id]
         if not others:
             return 0
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -100,7 +101,7 @@ class CallbackAdopter:
                 return 0  # another survivor is adopting it
             await self.redis.pexpire(lock, lock_ms)
         now_ms = int(time.time() * 1000)
-        await self.redis.hsetnx(self.dead_since, dead, now_ms)
+        await self.redis.hsetnx(self.dead_since, dead, str(now_ms))  # type: ignore[misc]  # redis-py types async commands as "Awaitable[T] | T"
         queue = self.queues.callback_queue(self.origin, dead)
         parked = self.queues.processing_queue(queue, dead)
         moved = 0
@@ -111,7 +112,7 @@ class CallbackAdopter:
             moved += 1
         if moved:
             log.info("callbacks_adopted", dead_replica=dead, count=moved)
-        since = int(await self.redis.hget(self.dead_since, dead) or now_ms)
+        since = int(await self.redis.hget(self.dead_since, dead) or now_ms)  # type: ignore[misc]  # redis-py types async commands as "Awaitable[T] | T"
         if now_ms - since > self.adopt_window_ms:  # its work has long ended or timed out: forget it
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.srem(self.members, dead)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -16,6 +16,7 @@ Handler = Callable[[DomainAction, Any, Any], Awaitable[HandlerResult]]
 # no retry fixes, or its last delivery failed), e.g. an ingestion marks its document failed with the reason.
 FailureHandler = Callable[[DomainAction, ErrorDetail, Any], Awaitable[None]]
 H = TypeVar("H", bound=Callable[..., Awaitable[HandlerResult]])
+D = TypeVar("D")  # the service's deps (QueryDeps, IngestionDeps...) its handlers receive
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,9 @@ class Route:
         return self.payload_model.model_validate(data) if self.payload_model else data
 
 
-class ActionRouter:
+class ActionRouter(Generic[D]):
+    """`router: ActionRouter[QueryDeps] = ActionRouter()`; handlers keep their own signatures."""
+
     def __init__(self) -> None:
         self._routes: dict[str, Route] = {}
 
@@ -61,7 +64,7 @@ class ActionRouter:
             raise ValueError(f"handler for {action_type!r} already registered")
         self._routes[action_type] = Route(action_type, handler, payload_model, on_failure)
 
-    def include(self, other: ActionRouter) -> None:
+    def include(self, other: ActionRouter[D]) -> None:
         for route in other._routes.values():
             self.add(route.action_type, route.handler, route.payload_model, on_failure=route.on_failure)
 

@@ -9,7 +9,7 @@ from conversation_service.models.conversations import (
 )
 from conversation_service.services import conversations
 
-router = ActionRouter()
+router: ActionRouter[ServiceDeps] = ActionRouter()
 
 
 @router.handle("conversation.message.save", SaveMessageRequest)

@@ -3,7 +3,7 @@ from common.workers.router import ActionRouter
 from embedding_service.deps import EmbeddingDeps
 from embedding_service.models.embeddings import EmbedRequest, EmbedResult
 
-router = ActionRouter()
+router: ActionRouter[EmbeddingDeps] = ActionRouter()
 
 
 @router.handle("embedding.generate", EmbedRequest)

@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Request, status
 
 from common.auth import CurrentTenant
-from common.service import AppDeps as Deps
+from ingestion_service.deps import IngestionAppDeps as Deps
 from ingestion_service.models.knowledge import CollectionCreate, CollectionOut, CollectionUpdate
 from ingestion_service.services import collections
 

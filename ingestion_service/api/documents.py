@@ -4,7 +4,7 @@ from fastapi import APIRouter, Form, Query, UploadFile, status
 
 from common.auth import CurrentTenant, TenantIdentity
 from common.errors import QuotaExceededError
-from common.service import AppDeps as Deps
+from ingestion_service.deps import IngestionAppDeps as Deps
 from ingestion_service.deps import IngestionDeps
 from ingestion_service.models.knowledge import DocumentAccepted, DocumentOut, TextDocumentCreate, UrlDocumentCreate
 from ingestion_service.services import documents, queueing

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, WebSocket
 from common.auth import CurrentTenant, TenantResolver, bearer
 from common.errors import NoobleError
 from common.messaging.redis_manager import MAX_BLOCK_S
-from common.service import AppDeps as Deps
+from ingestion_service.deps import IngestionAppDeps as Deps
 from ingestion_service.models.knowledge import TaskOut
 from ingestion_service.services.documents import get_task
 from ingestion_service.services.progress import TERMINAL, task_events_key

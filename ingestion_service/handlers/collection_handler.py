@@ -4,7 +4,7 @@ from ingestion_service.deps import IngestionDeps
 from ingestion_service.models.knowledge import VerifyCollections
 from ingestion_service.services.collections import missing_collections
 
-router = ActionRouter()
+router: ActionRouter[IngestionDeps] = ActionRouter()
 
 
 @router.handle("ingestion.collection.verify", VerifyCollections)

@@ -6,7 +6,7 @@ from ingestion_service.deps import IngestionDeps
 from ingestion_service.models.knowledge import IngestRequest
 from ingestion_service.services.pipeline import fail_document, ingest
 
-router = ActionRouter()
+router: ActionRouter[IngestionDeps] = ActionRouter()
 
 
 async def ingestion_given_up(action: DomainAction, error: ErrorDetail, deps: IngestionDeps) -> None:

@@ -41,10 +41,10 @@ async def create_collection(
     cap = limits_for(tenant.tier).max_collections
     async with engine.begin() as conn:
         if cap is not None:
-            count = await conn.scalar(
+            count = await conn.scalar(  # COUNT(*) is never NULL
                 sa.select(sa.func.count()).select_from(collections).where(collections.c.tenant_id == tenant.tenant_id)
             )
-            if count >= cap:
+            if (count or 0) >= cap:
                 raise QuotaExceededError(
                     f"the {tenant.tier.value} tier allows {cap} collection(s)", code="collection_limit"
                 )

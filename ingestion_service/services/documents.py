@@ -54,7 +54,7 @@ async def add_document(
                     documents.c.tenant_id == tenant.tenant_id, documents.c.created_at > utc_now() - timedelta(days=1)
                 )
             )
-            if today >= limits.max_documents_per_day:
+            if (today or 0) >= limits.max_documents_per_day:
                 raise QuotaExceededError(
                     f"the {tenant.tier.value} tier allows {limits.max_documents_per_day} documents per day",
                     code="document_limit",

@@ -200,7 +200,7 @@ def _docx(raw: bytes, limits: ExtractionLimits) -> Extracted:
         text = paragraph.text.strip()
         if not text:
             continue
-        if (paragraph.style.name or "").lower().startswith(("heading", "title")):
+        if (paragraph.style.name if paragraph.style else "").lower().startswith(("heading", "title")):
             if buffer:
                 sections.append(Section("\n".join(buffer), heading=heading))
             heading, buffer = text, [text]

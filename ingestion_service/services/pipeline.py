@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -155,7 +156,7 @@ async def _embed_pending(
     done = total - len(pending)
     gate = asyncio.Semaphore(deps.settings.embed_parallel_batches)
 
-    async def one(batch: list) -> None:
+    async def one(batch: Sequence[Any]) -> None:
         nonlocal done
         async with gate:
             vectors = await _embed_batch(action, deps, model, [row.content for row in batch])

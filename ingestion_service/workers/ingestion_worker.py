@@ -7,6 +7,7 @@ from common.workers.base_worker import BaseWorker
 from common.workers.callback_consumer import CallbackConsumer
 from common.workers.replicas import CallbackAdopter
 from common.workers.router import ActionRouter
+from ingestion_service.deps import IngestionDeps
 from ingestion_service.services.queueing import sweep
 
 log = get_logger(__name__)
@@ -25,10 +26,10 @@ class IngestionWorker(BaseWorker):
                 await sweep(self.deps)
             except REDIS_DOWN as exc:
                 log.warning("sweep_redis_unavailable", error=str(exc))
-            await self._sleep_unless_stopping(self.settings.sweep_interval_s)
+            await self._sleep_unless_stopping(self.deps.settings.sweep_interval_s)
 
     async def run(self) -> None:
-        callbacks = ActionRouter()
+        callbacks: ActionRouter[IngestionDeps] = ActionRouter()
         callbacks.add("ingestion.embedding.done", self.deps.callbacks)
         consumer = CallbackConsumer(
             redis=self.redis,

@@ -3,7 +3,7 @@ from fastapi import APIRouter
 from common.auth import TenantIdentity
 from common.models.actions import DomainAction
 from common.policy import RateLimitedTenant
-from common.service import AppDeps as Deps
+from query_service.deps import QueryAppDeps as Deps
 from query_service.handlers.search_handler import generate_answer, search_chunks
 from query_service.models.search import GenerateRequest, GenerateResult, SearchRequest, SearchResult
 

@@ -5,7 +5,7 @@ from query_service.models.search import GenerateRequest, GenerateResult, SearchR
 from query_service.services.generate import generate
 from query_service.services.search import search
 
-router = ActionRouter()
+router: ActionRouter[QueryDeps] = ActionRouter()
 
 
 @router.handle("query.search", SearchRequest)

@@ -39,6 +39,22 @@ class ChatPlatform:
     settings: CommonSettings
     offset: int
     replica_port: int
+    env: dict[str, str]
+    home: Path
+
+    def start_replica(self) -> tuple[subprocess.Popen[bytes], str]:
+        """One more orchestrator replica of this platform (the test owns it: it may kill it)."""
+        port = free_port()
+        log = (self.home / f"replica-{port}.log").open("wb")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agent_orchestrator_service", "--port", str(port)],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_http(f"http://127.0.0.1:{port}/ready", proc)
+        return proc, f"http://127.0.0.1:{port}"
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{SERVICE_PORTS[service] + self.offset}"
@@ -243,7 +259,7 @@ def chat_platform(
             {"NOOBLE4_MAX_CHAT_SOCKETS": str(REPLICA_MAX_SOCKETS)},
         )
         wait_http(f"http://127.0.0.1:{replica_port}/ready", replica)
-        yield ChatPlatform(settings, offset, replica_port)
+        yield ChatPlatform(settings, offset, replica_port, env, home)
     finally:
         for proc in reversed(procs):
             if proc.poll() is None:

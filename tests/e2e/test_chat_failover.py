@@ -1,0 +1,42 @@
+"""Chat turns always end, exactly once on the client, when the processes behind them die."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.support.platform import ChatPlatform, chat
+
+
+def seqs(events: list[dict]) -> list[int]:
+    return [e["seq"] for e in events]
+
+
+async def test_a_killed_orchestrator_replica_does_not_strand_its_turn(chat_platform: ChatPlatform) -> None:
+    """The replica that started the turn is SIGKILLed mid-stream; a survivor adopts its callbacks and the
+    client, reconnected there with `last_seq`, gets the rest: no gap, no repeated text, the turn ends."""
+    doomed, doomed_url = chat_platform.start_replica()
+    try:
+        key = await chat_platform.new_tenant()
+        agent = await chat_platform.new_agent(key)
+        session = await chat_platform.new_session(key, agent, base=doomed_url)
+        async with chat(session, key, base_ws=doomed_url.replace("http", "ws")) as first:
+            await first.until("session_ready")
+            await first.send(type="message", content="tell me a long story")
+            seen = await first.until("token")
+            doomed.kill()  # SIGKILL: no drain, no goodbye
+            await asyncio.to_thread(doomed.wait, 10)
+    finally:
+        if doomed.poll() is None:
+            doomed.kill()
+    last_seq = seen[-1]["seq"]
+    survivor_ws = chat_platform.orchestrator.replace("http", "ws")
+    async with chat(session, key, base_ws=survivor_ws, last_seq=last_seq) as second:
+        rest = await second.until("message_end", "error", timeout=30)
+        assert rest[-1]["type"] == "message_end", rest[-1]
+        assert seqs(rest) == list(range(last_seq + 1, last_seq + 1 + len(rest)))
+        events = [*seen, *rest]
+        restart = max((i for i, e in enumerate(events) if e["type"] == "turn_restart"), default=-1)
+        words = "".join(e["delta"] for e in events[restart + 1 :] if e["type"] == "token")
+        assert words == rest[-1]["content"] and len(words.split()) == 400
+        after = await second.turn("and now?")  # the session is usable again
+        assert after[-1]["type"] == "message_end"
