@@ -103,13 +103,18 @@ def error_response(error: NoobleError) -> JSONResponse:
     return JSONResponse(status_code=error.http_status, content=content, headers=headers)
 
 
-def create_service_app(spec: ServiceSpec, settings: CommonSettings, deps: Any = None) -> FastAPI:
+def create_service_app(
+    spec: ServiceSpec, settings: CommonSettings, deps: Any = None, *, with_api: bool = True
+) -> FastAPI:
+    """The service's HTTP app; `with_api=False` (a worker-only process) serves only the ops endpoints, so a
+    worker has liveness/readiness probes and its metrics (stream lag, in flight) can be scraped."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             app.state.deps = deps or await stack.enter_async_context(spec.open_deps(settings))
             app.state.tenant_resolver = TenantResolver(app.state.deps.redis, settings, spec.domain)
-            if spec.api_lifespan:
+            if spec.api_lifespan and with_api:
                 await stack.enter_async_context(spec.api_lifespan(app))
             yield
 
@@ -163,7 +168,7 @@ def create_service_app(spec: ServiceSpec, settings: CommonSettings, deps: Any = 
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    for router in spec.api_routers:
+    for router in spec.api_routers if with_api else []:
         app.include_router(router)
     return app
 
@@ -200,7 +205,9 @@ def run_service(spec: ServiceSpec, argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog=f"python -m {spec.name}", description=spec.title)
     parser.add_argument("--only", choices=["api", "worker"], help="run only the API or only the worker")
     parser.add_argument("--host", help="bind address (default from settings)")
-    parser.add_argument("--port", type=int, help="HTTP port (default from settings)")
+    parser.add_argument(
+        "--port", type=int, help="HTTP port (default from settings); with --only worker: serve only the ops endpoints"
+    )
     args = parser.parse_args(argv)
     settings = spec.settings_class()
     configure_logging(settings.log_level, settings.log_json, spec.name)
@@ -232,8 +239,8 @@ async def serve(
             worker = spec.worker(settings, deps)
             runners.append(worker.run())
             stoppers.append(worker.stop)
-        if only != "worker":
-            app = create_service_app(spec, settings, deps)
+        if only != "worker" or port is not None:  # a worker given a port serves /health, /ready, /metrics
+            app = create_service_app(spec, settings, deps, with_api=only != "worker")
             config = uvicorn.Config(
                 app,
                 host=host or settings.host,

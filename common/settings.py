@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Never accepted as a JWT secret, in any environment (the last one was this project's old public default).
@@ -54,6 +54,11 @@ class CommonSettings(BaseSettings):
     max_deliveries: int = 5
     max_message_bytes: int = 1_048_576
     shutdown_grace_s: float = 20.0
+
+    @field_validator("jwt_secret", "jwt_jwks_url", "jwt_audience", "jwt_issuer", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value  # `NOOBLE4_JWT_SECRET=` in an .env file: JWT auth stays off
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Self:

