@@ -20,8 +20,10 @@ import uvicorn
 import uvloop
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -31,6 +33,7 @@ from common.errors import DependencyError, NoobleError, as_nooble_error
 from common.log import configure_logging, get_logger
 from common.messaging.queue_manager import QueueManager
 from common.messaging.redis_manager import RedisManager
+from common.models.actions import ErrorDetail
 from common.settings import CommonSettings
 from common.validation import reject_unrepresentable
 from common.workers.base_worker import BaseWorker
@@ -95,6 +98,37 @@ class ServiceSpec:
         )
 
 
+class ErrorResponse(BaseModel):
+    """Every error of every service: `{"error": {error_type, error_code, message, details}}`."""
+
+    error: ErrorDetail
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorResponse, "description": description}
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _error("Missing, invalid or revoked credentials (`missing_credentials`, `invalid_api_key`, `invalid_token`)"),
+    403: _error("Not allowed for this tenant or tier (`quota_exceeded`, `model_not_allowed`, `forbidden`)"),
+    404: _error("Not found, or another tenant's"),
+    409: _error("Conflicts with the current state"),
+    422: _error("The request failed validation; `details.errors` lists each field (`loc`, `msg`, `type`)"),
+    429: _error("The tier's request limit is reached (`rate_limited`); see the `Retry-After` header"),
+    503: _error("A dependency is unavailable (`dependency_unavailable`); retry after `Retry-After` seconds"),
+    504: _error("A dependency did not answer in time (`timeout`)"),
+}
+
+
+def describe_operations(routes: list[Any]) -> None:
+    """Summary from the first line of each endpoint's docstring, description from the rest (once per route)."""
+    for route in routes:
+        if isinstance(route, APIRoute) and route.description and route.summary is None:
+            first, _, rest = route.description.partition("\n")
+            route.summary = first.strip().rstrip(".")
+            route.description = rest.strip() or first.strip()
+
+
 def error_response(error: NoobleError) -> JSONResponse:
     headers = None
     if error.details and isinstance(retry_after := error.details.get("retry_after"), int | float):
@@ -154,22 +188,38 @@ def create_service_app(
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:
+        """Liveness.
+
+        200 while the process serves HTTP; it checks nothing else (use `/ready` for dependencies)."""
         return {"status": "ok", "service": spec.name}
 
-    @app.get("/ready", tags=["ops"])
+    @app.get("/ready", tags=["ops"], responses={503: {"description": "Redis or PostgreSQL unreachable"}})
     async def ready(request: Request) -> JSONResponse:
+        """Readiness.
+
+        200 when Redis and PostgreSQL answer within 2 s, else 503 with each check's result."""
         checks = await readiness_checks(request.app.state.deps)
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse(
             status_code=200 if ok else 503, content={"status": "ready" if ok else "not_ready", "checks": checks}
         )
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        response_class=PlainTextResponse,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+    )
     async def prometheus_metrics() -> Response:
+        """Prometheus metrics.
+
+        Text exposition format: actions, latencies, errors, stream length/pending/lag, dead letters, in flight."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    describe_operations(app.router.routes)
     for router in spec.api_routers if with_api else []:
-        app.include_router(router)
+        describe_operations(router.routes)
+        app.include_router(router, responses=ERROR_RESPONSES)
     return app
 
 

@@ -21,12 +21,19 @@ async def check_collections(deps: Deps, tenant: CurrentTenant, collection_ids: l
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create(body: AgentCreate, tenant: CurrentTenant, deps: Deps) -> AgentOut:
+    """Create an agent.
+
+    Prompt, model, tools, knowledge collections and memory; the tier's caps on agents and model providers apply
+    (403), and every named collection must be the tenant's own (422 `unknown_collection`)."""
     await check_collections(deps, tenant, body.collection_ids)
     return await agents.create_agent(deps.engine, tenant, body)
 
 
 @router.post("/from-template", status_code=status.HTTP_201_CREATED)
 async def create_from_template(body: FromTemplate, tenant: CurrentTenant, deps: Deps) -> AgentOut:
+    """Create an agent from a template.
+
+    Fields given in the body override the template's; the same caps and checks as creating an agent apply."""
     template = TEMPLATES.get(body.template_id)
     if template is None:
         raise NotFoundError(
@@ -46,16 +53,25 @@ async def list_(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[AgentOut]:
+    """List the tenant's agents.
+
+    Newest first, paged with `limit` and `offset`; deleted agents are not listed."""
     return await agents.list_agents(deps.engine, tenant.tenant_id, limit, offset)
 
 
 @router.get("/{agent_id}")
 async def get(agent_id: str, tenant: CurrentTenant, deps: Deps) -> AgentOut:
+    """Get one agent.
+
+    404 when it does not exist or belongs to another tenant."""
     return await agents.get_agent(deps.engine, tenant.tenant_id, agent_id)
 
 
 @router.patch("/{agent_id}")
 async def update(agent_id: str, body: AgentUpdate, tenant: CurrentTenant, deps: Deps) -> AgentOut:
+    """Update an agent (PATCH).
+
+    Only the fields sent change; `null` is refused (422). Running chat sessions see the change on their next turn."""
     await check_collections(deps, tenant, body.collection_ids)
     agent = await agents.update_agent(deps.engine, tenant, agent_id, body)
     await invalidate_agent_config(deps.redis, deps.queues, tenant.tenant_id, agent_id)
@@ -64,5 +80,8 @@ async def update(agent_id: str, body: AgentUpdate, tenant: CurrentTenant, deps: 
 
 @router.delete("/{agent_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete(agent_id: str, tenant: CurrentTenant, deps: Deps) -> None:
+    """Delete an agent.
+
+    A soft delete: the agent disappears from lists and new sessions; its conversations stay."""
     await agents.delete_agent(deps.engine, tenant.tenant_id, agent_id)
     await invalidate_agent_config(deps.redis, deps.queues, tenant.tenant_id, agent_id)

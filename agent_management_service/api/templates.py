@@ -9,4 +9,7 @@ router = APIRouter(prefix="/api/v1/templates", tags=["templates"])
 
 @router.get("")
 async def list_templates(tenant: CurrentTenant) -> list[Template]:
+    """List agent templates.
+
+    Customer support, knowledge-base Q&A, sales assistant and general assistant, with their defaults."""
     return list(TEMPLATES.values())

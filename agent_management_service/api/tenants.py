@@ -10,20 +10,32 @@ router = APIRouter(prefix="/api/v1/tenants", tags=["tenants"])
 
 @router.get("/me")
 async def me(tenant: CurrentTenant, deps: Deps) -> TenantOut:
+    """Get the calling tenant.
+
+    Its id, name, tier and creation time, as the database holds them."""
     return await tenants.get_tenant(deps.engine, tenant.tenant_id)
 
 
 @router.get("/me/keys")
 async def list_keys(tenant: CurrentTenant, deps: Deps) -> list[ApiKeyOut]:
+    """List the tenant's API keys.
+
+    Name, visible prefix, creation, last use and revocation times; never the key itself."""
     return await tenants.list_keys(deps.engine, tenant.tenant_id)
 
 
 @router.post("/me/keys", status_code=status.HTTP_201_CREATED)
 async def create_key(body: ApiKeyCreate, tenant: CurrentTenant, deps: Deps) -> ApiKeyCreated:
+    """Create an API key.
+
+    The key is in this response only; the platform stores its SHA-256."""
     return await tenants.create_key(deps.engine, tenant.tenant_id, body.name)
 
 
 @router.delete("/me/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_key(key_id: str, tenant: CurrentTenant, deps: Deps) -> None:
+    """Revoke an API key.
+
+    Effective at once for new requests; open chat sockets using it close within a few seconds (4401)."""
     key_hash = await tenants.revoke_key(deps.engine, tenant.tenant_id, key_id)
     await deps.redis.delete(api_key_cache_key(deps.queues, key_hash))  # effective at once

@@ -51,13 +51,29 @@ class AgentFields(BaseModel):
 
 
 class AgentCreate(AgentFields):
-    pass
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Support bot",
+                    "system_prompt": "You answer questions about our products, briefly.",
+                    "model": {"provider": "local", "name": "smollm2-135m-instruct", "max_tokens": 256},
+                    "tools": ["calculator", "datetime"],
+                    "collection_ids": [],
+                }
+            ]
+        }
+    )
 
 
 class AgentUpdate(PatchModel):
     """PATCH: only the fields sent change."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(
+        extra="forbid",
+        protected_namespaces=(),
+        json_schema_extra={"examples": [{"system_prompt": "Answer in Spanish.", "is_active": True}]},
+    )
 
     name: str | None = Field(None, min_length=1, max_length=120)
     description: str | None = Field(None, max_length=2_000)
@@ -93,7 +109,9 @@ class ListAgentsRequest(BaseModel):
 
 
 class FromTemplate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"template_id": "customer-support", "name": "Helpdesk"}]}
+    )
 
     template_id: str
     name: str | None = Field(None, min_length=1, max_length=120)

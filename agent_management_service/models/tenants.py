@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from common.models.tiers import Tier
 
@@ -13,6 +13,8 @@ class TenantOut(BaseModel):
 
 
 class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "ci"}]})
+
     name: str = Field("default", min_length=1, max_length=100)
 
 

@@ -44,24 +44,36 @@ def session_out(request: Request, session: Session) -> SessionOut:
 
 @router.post("/api/v1/chat/sessions", status_code=status.HTTP_201_CREATED)
 async def create_session(body: SessionCreate, tenant: CurrentTenant, request: Request) -> SessionOut:
+    """Open a chat session with an agent.
+
+    Returns the `ws_url` to connect to (`?token=` API key or JWT, `?last_seq=N` to resume after event N).
+    403 `agent_inactive` for a deactivated agent; 404 for another tenant's agent."""
     session = await chat_service(request).open_session(tenant, body.agent_id, body.conversation_id, body.user_id)
     return session_out(request, session)
 
 
 @router.get("/api/v1/chat/sessions/{session_id}")
 async def get_session(session_id: str, tenant: CurrentTenant, request: Request) -> SessionOut:
+    """Get a chat session.
+
+    Its agent, conversation, running turn and the last event `seq` (to resume a socket)."""
     return session_out(request, await chat_service(request).session_of(tenant, session_id))
 
 
 @router.delete("/api/v1/chat/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def close_session(session_id: str, tenant: CurrentTenant, request: Request) -> None:
+    """Close a chat session.
+
+    Its event log is dropped and its conversation closed; the stored messages stay."""
     chat = chat_service(request)
     await chat.close_session(await chat.session_of(tenant, session_id))
 
 
 @router.get("/api/v1/chat/agents")
 async def list_agents(tenant: CurrentTenant, request: Request) -> dict[str, Any]:
-    """The tenant's agents, for clients such as the web chat page."""
+    """List the tenant's agents for a chat client.
+
+    The same list as the management service's, through the orchestrator (one origin for browsers)."""
     return await chat_service(request).management.list_agents(tenant.tenant_id, tenant.tier.value)
 
 

@@ -6,7 +6,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 
 class SessionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"agent_id": "3f6c1a2e-5b7d-4c1e-9f0a-2b3c4d5e6f70"}]}
+    )
 
     agent_id: str = Field(min_length=1, max_length=64)
     # continue an earlier conversation; ids travel in headers and keys, so only these characters

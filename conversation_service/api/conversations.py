@@ -20,16 +20,25 @@ async def list_(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ConversationPage:
+    """List conversations.
+
+    Newest first, optionally of one agent, paged with `limit` and `offset`."""
     return await conversations.list_conversations(deps.engine, tenant.tenant_id, agent_id, limit, offset)
 
 
 @router.get("/stats")
 async def stats(tenant: CurrentTenant, deps: AppDeps) -> TenantStats:
+    """Conversation statistics of the tenant.
+
+    Conversations and messages stored, and tokens used."""
     return await conversations.stats(deps.engine, tenant.tenant_id)
 
 
 @router.get("/{conversation_id}")
 async def get(conversation_id: str, tenant: CurrentTenant, deps: AppDeps) -> ConversationWithMessages:
+    """Get a conversation with its messages.
+
+    Messages oldest first, with their role, content, token counts and sources."""
     return await conversations.get_conversation(deps.engine, tenant.tenant_id, conversation_id)
 
 
@@ -40,6 +49,9 @@ def safe_filename(value: str) -> str:
 
 @router.get("/{conversation_id}/export")
 async def export(conversation_id: str, tenant: CurrentTenant, deps: AppDeps) -> JSONResponse:
+    """Export a conversation as a JSON file.
+
+    The same document as `GET /api/v1/conversations/{id}`, as an attachment."""
     conversation = await conversations.get_conversation(deps.engine, tenant.tenant_id, conversation_id)
     return JSONResponse(
         conversation.model_dump(mode="json"),
@@ -49,4 +61,7 @@ async def export(conversation_id: str, tenant: CurrentTenant, deps: AppDeps) -> 
 
 @router.delete("/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete(conversation_id: str, tenant: CurrentTenant, deps: AppDeps) -> None:
+    """Delete a conversation and its messages.
+
+    Permanent."""
     await conversations.delete_conversation(deps.engine, tenant.tenant_id, conversation_id)

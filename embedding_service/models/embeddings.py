@@ -30,7 +30,11 @@ class EmbedResult(BaseModel):
 class OpenAIEmbeddingsRequest(BaseModel):
     """`POST /api/v1/embeddings`, the OpenAI request shape."""
 
-    model_config = ConfigDict(extra="ignore", protected_namespaces=())
+    model_config = ConfigDict(
+        extra="ignore",
+        protected_namespaces=(),
+        json_schema_extra={"examples": [{"input": ["The cat sits on the mat."], "model": "all-MiniLM-L6-v2"}]},
+    )
 
     input: str | list[str]
     model: str | None = None

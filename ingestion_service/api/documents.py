@@ -47,6 +47,9 @@ async def upload(
 
 @router.post("/text", status_code=status.HTTP_202_ACCEPTED)
 async def from_text(body: TextDocumentCreate, deps: Deps, tenant: CurrentTenant) -> DocumentAccepted:
+    """Add a document from text.
+
+    Queued for ingestion like an upload (202 with its task)."""
     raw = body.text.encode()
     return await _accept(
         deps, tenant, body.collection_id, title=body.title, source="text", kind=body.content_type, raw=raw
@@ -55,6 +58,9 @@ async def from_text(body: TextDocumentCreate, deps: Deps, tenant: CurrentTenant)
 
 @router.post("/url", status_code=status.HTTP_202_ACCEPTED)
 async def from_url(body: UrlDocumentCreate, deps: Deps, tenant: CurrentTenant) -> DocumentAccepted:
+    """Add a document from a URL.
+
+    The page or file is fetched (private and loopback addresses are refused unless allowed), then ingested."""
     settings = deps.settings
     url = str(body.url)
     raw, content_type = await fetch_url(
@@ -71,14 +77,23 @@ async def from_url(body: UrlDocumentCreate, deps: Deps, tenant: CurrentTenant) -
 async def list_(
     deps: Deps, tenant: CurrentTenant, collection_id: Annotated[str | None, Query()] = None
 ) -> list[DocumentOut]:
+    """List the tenant's documents.
+
+    Newest first, optionally of one collection, with their status and failure reason."""
     return await documents.list_documents(deps.engine, tenant.tenant_id, collection_id)
 
 
 @router.get("/{document_id}")
 async def get(document_id: str, deps: Deps, tenant: CurrentTenant) -> DocumentOut:
+    """Get one document.
+
+    Its status (`queued`, `processing`, `ready`, `failed`), failure reason and chunk count."""
     return await documents.get_document(deps.engine, tenant.tenant_id, document_id)
 
 
 @router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete(document_id: str, deps: Deps, tenant: CurrentTenant) -> None:
+    """Delete a document.
+
+    With its chunks, in one transaction: it leaves search results at once."""
     await documents.delete_document(deps.engine, tenant.tenant_id, document_id)

@@ -16,6 +16,9 @@ router = APIRouter(tags=["tasks"])
 
 @router.get("/api/v1/tasks/{task_id}")
 async def task(task_id: str, deps: Deps, tenant: CurrentTenant) -> TaskOut:
+    """Get an ingestion task.
+
+    Stage, percent and chunk counts; live progress is also streamed on `WS /ws/ingestion/{task_id}`."""
     return await get_task(deps.engine, tenant.tenant_id, task_id)
 
 

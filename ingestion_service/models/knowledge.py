@@ -8,7 +8,14 @@ from common.validation import PatchModel
 
 
 class CollectionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "handbook", "description": "Company handbook", "chunk_size": 200, "chunk_overlap": 30}
+            ]
+        },
+    )
 
     name: str = Field(min_length=1, max_length=120)
     description: str = Field("", max_length=2_000)
@@ -24,7 +31,9 @@ class CollectionCreate(BaseModel):
 
 
 class CollectionUpdate(PatchModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"description": "Handbook, 2026 edition"}]}
+    )
 
     name: str | None = Field(None, min_length=1, max_length=120)
     description: str | None = Field(None, max_length=2_000)
@@ -44,7 +53,18 @@ class CollectionOut(BaseModel):
 
 
 class TextDocumentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "collection_id": "9d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6",
+                    "title": "Opening hours",
+                    "text": "We are open from 9 to 17, Monday to Friday.",
+                }
+            ]
+        },
+    )
 
     collection_id: str
     title: str = Field(min_length=1, max_length=500)
@@ -53,7 +73,14 @@ class TextDocumentCreate(BaseModel):
 
 
 class UrlDocumentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"collection_id": "9d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6", "url": "https://example.com/faq.html"}
+            ]
+        },
+    )
 
     collection_id: str
     url: HttpUrl

@@ -12,7 +12,19 @@ class SearchMode(StrEnum):
 class SearchRequest(BaseModel):
     """`query.search` and `POST /api/v1/query/search`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "query": "When are you open?",
+                    "collection_ids": ["9d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6"],
+                    "top_k": 5,
+                    "mode": "hybrid",
+                }
+            ]
+        },
+    )
 
     query: str = Field(min_length=1, max_length=4_000)
     collection_ids: list[str] = Field(min_length=1, max_length=50)
@@ -45,7 +57,13 @@ class SearchResult(BaseModel):
 class GenerateRequest(BaseModel):
     """`query.generate` and `POST /api/v1/query/generate`."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(
+        extra="forbid",
+        protected_namespaces=(),
+        json_schema_extra={
+            "examples": [{"query": "When are you open?", "collection_ids": ["9d1e2f3a-4b5c-6d7e-8f90-a1b2c3d4e5f6"]}]
+        },
+    )
 
     query: str = Field(min_length=1, max_length=4_000)
     collection_ids: list[str] = Field(min_length=1, max_length=50)
