@@ -33,6 +33,7 @@ from common.messaging.queue_manager import QueueManager
 from common.models.actions import ErrorType
 from common.models.tiers import Tier
 from common.settings import CommonSettings
+from common.tenancy import enter_tenant
 
 API_KEY_PREFIX = "nk_"
 API_KEY_PATTERN = re.compile(r"^nk_[A-Za-z0-9_-]{16,100}$")
@@ -175,7 +176,9 @@ async def require_tenant(
 ) -> TenantIdentity:
     """FastAPI dependency: the calling tenant, or a 401 with a typed JSON error."""
     resolver: TenantResolver = request.app.state.tenant_resolver
-    return await resolver.resolve(credentials.credentials if credentials else None)
+    identity = await resolver.resolve(credentials.credentials if credentials else None)
+    enter_tenant(identity.tenant_id)  # the request's database work sees only this tenant's rows
+    return identity
 
 
 CurrentTenant = Annotated[TenantIdentity, Depends(require_tenant)]

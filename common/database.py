@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from common.settings import CommonSettings
+from common.tenancy import install_row_level_security
 
 
 def async_url(url: str) -> str:
@@ -19,12 +20,14 @@ def async_url(url: str) -> str:
 
 
 def create_engine(settings: CommonSettings) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(settings.database_url),
         pool_size=settings.database_pool_size,
         pool_pre_ping=True,
         connect_args={"server_settings": {"search_path": f"{settings.database_schema},public"}},
     )
+    install_row_level_security(engine)
+    return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:

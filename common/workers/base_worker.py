@@ -32,6 +32,7 @@ from common.models.actions import DomainAction, ErrorDetail, utc_now
 from common.models.tiers import Tier
 from common.settings import CommonSettings
 from common.tasks import supervised
+from common.tenancy import enter_tenant
 from common.workers.outbox import CommandBuffer, Outbox
 from common.workers.router import ActionRouter, result_to_dict
 from common.workers.tier_scheduler import TierScheduler
@@ -299,6 +300,7 @@ class BaseWorker:
                     action,
                 ) from None
             action.metadata["delivery_count"] = delivery.delivery_count  # 1 first; a handler may act on its last try
+            enter_tenant(action.tenant_id)  # this task's database work sees only the action's tenant's rows
             result = result_to_dict(await route.handler(action, payload, self.deps))
         except InvalidMessage as invalid:
             await self._reject(delivery, invalid, raw)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 import httpx
@@ -18,8 +19,14 @@ from common.settings import CommonSettings
 @asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan running, reached in-process over ASGI."""
+
+    async def own_task(scope: Any, receive: Any, send: Any) -> None:
+        # each request in a task of its own, as uvicorn runs it: what a request scopes (the tenant of
+        # row-level security) stays in that request instead of leaking into the test's task
+        await asyncio.create_task(app(scope, receive, send))
+
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=own_task)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             yield http
 
