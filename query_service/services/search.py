@@ -51,6 +51,51 @@ async def _models_of(engine: AsyncEngine, tenant_id: str, collection_ids: list[s
     return by_model
 
 
+# Filtered nearest neighbours. The HNSW index is shared by every tenant and collection, and pgvector 0.6
+# (the one pgserver ships) applies WHERE filters after the index scan has returned its `ef_search` nearest:
+# a tenant holding 1 % of the table would get almost nothing back. So a scope of up to
+# EXACT_SEARCH_MAX_CHUNKS chunks (most tenants, most collections) is searched exactly — every distance in the
+# scope, computed from the (tenant, collection) index, no approximation; a larger scope is a large share of
+# the table anyway, where the index with a raised `ef_search` returns its real top k.
+EXACT_SEARCH_MAX_CHUNKS = 50_000
+
+
+async def nearest_chunks(
+    engine: AsyncEngine,
+    tenant_id: str,
+    collection_ids: list[str],
+    req: SearchRequest,
+    vector: list[float],
+    dims: int,
+    limit: int,
+) -> list[SearchHit]:
+    """The `limit` chunks nearest to `vector` (cosine) in the scope: exact, or HNSW for very large scopes."""
+    distance = f"c.embedding::vector({dims}) <=> CAST(:vector AS vector({dims}))"  # dims: a known integer
+    scope = f"{_SCOPE} AND c.dimensions = {dims} AND c.embedding IS NOT NULL"
+    params = _params(tenant_id, collection_ids, req) | {"vector": str(vector), "limit": limit}
+    async with engine.connect() as conn:
+        size = await conn.scalar(
+            sa.text(
+                "SELECT count(*) FROM chunks c WHERE c.tenant_id = :tenant_id"
+                f" AND c.collection_id = ANY(:collection_ids) AND c.dimensions = {dims}"
+            ),
+            params,
+        )
+        if (size or 0) <= EXACT_SEARCH_MAX_CHUNKS:
+            sql = sa.text(  # MATERIALIZED: every distance of the scope, so the planner cannot pick the index
+                f"WITH scoped AS MATERIALIZED (SELECT {_HIT_COLUMNS}, {distance} AS distance {scope}) "
+                "SELECT *, 1 - distance AS score FROM scoped ORDER BY distance, chunk_id LIMIT :limit"
+            )
+        else:
+            ef_search = min(1_000, max(100, 4 * limit))
+            await conn.execute(sa.text(f"SET LOCAL hnsw.ef_search = {ef_search}"))
+            sql = sa.text(f"SELECT {_HIT_COLUMNS}, 1 - ({distance}) AS score {scope} ORDER BY {distance} LIMIT :limit")
+        rows = (await conn.execute(sql, params)).all()
+    return [
+        SearchHit(**{k: v for k, v in row._asdict().items() if k != "distance"}, vector_score=row.score) for row in rows
+    ]
+
+
 async def vector_search(
     engine: AsyncEngine,
     embedding: BaseRedisClient,
@@ -63,16 +108,8 @@ async def vector_search(
     for model, collection_ids in by_model.items():
         action = embedding.follow_up(parent, "embedding.generate", {"texts": [req.query], "model": model})
         vector = (await embedding.call(action, timeout=30))["embeddings"][0]
-        dims = EMBEDDING_DIMENSIONS[model]  # a known integer, safe in the SQL text
-        distance = f"c.embedding::vector({dims}) <=> CAST(:vector AS vector({dims}))"
-        sql = sa.text(
-            f"SELECT {_HIT_COLUMNS}, 1 - ({distance}) AS score {_SCOPE} AND c.dimensions = {dims} "
-            f"AND c.embedding IS NOT NULL ORDER BY {distance} LIMIT :limit"
-        )
-        params = _params(parent.tenant_id, collection_ids, req) | {"vector": str(vector), "limit": limit}
-        async with engine.connect() as conn:
-            rows = (await conn.execute(sql, params)).all()
-        hits.extend(SearchHit(**row._asdict(), vector_score=row.score) for row in rows)
+        dims = EMBEDDING_DIMENSIONS[model]
+        hits += await nearest_chunks(engine, parent.tenant_id, collection_ids, req, vector, dims, limit)
     return sorted(hits, key=lambda hit: hit.score, reverse=True)[:limit]
 
 
