@@ -26,6 +26,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common.auth import TenantResolver
 from common.database import create_engine, database_ready, session_factory
@@ -109,6 +110,7 @@ def _error(description: str) -> dict[str, Any]:
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("The request could not be parsed (e.g. a malformed multipart body)"),
     401: _error("Missing, invalid or revoked credentials (`missing_credentials`, `invalid_api_key`, `invalid_token`)"),
     403: _error("Not allowed for this tenant or tier (`quota_exceeded`, `model_not_allowed`, `forbidden`)"),
     404: _error("Not found, or another tenant's"),
@@ -174,6 +176,17 @@ def create_service_app(
         if error.http_status >= 500:
             log.error("request_failed", error=f"{type(exc).__name__}: {exc}", exc_info=exc)
         return error_response(error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Routing and protocol errors (404 path, 405 method, 400 unparseable body) in the platform's shape."""
+        codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        body = {
+            "error_type": "not_found" if exc.status_code == 404 else "validation_error",
+            "error_code": codes.get(exc.status_code, f"http_{exc.status_code}"),
+            "message": str(exc.detail),
+        }
+        return JSONResponse(status_code=exc.status_code, content={"error": body}, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -85,3 +85,12 @@ async def test_migrations_are_idempotent_and_enable_pgvector(settings: CommonSet
         assert await _fetch(settings, "SELECT extname FROM pg_extension WHERE extname = 'vector'") == "vector"
     finally:
         await _drop_schema(settings)
+
+
+async def test_routing_errors_use_the_platform_error_shape(migrated: CommonSettings) -> None:
+    async with serving(create_app()) as http:
+        wrong_method = await http.put("/api/v1/query/search")
+        assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "POST"
+        assert wrong_method.json()["error"]["error_code"] == "method_not_allowed"
+        missing = await http.get("/api/v1/nothing-here")
+        assert missing.status_code == 404 and missing.json()["error"]["error_type"] == "not_found"
