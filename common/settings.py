@@ -51,7 +51,8 @@ class CommonSettings(BaseSettings):
     worker_read_batch: int = 16
     claim_idle_ms: int = 30_000
     reclaim_interval_s: float = 5.0
-    max_deliveries: int = 5
+    max_deliveries: int = 5  # failed handler attempts before a message is dead-lettered
+    max_deliveries_without_outcome: int = 10  # deliveries whose consumer died mid-handler, before it is poison
     max_message_bytes: int = 1_048_576
     shutdown_grace_s: float = 20.0
 
@@ -70,6 +71,12 @@ class CommonSettings(BaseSettings):
                     f"NOOBLE4_JWT_SECRET must be a random secret of {MIN_SECRET_LENGTH}+ characters "
                     "(e.g. `openssl rand -hex 32`), or unset to turn JWT auth off"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _poison_after_failures(self) -> Self:
+        if self.max_deliveries_without_outcome < self.max_deliveries:
+            raise ValueError("max_deliveries_without_outcome must be at least max_deliveries")
         return self
 
     @model_validator(mode="after")

@@ -2,7 +2,9 @@
 
 Every outcome is explicit: success -> reply/callback then XACK (one pipeline); invalid message ->
 typed error reply + dead letter + XACK; retryable failure -> left pending, reclaimed later, and
-dead-lettered once it has been delivered `max_deliveries` times.
+dead-lettered once its handler has failed `max_deliveries` times. Deliveries that ended with no outcome at all
+(the consumer died mid-handler) are not failures of the message: it is given up as poison only after
+`max_deliveries_without_outcome` deliveries.
 """
 
 from __future__ import annotations
@@ -58,6 +60,10 @@ class ReadState:
     backlog: bool = True
 
 
+def _failure_field(delivery: Delivery) -> str:
+    return f"{delivery.stream}:{delivery.message_id}"
+
+
 def raw_of(delivery: Delivery) -> str | None:
     return delivery.fields.get(ACTION_FIELD)
 
@@ -92,6 +98,7 @@ class BaseWorker:
         self.group = self.queues.consumer_group(domain)
         self.streams = self.queues.action_streams(domain)
         self.dead_letters = self.queues.dead_letter_stream(domain)
+        self.failures = self.queues.state_key(domain, "failures")  # message id -> failed handler attempts
         base = f"{self.service_name}-{socket.gethostname()}-{os.getpid()}"
         self.consumers = [f"{base}-{n}" for n in range(settings.worker_consumers)]
         self._stopping = asyncio.Event()
@@ -326,8 +333,9 @@ class BaseWorker:
             await self._given_up(action, error.to_detail())
             await self._finish(delivery, action, None, error.to_detail())
             return
-        if delivery.delivery_count < self.settings.max_deliveries:
-            log.warning("action_failed_will_retry", error=error.message, delivery=delivery.delivery_count, exc_info=exc)
+        failed = await self.redis.hincrby(self.failures, _failure_field(delivery), 1)  # type: ignore[misc]
+        if failed < self.settings.max_deliveries:
+            log.warning("action_failed_will_retry", error=error.message, attempt=failed, exc_info=exc)
             self.metrics.outcome(action.action_type, "retry")
             return  # stays pending: reclaimed after claim_idle_ms
         log.error("action_failed_dead_lettered", error=error.message, delivery=delivery.delivery_count, exc_info=exc)
@@ -399,6 +407,8 @@ class BaseWorker:
             return
         if dead_letter_raw is not None:
             self._queue_dead_letter(buffer, delivery, dead_letter_raw, error)
+        if delivery.delivery_count > 1 or dead_letter_raw is not None:  # forget its failed attempts, if any
+            buffer.hdel(self.failures, _failure_field(delivery))
         buffer.xack(delivery.stream, self.group, delivery.message_id)
         await self._outbox.send(buffer)
 
@@ -492,7 +502,7 @@ class BaseWorker:
             delivery = Delivery(stream, message_id, fields or {}, counts.get(message_id, 0) + 1, self.consumers[0])
             if not fields:  # trimmed away meanwhile: nothing left to do
                 await self.redis.xack(stream, self.group, message_id)
-            elif delivery.delivery_count > self.settings.max_deliveries:
+            elif delivery.delivery_count > self.settings.max_deliveries_without_outcome:
                 await self._give_up(delivery)
             else:
                 log.info("message_reclaimed", stream=stream, message_id=message_id, delivery=delivery.delivery_count)
@@ -522,7 +532,7 @@ class BaseWorker:
         """A message delivered too often without an outcome (e.g. it kills its consumer)."""
         raw = raw_of(delivery)
         error = ValidationError(
-            f"gave up after {delivery.delivery_count - 1} deliveries without an outcome",
+            f"gave up after {delivery.delivery_count - 1} deliveries without an outcome (its consumers died)",
             code="max_deliveries_exceeded",
         )
         try:

@@ -35,6 +35,9 @@ class CommandBuffer:
     def xadd(self, stream: str, fields: dict[str, str], **kwargs: Any) -> None:
         self.commands.append(("xadd", (stream, fields), kwargs))
 
+    def hdel(self, key: str, field: str) -> None:
+        self.commands.append(("hdel", (key, field), {}))
+
     def xack(self, stream: str, group: str, message_id: str) -> None:
         self.commands.append(("xack", (stream, group, message_id), {}))
 

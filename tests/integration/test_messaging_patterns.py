@@ -102,6 +102,24 @@ async def test_sigkill_mid_handler_is_reclaimed_and_effect_happens_once(client, 
     assert survivor.poll() is None
 
 
+async def test_holders_killed_repeatedly_do_not_dead_letter_a_message_that_then_succeeds(
+    client, redis, queues, processes
+) -> None:
+    """Its consumers die mid-handler four times (more than max_deliveries=3); those are not failures of the
+    message: the fifth holder completes it, once, and nothing is dead-lettered."""
+    action = client.new_action("echo.job.apply", tenant_id="t1")
+    call = asyncio.create_task(client.send_action_pseudo_sync(action, timeout=60))
+    for _ in range(4):
+        doomed = processes.start(WORKER, ECHO_HANG_ON_APPLY="1", NOOBLE4_MAX_DELIVERIES="3")
+        assert await pop(redis, key(queues, "started"), timeout=20) == action.action_id
+        doomed.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(doomed.wait, 10)
+    processes.start(WORKER, NOOBLE4_MAX_DELIVERIES="3")
+    reply = await call
+    assert reply.success and reply.data == {"count": 1}, reply.error
+    assert await redis.xlen(queues.dead_letter_stream("echo")) == 0
+
+
 async def test_poison_message_is_retried_then_dead_lettered(client, redis, queues, processes, settings) -> None:
     processes.start(WORKER, NOOBLE4_MAX_DELIVERIES="3")
     action = client.new_action("echo.job.fail", tenant_id="t1")
