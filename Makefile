@@ -35,6 +35,7 @@ format: install
 
 bench: install          ## every benchmark, each against a baseline measured in the same run
 	$(PY) -m bench.messaging
+	$(PY) -m bench.scale --workers 1 2 4
 	$(PY) -m bench.chat
 	$(PY) -m bench.embedding
 	$(PY) -m bench.retrieval bench/datasets/lumora

@@ -24,6 +24,7 @@ from statistics import median, quantiles
 
 import uvloop
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from common.clients import BaseRedisClient
 from common.launcher.embedded import EmbeddedRedis
@@ -42,10 +43,15 @@ BARE_STREAM, BARE_GROUP = "bench:bare:stream", "bench"
 
 async def bare_worker(url: str, ready: multiprocessing.synchronize.Event) -> None:
     redis = Redis.from_url(url, decode_responses=True)
-    await redis.xgroup_create(BARE_STREAM, BARE_GROUP, id="0", mkstream=True)
+    try:
+        await redis.xgroup_create(BARE_STREAM, BARE_GROUP, id="0", mkstream=True)
+    except ResponseError as exc:  # BUSYGROUP: another worker process (bench.scale) created it
+        if "BUSYGROUP" not in str(exc):
+            raise
+    consumer = uuid.uuid4().hex  # one consumer per process, so several can share the group
     ready.set()
     while True:
-        reply = await redis.xreadgroup(BARE_GROUP, "c", {BARE_STREAM: ">"}, count=100, block=1000)
+        reply = await redis.xreadgroup(BARE_GROUP, consumer, {BARE_STREAM: ">"}, count=100, block=1000)
         if not reply:
             continue
         async with redis.pipeline(transaction=False) as pipe:
