@@ -30,8 +30,9 @@ class IngestionSettings(CommonSettings):
 
     # Nothing stays in progress forever: the sweeper re-queues documents queued this long without being picked
     # up (e.g. queued while Redis was down) and fails those processing this long without progress.
-    sweep_interval_s: float = Field(30.0, gt=0)
-    requeue_after_s: float = Field(300.0, gt=0)
+    sweep_interval_s: float = Field(15.0, gt=0)
+    requeue_after_s: float = Field(30.0, gt=0)  # queued this long with no live work in Redis: queue it again
+    requeue_marked_after_s: float = Field(900.0, gt=0)  # ... even with live work (a backlog this long)
     stalled_after_s: float = Field(900.0, gt=0)
 
     @property

@@ -41,6 +41,7 @@ async def ingest(action: DomainAction, req: IngestRequest, deps: IngestionDeps) 
         await progress(status="done", stage="done", percent=100)
         return {"document_id": req.document_id, "status": "ready", "chunks": document.chunk_count}
     await _set_status(engine, tenant_id, req.document_id, "processing")
+    await deps.redis.srem(queued_marker(deps), f"{tenant_id}:{req.document_id}")  # type: ignore[misc]  # picked up
     try:
         total = await _count_chunks(engine, tenant_id, req.document_id)
         if total == 0:
@@ -74,6 +75,11 @@ async def ingest(action: DomainAction, req: IngestRequest, deps: IngestionDeps) 
     await progress(status="done", stage="done", percent=100, chunks_embedded=total)
     log.info("document_ingested", document_id=req.document_id, chunks=total)
     return {"document_id": req.document_id, "status": "ready", "chunks": total}
+
+
+def queued_marker(deps: IngestionDeps) -> str:
+    """The set of documents whose ingestion waits in a stream (`tenant:document`), for the sweeper."""
+    return deps.queues.state_key("ingestion", "queued")
 
 
 async def _load(engine: AsyncEngine, tenant_id: str, document_id: str) -> tuple[Any, Any]:

@@ -1,9 +1,12 @@
 """Queueing ingestion work so that a document row and its work never diverge.
 
 The database row (`queued`, with its task) is the record of the work; the action on the stream is how a
-worker hears of it. If the XADD fails (Redis down) or the action is lost (a Redis restart without AOF), the
-sweeper — run by every ingestion worker, each row taken by one of them per pass — queues it again. It also
-fails documents whose processing stopped making progress, so nothing stays in progress forever.
+worker hears of it, and a marker in Redis (the set of documents with live queued work) says it was sent.
+A row queued for `requeue_after_s` without a marker — the XADD failed (Redis down) or Redis lost it (a
+restart without persistence) — is queued again by the sweeper, run by every ingestion worker (each row taken
+by one of them per pass); one with a marker is left to its action unless it waits for `requeue_marked_after_s`
+(a long backlog). The sweeper also fails documents whose processing stopped making progress, so nothing
+stays in progress forever.
 """
 
 from __future__ import annotations
@@ -18,14 +21,15 @@ from common.messaging.backoff import REDIS_DOWN
 from common.models.actions import utc_now
 from common.models.tiers import Tier
 from ingestion_service.deps import IngestionDeps
-from ingestion_service.services.pipeline import fail_document
+from ingestion_service.services.pipeline import fail_document, queued_marker
 
 log = get_logger(__name__)
 SWEEP_BATCH = 200
 
 
 async def enqueue(deps: IngestionDeps, tenant_id: str, tier: Tier | str, document_id: str, task_id: str) -> bool:
-    """XADD the ingestion of `document_id`; False when Redis is unreachable (the sweeper will queue it)."""
+    """XADD the ingestion of `document_id` and mark it queued; False when Redis is unreachable (the sweeper
+    will queue it once Redis is back)."""
     action = deps.embedding.new_action(
         "ingestion.document.ingest",
         tenant_id=tenant_id,
@@ -35,6 +39,7 @@ async def enqueue(deps: IngestionDeps, tenant_id: str, tier: Tier | str, documen
     )
     try:
         await deps.embedding.send_action_async(action)
+        await deps.redis.sadd(queued_marker(deps), f"{tenant_id}:{document_id}")  # type: ignore[misc]
     except REDIS_DOWN as exc:
         log.warning("ingestion_not_queued_yet", document_id=document_id, error=str(exc))
         return False
@@ -47,13 +52,30 @@ async def sweep(deps: IngestionDeps) -> tuple[int, int]:
     now = utc_now()
     async with deps.engine.begin() as conn:
         # take the rows (skip those another replica is taking) and push their time forward: one queue per pass
+        waiting = (
+            await conn.execute(
+                sa.select(documents.c.tenant_id, documents.c.id, documents.c.updated_at)
+                .where(
+                    documents.c.status == "queued",
+                    documents.c.updated_at < now - timedelta(seconds=settings.requeue_after_s),
+                )
+                .limit(SWEEP_BATCH)
+            )
+        ).all()
+        marked = await _marked(deps, [(row.tenant_id, row.id) for row in waiting])
+        patience = now - timedelta(seconds=settings.requeue_marked_after_s)
+        lost = [
+            (row.tenant_id, row.id)
+            for row, has_work in zip(waiting, marked, strict=True)
+            if not has_work or row.updated_at < patience
+        ]
         stale = (
             sa.select(documents.c.tenant_id, documents.c.id)
             .where(
                 documents.c.status == "queued",
+                sa.tuple_(documents.c.tenant_id, documents.c.id).in_(lost or [("", "")]),
                 documents.c.updated_at < now - timedelta(seconds=settings.requeue_after_s),
             )
-            .limit(SWEEP_BATCH)
             .with_for_update(skip_locked=True)
         )
         requeue = (
@@ -107,3 +129,11 @@ async def sweep(deps: IngestionDeps) -> tuple[int, int]:
         await fail_document(deps, row.tenant_id, row.id, row.task_id, reason)
         log.warning("ingestion_stalled_failed", document_id=row.id)
     return len(requeue), len(stalled)
+
+
+async def _marked(deps: IngestionDeps, waiting: list[tuple[str, str]]) -> list[bool]:
+    if not waiting:
+        return []
+    members = [f"{tenant_id}:{document_id}" for tenant_id, document_id in waiting]
+    found = await deps.redis.smismember(queued_marker(deps), members)  # type: ignore[misc]
+    return [bool(flag) for flag in found]

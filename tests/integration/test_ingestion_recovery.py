@@ -13,7 +13,7 @@ from common.knowledge_tables import chunks
 from common.models.tiers import Tier
 from ingestion_service.models.knowledge import CollectionCreate
 from ingestion_service.services.collections import create_collection
-from ingestion_service.services.documents import add_document, get_task
+from ingestion_service.services.documents import add_document, get_document, get_task
 from ingestion_service.settings import IngestionSettings
 from tests.support.helpers import eventually
 
@@ -102,5 +102,30 @@ async def test_without_embedding_answers_the_document_fails_after_its_last_retry
                 sa.select(sa.func.count()).select_from(chunks).where(chunks.c.document_id == accepted.document.id)
             )
         assert left == 0  # no partial chunks
+    finally:
+        await engine.dispose()
+
+
+async def test_a_document_whose_queued_work_was_lost_is_queued_again(migrated, redis, processes) -> None:
+    """The row says `queued` but Redis has no work for it (lost in a restart without persistence, or never sent
+    while Redis was down): the sweeper queues it again and it ingests. Uploading it again also retries it."""
+    settings = IngestionSettings()
+    engine = create_engine(settings)
+    try:
+        collection = await create_collection(engine, TENANT, CollectionCreate(name="c"), settings)
+        lost = await add_document(engine, TENANT, collection.id, title="t", source="t.txt", kind="txt", raw=b"Lost.")
+        again = await add_document(engine, TENANT, collection.id, title="t", source="t.txt", kind="txt", raw=b"Lost.")
+        assert again.duplicate and again.task_id and again.task_id != lost.task_id  # a retry, not a dead end
+        processes.start("embedding_service", "--only", "worker")
+        processes.start(
+            "ingestion_service", "--only", "worker", NOOBLE4_REQUEUE_AFTER_S="0.5", NOOBLE4_SWEEP_INTERVAL_S="0.2"
+        )
+
+        async def ready():
+            document = await get_document(engine, TENANT.tenant_id, lost.document.id)
+            return document if document.status in ("ready", "failed") else None
+
+        document = await eventually(ready, timeout=60, what="the lost document ingested")
+        assert document.status == "ready" and document.chunk_count == 1
     finally:
         await engine.dispose()
