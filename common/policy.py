@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute
-from limits.aio.storage import RedisStorage
+from limits.aio.storage import RedisClusterStorage, RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from redis.asyncio import Redis
 
@@ -18,6 +18,7 @@ from common.auth import CurrentTenant, TenantIdentity
 from common.embedding_models import EMBEDDING_PROVIDERS
 from common.errors import QuotaExceededError, RateLimitedError
 from common.messaging.queue_manager import QueueManager
+from common.messaging.redis_manager import is_cluster
 from common.models.tiers import Tier
 from common.tier_limits import limits_for
 
@@ -57,12 +58,18 @@ def tier_windows(tier: Tier | str) -> list[RateLimitItem]:
 
 class TenantRateLimiter:
     def __init__(self, redis: Redis, redis_url: str, queues: QueueManager):
-        self.storage = RedisStorage(
-            limits_storage_uri(redis_url),
-            implementation="redispy",
-            key_prefix=queues.rate_limit_prefix("tenants"),
-            connection_pool=redis.connection_pool,  # type: ignore[arg-type]  # the service's pool, not a second one
-        )
+        prefix = queues.rate_limit_prefix("tenants")
+        self.storage: RedisStorage | RedisClusterStorage
+        if is_cluster(redis):
+            uri = limits_storage_uri(redis_url).replace("async+redis://", "async+redis+cluster://", 1)
+            self.storage = RedisClusterStorage(uri, implementation="redispy", key_prefix=prefix)
+        else:
+            self.storage = RedisStorage(
+                limits_storage_uri(redis_url),
+                implementation="redispy",
+                key_prefix=prefix,
+                connection_pool=redis.connection_pool,  # type: ignore[arg-type]  # the service's pool, not a second
+            )
         self.limiter = SlidingWindowCounterRateLimiter(self.storage)
 
     async def hit(self, tenant_id: str, tier: Tier | str) -> float | None:

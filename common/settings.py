@@ -26,6 +26,7 @@ class CommonSettings(BaseSettings):
     log_json: bool = True
 
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: bool = False  # the URL names one node of a Redis Cluster; the others are discovered
     redis_max_connections: int = 512
     redis_socket_timeout_s: float = 10.0
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"

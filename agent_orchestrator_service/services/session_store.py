@@ -140,8 +140,7 @@ class SessionStore:
         self._expire_turn = redis.register_script(_EXPIRE_TURN)
 
     def _keys(self, session_id: str) -> list[str]:
-        session = self.queues.state_key("orchestrator", "session", session_id)
-        return [session, f"{session}:events"]
+        return list(self.queues.session_keys(session_id))
 
     async def create(
         self, session_id: str, *, tenant_id: str, tier: str, agent_id: str, conversation_id: str, user_id: str | None

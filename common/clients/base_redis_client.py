@@ -13,7 +13,7 @@ from redis.asyncio.client import Pipeline
 from common.errors import ActionTimeoutError, NoobleError
 from common.messaging.codec import ACTION_FIELD, encode
 from common.messaging.queue_manager import QueueManager
-from common.messaging.redis_manager import MAX_BLOCK_S
+from common.messaging.redis_manager import MAX_BLOCK_S, is_cluster
 from common.models.actions import DomainAction, DomainActionResponse, utc_now
 from common.models.tiers import Tier
 from common.settings import CommonSettings
@@ -98,10 +98,14 @@ class BaseRedisClient:
         # XADD and the first BRPOP share one pipeline: one round trip and one pooled connection
         # per call. The BRPOP uses its server-side timeout, in slices shorter than the socket
         # timeout (MESSAGING.md §2).
-        async with self.redis.pipeline(transaction=False) as pipe:
-            self._xadd(pipe, action)
-            pipe.brpop([reply_queue], timeout=min(timeout, MAX_BLOCK_S))
-            _, popped = await pipe.execute()
+        if is_cluster(self.redis):  # the stream and the reply list live on different nodes: one after the other
+            await self._xadd(self.redis, action)
+            popped = None
+        else:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                self._xadd(pipe, action)
+                pipe.brpop([reply_queue], timeout=min(timeout, MAX_BLOCK_S))
+                _, popped = await pipe.execute()
         while popped is None and (remaining := give_up_at - time.monotonic()) > 0:
             popped = await self.redis.brpop([reply_queue], timeout=min(remaining, MAX_BLOCK_S))  # type: ignore[misc]  # redis-py types async commands as "Awaitable[T] | T"
         if popped is not None:

@@ -1,4 +1,11 @@
-"""The only place Redis key names are built (DESIGN.md §3)."""
+"""The only place Redis key names are built (DESIGN.md §3), hash tags included.
+
+Keys that one command, script or transaction uses together share a hash tag (the part in `{...}`), so they
+live in one slot and everything works unchanged on Redis Cluster: a domain's tier streams (one XREADGROUP
+reads them all) and its dead letters share `{domain}`; a callback list and its processing lists share the
+list's tag; a chat session's hash and event log share `{session id}`; a tenant's embedding cache entries
+for one model share a tag (one MGET). Keys used alone need no tag.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +24,7 @@ class QueueManager:
         return f"{self.root}:{self.environment}"
 
     def action_stream(self, domain: str, tier: Tier | str) -> str:
-        return f"{self.prefix}:{domain}:actions:{Tier(tier).value}"
+        return f"{self.prefix}:{{{domain}}}:actions:{Tier(tier).value}"
 
     def action_streams(self, domain: str) -> dict[Tier, str]:
         """Every tier's stream of a domain, highest priority first."""
@@ -30,15 +37,23 @@ class QueueManager:
         return f"{self.prefix}:{origin}:responses:{correlation_id}"
 
     def callback_queue(self, origin: str, instance_id: str | None = None) -> str:
-        base = f"{self.prefix}:{origin}:callbacks"
-        return f"{base}:{instance_id}" if instance_id else base
+        name = f"{origin}:callbacks:{instance_id}" if instance_id else f"{origin}:callbacks"
+        return f"{self.prefix}:{{{name}}}"
 
     def processing_queue(self, queue: str, consumer: str) -> str:
         """Where a callback consumer parks messages while it handles them (crash recovery)."""
         return f"{queue}:processing:{consumer}"
 
     def dead_letter_stream(self, domain: str) -> str:
-        return f"{self.prefix}:{domain}:dead"
+        return f"{self.prefix}:{{{domain}}}:dead"
+
+    def session_keys(self, session_id: str) -> tuple[str, str]:
+        """A chat session's hash and its event log (its scripts touch both)."""
+        session = f"{self.prefix}:orchestrator:state:session:{{{session_id}}}"
+        return session, f"{session}:events"
+
+    def embedding_cache_key(self, tenant_id: str, model: str, text_hash: str) -> str:
+        return f"{self.prefix}:embedding:cache:{{{tenant_id}:{model}}}:{text_hash}"
 
     def cache_key(self, domain: str, *parts: str) -> str:
         return ":".join((self.prefix, domain, "cache", *parts))
@@ -54,5 +69,5 @@ class QueueManager:
         """Replies and callbacks may only be pushed to this environment's response/callback lists."""
         if not key.startswith(self.prefix + ":"):
             return False
-        parts = key[len(self.prefix) + 1 :].split(":")
-        return len(parts) >= 2 and parts[1] in {"responses", "callbacks"}
+        parts = key[len(self.prefix) + 1 :].strip("{}").split(":")
+        return len(parts) >= 2 and parts[1] in {"responses", "callbacks"} and ":processing:" not in key

@@ -1,8 +1,11 @@
-"""Builds the process's one Redis client (a blocking pool sized for the blocking waiters)."""
+"""Builds the process's one Redis client: a blocking pool sized for the blocking waiters, or a Redis Cluster
+client (per-node pools) when `redis_cluster` is set. Key names keep what is used together in one slot
+(QueueManager's hash tags), so the same code runs on both."""
 
 from __future__ import annotations
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -19,6 +22,19 @@ class RedisManager:
     def __init__(self, settings: CommonSettings):
         if settings.redis_socket_timeout_s <= MAX_BLOCK_S:
             raise ValueError("redis_socket_timeout_s must exceed the longest blocking read (2 s)")
+        self._pool: BlockingConnectionPool | None = None
+        if settings.redis_cluster:
+            self.client: Redis = RedisCluster.from_url(  # type: ignore[assignment]  # the same commands
+                settings.redis_url,
+                max_connections=settings.redis_max_connections,
+                socket_timeout=settings.redis_socket_timeout_s,
+                socket_connect_timeout=5.0,
+                socket_keepalive=True,
+                health_check_interval=30,
+                decode_responses=True,
+                client_name=settings.service_name,
+            )
+            return
         self._pool = BlockingConnectionPool.from_url(
             settings.redis_url,
             max_connections=settings.redis_max_connections,
@@ -39,4 +55,9 @@ class RedisManager:
 
     async def close(self) -> None:
         await self.client.aclose()
-        await self._pool.disconnect()
+        if self._pool is not None:
+            await self._pool.disconnect()
+
+
+def is_cluster(redis: Redis) -> bool:
+    return isinstance(redis, RedisCluster)

@@ -105,10 +105,14 @@ class CallbackAdopter:
         queue = self.queues.callback_queue(self.origin, dead)
         parked = self.queues.processing_queue(queue, dead)
         moved = 0
-        # what it was handling first (newest parked onto the consuming end), then what waited, oldest first
+        # what it was handling first (newest parked onto the consuming end), then what waited, oldest first.
+        # The lists of two replicas may live on two cluster nodes: each callback is parked (same slot), pushed
+        # here, then unparked: a crash in between hands one over twice, never loses it (handlers are idempotent)
         while await self.redis.lmove(parked, queue, "LEFT", "RIGHT") is not None:
             pass
-        while await self.redis.lmove(queue, self.own_queue, "RIGHT", "LEFT") is not None:
+        while (raw := await self.redis.lmove(queue, parked, "RIGHT", "LEFT")) is not None:
+            await self.redis.lpush(self.own_queue, raw)  # type: ignore[misc]  # redis-py: "Awaitable[T] | T"
+            await self.redis.lrem(parked, 1, raw)  # type: ignore[misc]
             moved += 1
         if moved:
             log.info("callbacks_adopted", dead_replica=dead, count=moved)

@@ -70,7 +70,7 @@ class EmbeddingService:
 
     def _cache_key(self, tenant_id: str, model: str, text: str) -> str:
         """Per tenant: a shared cache would let one tenant learn by timing what another embedded."""
-        return self.queues.cache_key("embedding", tenant_id, model, hashlib.sha256(text.encode()).hexdigest())
+        return self.queues.embedding_cache_key(tenant_id, model, hashlib.sha256(text.encode()).hexdigest())
 
     async def generate(self, tenant_id: str, tier: Tier, texts: list[str], model: str | None = None) -> EmbedResult:
         self._check_limits(texts)

@@ -10,7 +10,7 @@ from tests.support.helpers import eventually
 async def test_turns_own_their_events_and_renew_the_session(redis, queues) -> None:
     store = SessionStore(redis, queues, ttl_s=600, log_ttl_s=60, log_maxlen=100)
     await store.create("s1", tenant_id="t", tier="free", agent_id="a", conversation_id="c", user_id=None)
-    session_key = queues.state_key("orchestrator", "session", "s1")
+    session_key = queues.session_keys("s1")[0]
     await redis.expire(session_key, 5)  # nearly expired
 
     assert await store.append("s1", Pong()) == 1

@@ -13,22 +13,42 @@ from common.workers.tier_scheduler import TierScheduler
 
 def test_key_names_follow_the_contract() -> None:
     q = QueueManager("prod")
-    assert q.action_stream("query", Tier.ENTERPRISE) == "nooble4:prod:query:actions:enterprise"
+    # DESIGN.md's names, with Redis Cluster hash tags ({...}) around what is used together
+    assert q.action_stream("query", Tier.ENTERPRISE) == "nooble4:prod:{query}:actions:enterprise"
     assert list(q.action_streams("query")) == list(PRIORITY_ORDER)
     assert q.consumer_group("query") == "query-workers"
     assert q.response_queue("execution", "c1") == "nooble4:prod:execution:responses:c1"
-    assert q.callback_queue("orchestrator") == "nooble4:prod:orchestrator:callbacks"
-    assert q.callback_queue("orchestrator", "i1") == "nooble4:prod:orchestrator:callbacks:i1"
-    assert q.dead_letter_stream("query") == "nooble4:prod:query:dead"
+    assert q.callback_queue("orchestrator") == "nooble4:prod:{orchestrator:callbacks}"
+    assert q.callback_queue("orchestrator", "i1") == "nooble4:prod:{orchestrator:callbacks:i1}"
+    assert q.dead_letter_stream("query") == "nooble4:prod:{query}:dead"
 
 
 def test_replies_only_go_to_this_environments_reply_lists() -> None:
     q = QueueManager("prod")
-    assert q.is_own_queue("nooble4:prod:execution:responses:c1")
-    assert q.is_own_queue("nooble4:prod:orchestrator:callbacks:i1")
-    assert not q.is_own_queue("nooble4:other:execution:responses:c1")
-    assert not q.is_own_queue("nooble4:prod:query:actions:free")  # never into another service's stream
+    assert q.is_own_queue(q.response_queue("execution", "c1"))
+    assert q.is_own_queue(q.callback_queue("orchestrator", "i1")) and q.is_own_queue(q.callback_queue("ingestion"))
+    assert not q.is_own_queue(QueueManager("other").response_queue("execution", "c1"))
+    assert not q.is_own_queue(q.action_stream("query", "free"))  # never into another service's stream
+    assert not q.is_own_queue(q.processing_queue(q.callback_queue("orchestrator", "i1"), "c1"))
     assert not q.is_own_queue("somebody:else")
+
+
+def test_keys_used_together_share_a_hash_slot() -> None:
+    """So scripts, multi-stream reads and BLMOVE work on Redis Cluster (CROSSSLOT otherwise)."""
+    from redis.crc import key_slot
+
+    q = QueueManager("prod")
+    streams = [*q.action_streams("query").values(), q.dead_letter_stream("query")]
+    assert len({key_slot(s.encode()) for s in streams}) == 1
+    queue = q.callback_queue("orchestrator", "replica-1")
+    assert key_slot(queue.encode()) == key_slot(q.processing_queue(queue, "replica-1").encode())
+    session, events = q.session_keys("s-123")
+    assert key_slot(session.encode()) == key_slot(events.encode())
+    cache = [q.embedding_cache_key("t1", "all-MiniLM-L6-v2", h) for h in ("a" * 64, "b" * 64)]
+    assert len({key_slot(k.encode()) for k in cache}) == 1
+    assert key_slot(q.action_stream("query", "free").encode()) != key_slot(
+        q.action_stream("ingestion", "free").encode()
+    )
 
 
 def test_scheduler_follows_weights_and_never_starves() -> None:
