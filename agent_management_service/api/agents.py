@@ -3,12 +3,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from agent_management_service.clients.ingestion_client import IngestionClient
-from agent_management_service.models.agents import AgentCreate, AgentOut, AgentUpdate, FromTemplate, Page
+from agent_management_service.models.agents import AgentCreate, AgentOut, AgentUpdate, FromTemplate
 from agent_management_service.services import agents
 from agent_management_service.services.agent_config import invalidate_agent_config
 from agent_management_service.services.templates import TEMPLATES
 from common.auth import CurrentTenant
 from common.errors import NotFoundError
+from common.models.pagination import Page
 from common.service import AppDeps as Deps
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])

@@ -1,7 +1,8 @@
-from agent_management_service.models.agents import AgentConfig, AgentOut, GetConfigRequest, ListAgentsRequest, Page
+from agent_management_service.models.agents import AgentConfig, AgentOut, GetConfigRequest, ListAgentsRequest
 from agent_management_service.services.agent_config import load_agent_config
 from agent_management_service.services.agents import list_agents
 from common.models.actions import DomainAction
+from common.models.pagination import Page
 from common.service import ServiceDeps
 from common.workers.router import ActionRouter
 

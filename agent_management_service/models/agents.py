@@ -1,12 +1,9 @@
 from datetime import datetime
 from enum import StrEnum
-from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.validation import PatchModel
-
-T = TypeVar("T")
 
 
 class ModelProvider(StrEnum):
@@ -123,10 +120,3 @@ class Template(BaseModel):
     name: str
     description: str
     agent: AgentCreate
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int
-    limit: int
-    offset: int

@@ -8,10 +8,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agent_management_service.models.agents import AgentCreate, AgentOut, AgentUpdate, Page
+from agent_management_service.models.agents import AgentCreate, AgentOut, AgentUpdate
 from agent_management_service.models.tables import agents
 from common.auth import TenantIdentity
 from common.errors import NotFoundError, QuotaExceededError
+from common.models.pagination import Page
 from common.policy import check_model_allowed
 from common.tier_limits import limits_for
 

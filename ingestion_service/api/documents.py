@@ -4,9 +4,16 @@ from fastapi import APIRouter, Form, Query, UploadFile, status
 
 from common.auth import CurrentTenant, TenantIdentity
 from common.errors import QuotaExceededError
+from common.models.pagination import Page
 from ingestion_service.deps import IngestionAppDeps as Deps
 from ingestion_service.deps import IngestionDeps
-from ingestion_service.models.knowledge import DocumentAccepted, DocumentOut, TextDocumentCreate, UrlDocumentCreate
+from ingestion_service.models.knowledge import (
+    DocumentAccepted,
+    DocumentOut,
+    DocumentStatus,
+    TextDocumentCreate,
+    UrlDocumentCreate,
+)
 from ingestion_service.services import documents, queueing
 from ingestion_service.services.extract import detect_kind
 from ingestion_service.services.url_fetch import fetch_url
@@ -75,12 +82,19 @@ async def from_url(body: UrlDocumentCreate, deps: Deps, tenant: CurrentTenant) -
 
 @router.get("")
 async def list_(
-    deps: Deps, tenant: CurrentTenant, collection_id: Annotated[str | None, Query()] = None
-) -> list[DocumentOut]:
+    deps: Deps,
+    tenant: CurrentTenant,
+    collection_id: Annotated[str | None, Query()] = None,
+    status: Annotated[DocumentStatus | None, Query(description="only documents in this state")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[DocumentOut]:
     """List the tenant's documents.
 
-    Newest first, optionally of one collection, with their status and failure reason."""
-    return await documents.list_documents(deps.engine, tenant.tenant_id, collection_id)
+    Newest first, paged with `limit` and `offset`, optionally of one collection and one status (e.g.
+    `status=failed` to see what needs attention), each with its status and failure reason."""
+    state = status.value if status else None
+    return await documents.list_documents(deps.engine, tenant.tenant_id, collection_id, state, limit, offset)
 
 
 @router.get("/{document_id}")

@@ -1,10 +1,18 @@
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 from common.embedding_models import DEFAULT_EMBEDDING_MODEL
 from common.validation import PatchModel
+
+
+class DocumentStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
 
 
 class CollectionCreate(BaseModel):

@@ -16,6 +16,7 @@ from common.auth import TenantIdentity
 from common.errors import NotFoundError, QuotaExceededError
 from common.knowledge_tables import chunks, documents, ingestion_tasks
 from common.models.actions import utc_now
+from common.models.pagination import Page
 from common.tier_limits import limits_for
 from ingestion_service.models.knowledge import DocumentAccepted, DocumentOut, TaskOut
 from ingestion_service.services.collections import get_collection
@@ -126,13 +127,26 @@ async def get_document(engine: AsyncEngine, tenant_id: str, document_id: str) ->
     return DocumentOut(**row._asdict())
 
 
-async def list_documents(engine: AsyncEngine, tenant_id: str, collection_id: str | None) -> list[DocumentOut]:
-    query = sa.select(*DOCUMENT_COLUMNS).where(documents.c.tenant_id == tenant_id)
+async def list_documents(
+    engine: AsyncEngine, tenant_id: str, collection_id: str | None, status: str | None, limit: int, offset: int
+) -> Page[DocumentOut]:
+    """Newest first, optionally of one collection and/or one status, one page at a time."""
+    scope = [documents.c.tenant_id == tenant_id]
     if collection_id:
-        query = query.where(documents.c.collection_id == collection_id)
+        scope.append(documents.c.collection_id == collection_id)
+    if status:
+        scope.append(documents.c.status == status)
+    query = sa.select(*DOCUMENT_COLUMNS).where(*scope)
     async with engine.connect() as conn:
-        rows = (await conn.execute(query.order_by(documents.c.created_at.desc()).limit(500))).all()
-    return [DocumentOut(**row._asdict()) for row in rows]
+        total = await conn.scalar(sa.select(sa.func.count()).select_from(documents).where(*scope))
+        rows = (
+            await conn.execute(
+                query.order_by(documents.c.created_at.desc(), documents.c.id).limit(limit).offset(offset)
+            )
+        ).all()
+    return Page[DocumentOut](
+        items=[DocumentOut(**row._asdict()) for row in rows], total=total or 0, limit=limit, offset=offset
+    )
 
 
 async def delete_document(engine: AsyncEngine, tenant_id: str, document_id: str) -> None:

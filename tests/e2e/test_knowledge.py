@@ -190,3 +190,22 @@ async def test_free_tier_documents_per_day_and_document_filter(chat_platform: Ch
         assert len({hit["document_id"] for hit in everywhere}) == 10
         filtered = await kb.search("heliotrope", [collection], mode="hybrid", document_ids=[chosen])
         assert {hit["document_id"] for hit in filtered.json()["results"]} == {chosen}
+
+
+async def test_documents_are_listed_in_pages_and_by_status(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant()
+    async with Knowledge(chat_platform, key) as kb:
+        collection = await kb.collection()
+        for i in range(3):
+            await kb.ingested(collection, f"ok{i}.txt", f"Document number {i} about lanterns.".encode())
+        await kb.ingested(collection, "empty.txt", b"   ")
+        url = f"{kb.ingestion}/api/v1/documents"
+        first = (await kb.http.get(url, params={"collection_id": collection, "limit": 2})).json()
+        second = (await kb.http.get(url, params={"collection_id": collection, "limit": 2, "offset": 2})).json()
+        assert first["total"] == second["total"] == 4 and len(first["items"]) == len(second["items"]) == 2
+        assert {d["id"] for d in first["items"]}.isdisjoint({d["id"] for d in second["items"]})
+        failed = (await kb.http.get(url, params={"status": "failed"})).json()
+        assert [d["source"] for d in failed["items"]] == ["empty.txt"] and "empty_document" in failed["items"][0][
+            "error"
+        ]
+        assert (await kb.http.get(url, params={"status": "stuck"})).status_code == 422
