@@ -26,6 +26,7 @@ class IngestionDeps(ServiceDeps):
     instance_id: str
     callback_queue: str  # this replica's own list: the callbacks of its batches come back here
     extract_gate: asyncio.Semaphore  # documents read at once (each in its own child process)
+    embed_gate: asyncio.Semaphore  # embedding batches awaiting an answer, all documents together
 
 
 @asynccontextmanager
@@ -39,6 +40,7 @@ async def open_ingestion_deps(settings: IngestionSettings) -> AsyncIterator[Inge
             instance_id=instance_id,
             callback_queue=base.queues.callback_queue(ORIGIN, instance_id),
             extract_gate=asyncio.Semaphore(settings.extract_parallel),
+            embed_gate=asyncio.Semaphore(settings.embed_inflight_batches),
         )
 
 

@@ -13,7 +13,10 @@ class IngestionSettings(CommonSettings):
     default_chunk_overlap: int = Field(30, ge=0, le=500)
     embed_batch_size: int = Field(32, ge=1, le=256)  # chunks per embedding.generate
     embed_parallel_batches: int = Field(4, ge=1, le=64)  # batches in flight per document
-    embed_timeout_s: float = Field(120.0, gt=0)  # per batch callback
+    embed_timeout_s: float = Field(120.0, gt=0)  # per batch callback, counted from when the batch is sent
+    # batches awaiting the embedding service per replica, all documents together: more wait here, before
+    # their timeout starts, instead of queueing behind each other in the embedding service's stream
+    embed_inflight_batches: int = Field(8, ge=1, le=256)
     allow_private_urls: bool = False  # refuse loopback/private/link-local addresses when fetching URLs
     url_fetch_timeout_s: float = Field(20.0, gt=0)
     task_events_ttl_s: int = Field(3_600, ge=60)

@@ -164,7 +164,7 @@ async def _embed_pending(
 
     async def one(batch: Sequence[Any]) -> None:
         nonlocal done
-        async with gate:
+        async with gate, deps.embed_gate:  # the timeout counts the embedding's work, not a queue behind others
             vectors = await _embed_batch(action, deps, model, [row.content for row in batch])
             async with deps.engine.begin() as conn:
                 await conn.execute(
