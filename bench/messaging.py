@@ -1,8 +1,10 @@
 """Pseudo-sync round trips: BaseRedisClient + BaseWorker against a bare redis.asyncio loop (the floor).
 
 Each implementation's worker runs in its own OS process (as in production); the callers run here.
-Prints calls/s, p50 and p99 at 1, 32 and 128 concurrent callers and the ratio to the bare loop:
-medians of interleaved rounds (bare, nooble4, faststream, bare, ...), so drift hits all alike.
+Prints calls/s, p50 and p99 at 1, 32 and 128 concurrent callers and the ratio to the bare loop, and the CPU
+time per call of the caller (this process) and of the worker process — which shows the framework's own cost
+even on a 2-core machine where throughput is capped by contention: medians of interleaved rounds (bare,
+nooble4, faststream, bare, ...), so drift hits all alike.
 
     python -m bench.messaging [--seconds 3] [--callers 1 32 128] [--rounds 3]
 
@@ -145,7 +147,13 @@ def _run_worker(kind: str, url: str, ready: multiprocessing.synchronize.Event) -
     uvloop.run(worker(url, ready))
 
 
-async def measure(call: CallFactory, callers: int, seconds: float) -> tuple[float, float, float]:
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; clock ticks of 1/100 s)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(call: CallFactory, callers: int, seconds: float, worker_pid: int) -> tuple[float, ...]:
     latencies: list[float] = []
     stop_at = 0.0
 
@@ -159,11 +167,15 @@ async def measure(call: CallFactory, callers: int, seconds: float) -> tuple[floa
     await asyncio.gather(*(caller() for _ in range(callers)))
     latencies.clear()
     began = time.perf_counter()
+    caller_cpu, worker_cpu = time.process_time(), process_cpu_s(worker_pid)
     stop_at = began + seconds
     await asyncio.gather(*(caller() for _ in range(callers)))
     elapsed = time.perf_counter() - began
+    calls = len(latencies)
+    caller_us = (time.process_time() - caller_cpu) * 1e6 / calls
+    worker_us = (process_cpu_s(worker_pid) - worker_cpu) * 1e6 / calls
     cuts = quantiles(latencies, n=100, method="inclusive")
-    return len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000
+    return calls / elapsed, cuts[49] * 1000, cuts[98] * 1000, caller_us, worker_us
 
 
 async def bench(url: str, seconds: float, caller_counts: list[int], rounds: int) -> list[tuple[str, int, tuple | None]]:
@@ -175,12 +187,15 @@ async def bench(url: str, seconds: float, caller_counts: list[int], rounds: int)
     await redis.flushdb()
     manager = RedisManager(bench_settings(url))
     calls: dict[str, CallFactory] = {}
+    pids: dict[str, int] = {}
     procs, stops = [], []
     for kind in ("bare", "nooble4", "faststream"):
         ready = ctx.Event()
         proc = ctx.Process(target=_run_worker, args=(kind, url, ready), daemon=True)
         proc.start()
         procs.append(proc)
+        assert proc.pid is not None
+        pids[kind] = proc.pid
         try:
             if not await asyncio.to_thread(ready.wait, 30):
                 raise RuntimeError(f"{kind} worker did not start")
@@ -196,13 +211,13 @@ async def bench(url: str, seconds: float, caller_counts: list[int], rounds: int)
     results: list[tuple[str, int, tuple | None]] = []
     try:
         for callers in caller_counts:
-            samples: dict[str, list[tuple[float, float, float]]] = {kind: [] for kind in calls}
+            samples: dict[str, list[tuple[float, ...]]] = {kind: [] for kind in calls}
             for _ in range(rounds):
                 for kind, call in calls.items():
-                    samples[kind].append(await measure(call, callers, seconds))
+                    samples[kind].append(await measure(call, callers, seconds, pids[kind]))
             for kind in ("bare", "nooble4", "faststream"):
                 runs = samples.get(kind)
-                results.append((kind, callers, tuple(median(r[i] for r in runs) for i in range(3)) if runs else None))
+                results.append((kind, callers, tuple(median(r[i] for r in runs) for i in range(5)) if runs else None))
     finally:
         for stop in stops:
             await stop()
@@ -218,17 +233,21 @@ def print_table(results: list[tuple[str, int, tuple | None]]) -> None:
     floor = {n: r for kind, n, r in results if kind == "bare" and r}
     print(
         f"{'implementation':<12} {'callers':>7} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'x bare calls/s':>15} {'x bare p99':>11}"
+        f"{'x bare calls/s':>15} {'x bare p99':>11} {'caller us/call':>15} {'worker us/call':>15} {'x bare cpu':>11}"
     )
     for kind, n, r in results:
         if r is None:
             print(f"{kind:<12} {n:>7} {'n/a':>9}")
             continue
-        rate, p50, p99 = r
+        rate, p50, p99, caller_us, worker_us = r
         base = floor.get(n)
         ratio = f"{rate / base[0]:.2f}" if base else "-"
         p99_ratio = f"{p99 / base[2]:.2f}" if base else "-"
-        print(f"{kind:<12} {n:>7} {rate:>9.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>15} {p99_ratio:>11}")
+        cpu_ratio = f"{(caller_us + worker_us) / (base[3] + base[4]):.2f}" if base else "-"
+        print(
+            f"{kind:<12} {n:>7} {rate:>9.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>15} {p99_ratio:>11} "
+            f"{caller_us:>15.0f} {worker_us:>15.0f} {cpu_ratio:>11}"
+        )
 
 
 def main() -> None:

@@ -25,13 +25,11 @@ import redis as sync_redis
 import uvloop
 from redis.asyncio import Redis
 
-from bench.messaging import bare_caller, bare_worker, bench_settings, nooble_caller, nooble_worker
+from bench.messaging import bare_caller, bare_worker, bench_settings, nooble_caller, nooble_worker, process_cpu_s
 from common.clients import BaseRedisClient
 from common.launcher.embedded import EmbeddedRedis
 from common.log import configure_logging
 from common.messaging import RedisManager
-
-TICKS = 100  # clock ticks per second of /proc/<pid>/stat
 
 
 def _worker(kind: str, url: str, ready: multiprocessing.synchronize.Event) -> None:
@@ -66,11 +64,6 @@ def _caller(kind: str, url: str, inflight: int, seconds: float, start: multiproc
     out.put(uvloop.run(_calls(kind, url, inflight, seconds)))
 
 
-def _cpu_ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
-
-
 def _command_usec(client: sync_redis.Redis) -> tuple[int, int]:
     stats = client.info("commandstats")
     return sum(v["usec"] for v in stats.values()), sum(v["calls"] for v in stats.values())
@@ -96,12 +89,12 @@ def run(kind: str, workers: int, callers: int, inflight: int, seconds: float, tm
         client = sync_redis.Redis(port=server.port)
         time.sleep(2)  # callers' interpreters up (they wait on `start`)
         assert server.process is not None
-        cpu_before, (usec_before, cmds_before) = _cpu_ticks(server.process.pid), _command_usec(client)
+        cpu_before, (usec_before, cmds_before) = process_cpu_s(server.process.pid), _command_usec(client)
         began = time.perf_counter()
         start.set()
         results = [out.get(timeout=seconds + 60) for _ in calling]
         elapsed = time.perf_counter() - began
-        cpu = (_cpu_ticks(server.process.pid) - cpu_before) / TICKS
+        cpu = process_cpu_s(server.process.pid) - cpu_before
         usec, cmds = (a - b for a, b in zip(_command_usec(client), (usec_before, cmds_before), strict=True))
         for proc in calling:
             proc.join(10)
