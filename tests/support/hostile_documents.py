@@ -70,6 +70,7 @@ CORPUS: list[tuple[str, bytes, str]] = [
         b"<script>document.write('hidden')</script></body></html>",
         "ready",
     ),
+    ("one-line.txt", b"word " * 4_000_000, "document_too_long"),  # 20 MB on a single line
     ("empty.txt", b"", "empty_document"),
     ("blank.md", b"   \n\n  \t\n", "empty_document"),
 ]
