@@ -17,8 +17,9 @@ from common.launcher.embedded import terminate_with_parent
 
 FIRST_RESTART_DELAY_S = 0.5
 MAX_RESTART_DELAY_S = 30.0
-STABLE_AFTER_S = 60.0  # a child that ran this long starts its backoff afresh
-CRASH_LOOP_RESTARTS = 5  # restarts within STABLE_AFTER_S that count as a crash loop
+STABLE_AFTER_S = 10.0  # a child that ran this long before exiting is restarted at once (backoff afresh)
+CRASH_LOOP_WINDOW_S = 60.0
+CRASH_LOOP_RESTARTS = 5  # quick deaths within CRASH_LOOP_WINDOW_S that count as a crash loop
 
 
 def exit_reason(returncode: int) -> str:
@@ -103,7 +104,7 @@ class Supervisor:
     def _schedule_restart(self, child: Child, returncode: int, now: float) -> None:
         if now - child.started_at > STABLE_AFTER_S:
             child.recent_restarts.clear()
-        child.recent_restarts = [t for t in child.recent_restarts if now - t < STABLE_AFTER_S]
+        child.recent_restarts = [t for t in child.recent_restarts if now - t < CRASH_LOOP_WINDOW_S]
         delay = min(MAX_RESTART_DELAY_S, FIRST_RESTART_DELAY_S * 2 ** len(child.recent_restarts))
         child.recent_restarts.append(now)
         child.restarts += 1
@@ -111,7 +112,7 @@ class Supervisor:
         child.restart_at = now + delay
         looping = len(child.recent_restarts) >= CRASH_LOOP_RESTARTS
         child.state = "crash_loop" if looping else "restarting"
-        warning = f"; CRASH LOOP: {len(child.recent_restarts)} restarts in {STABLE_AFTER_S:g} s" if looping else ""
+        warning = f"; CRASH LOOP: {len(child.recent_restarts)} restarts in {CRASH_LOOP_WINDOW_S:g} s" if looping else ""
         print(
             f"{child.name} exited ({child.last_exit}); restart #{child.restarts} in {delay:g} s{warning}; "
             f"see {child.log_path}",
