@@ -15,3 +15,6 @@ class OrchestratorSettings(CommonSettings):
     turn_timeout_cap_s: float | None = Field(None, gt=0)  # a deployment's own limit below the tier table's
     turn_grace_s: float = Field(10.0, ge=0)  # beyond the tier's turn timeout before the orchestrator gives up
     public_ws_url: str | None = None  # e.g. wss://chat.example.com when behind a proxy
+    # where the console reaches each API: {"management": "https://...", ...}; default: this host, standard ports
+    # shifted as this service's own port is (what `nooble4 up --port-offset` does)
+    public_service_urls: dict[str, str] = {}

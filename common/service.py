@@ -20,6 +20,7 @@ import uvicorn
 import uvloop
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -155,6 +156,14 @@ def create_service_app(
             yield
 
     app = FastAPI(title=spec.title, lifespan=lifespan, dependencies=[Depends(reject_unrepresentable)])
+    if settings.cors_origins:  # the web console, served by the orchestrator, calls each service's API
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            expose_headers=["Retry-After"],
+        )
     app.state.settings = settings
     app.state.spec = spec
 

@@ -21,6 +21,7 @@ class CommonSettings(BaseSettings):
     service_name: str = "nooble4"
     instance_id: str | None = None  # stable replica id; defaults to hostname-pid
     host: str = "127.0.0.1"
+    cors_origins: list[str] = []  # browser origins allowed to call this API (the console's); none by default
     port: int = 8000
     log_level: str = "INFO"
     log_json: bool = True

@@ -161,4 +161,5 @@ def openai_standin() -> Iterator[str]:
         proc.wait()
 
 
+from tests.support.browser import browser  # noqa: E402,F401  (headless Chromium for the page tests)
 from tests.support.platform import chat_platform  # noqa: E402,F401  (the launcher-started platform, shared)

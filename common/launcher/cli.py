@@ -153,6 +153,9 @@ class Platform:
         os.environ["NOOBLE4_LOCAL_LLM_BASE_URL"] = f"{base}/v1"
 
     def _spawn_services(self) -> None:
+        if orchestrator := self.ports.get("agent_orchestrator_service"):  # the console calls every API
+            origins = [f"http://{host}:{orchestrator}" for host in ("127.0.0.1", "localhost")]
+            os.environ.setdefault("NOOBLE4_CORS_ORIGINS", json.dumps(origins))
         for name, port in self.ports.items():
             base = f"http://127.0.0.1:{port}"
             command = [sys.executable, "-m", name, "--port", str(port)]
@@ -180,7 +183,7 @@ class Platform:
         if "local_llm" in self.supervisor.children:
             print(f"  {'local LLM (SmolLM2-135M)':<28} http://127.0.0.1:{self.local_llm_port}/v1")
         if orchestrator := self.ports.get("agent_orchestrator_service"):
-            print(f"chat in the browser: http://127.0.0.1:{orchestrator}/")
+            print(f"console in the browser: http://127.0.0.1:{orchestrator}/console   (chat: /)")
             print(f"a tenant and its API key: nooble4 tenant create --name Acme --home {self.home}")
         print(f"state of every process: nooble4 status --home {self.home}")
         print(f"logs: {self.home / 'logs'}   stop: Ctrl-C", flush=True)
