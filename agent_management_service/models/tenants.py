@@ -1,8 +1,10 @@
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from common.models.tiers import Tier
+from common.tier_limits import limits_for
 
 
 class TenantOut(BaseModel):
@@ -10,6 +12,22 @@ class TenantOut(BaseModel):
     name: str
     tier: Tier
     created_at: datetime
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def limits(self) -> dict[str, Any]:
+        """The tier's limits (the one tier table, `common.tier_limits`), for clients such as the console."""
+        limits = limits_for(self.tier)
+        return {
+            "requests_per_minute": limits.requests_per_minute,
+            "requests_per_day": limits.requests_per_day,
+            "max_agents": limits.max_agents,
+            "max_collections": limits.max_collections,
+            "max_documents_per_day": limits.max_documents_per_day,
+            "max_file_size_mb": limits.max_file_size_mb,
+            "turn_timeout_s": limits.timeout_s,
+            "allowed_model_providers": sorted(limits.allowed_model_providers),
+        }
 
 
 class ApiKeyCreate(BaseModel):

@@ -3,8 +3,13 @@
 
 const $ = (id) => document.getElementById(id);
 const KEY = "nooble4.credential";
+const CHAT = "nooble4.chat";  // the open chat session and the last event seen, to resume after a reload
+const TABS = ["agents", "knowledge", "chat", "account"];
 let apis = {};
 let refreshTimer = null;
+let limits = {};
+let socket = null;
+let turn = null;  // {taskId, bubble, text}
 
 async function api(service, path, { method = "GET", body, form } = {}) {
   const headers = { Authorization: `Bearer ${sessionStorage.getItem(KEY)}` };
@@ -14,6 +19,14 @@ async function api(service, path, { method = "GET", body, form } = {}) {
   const response = await fetch(`${apis[service]}${path}`, { method, headers, body: payload });
   if (response.status === 204) return null;
   const doc = await response.json().catch(() => ({}));
+  if (response.status === 401) {
+    signOut(`Signed out: ${describe(doc.error, 401)}. Sign in again with a valid key.`);
+    throw new Error("signed out");
+  }
+  if (response.status === 429) {
+    const wait = response.headers.get("Retry-After");
+    throw new Error(`Too many requests for your plan: try again in ${wait || "a few"} seconds.`);
+  }
   if (!response.ok) throw new Error(describe(doc.error, response.status));
   return doc;
 }
@@ -44,7 +57,7 @@ function button(label, onClick, title) {
 }
 
 async function guarded(action) {
-  try { show(""); await action(); } catch (error) { show(error.message); }
+  try { show(""); await action(); } catch (error) { if (error.message !== "signed out") show(error.message); }
 }
 
 // ------------------------------------------------------------------ sign in and navigation
@@ -53,32 +66,44 @@ async function signIn(credential) {
   const tenant = await api("management", "/api/v1/tenants/me");
   $("who").textContent = `${tenant.name} · ${tenant.tier}`;
   $("tenant").textContent = `${tenant.name} — tier ${tenant.tier} — tenant id ${tenant.id}`;
+  limits = tenant.limits;
   $("signIn").hidden = true;
   $("nav").hidden = false;
   $("signOut").hidden = false;
   openTab("agents");
 }
 
-function signOut() {
+function signOut(reason) {
   sessionStorage.removeItem(KEY);
-  location.reload();
+  sessionStorage.removeItem(CHAT);
+  if (socket) socket.close();
+  $("signIn").hidden = false;
+  $("nav").hidden = true;
+  $("signOut").hidden = true;
+  $("who").textContent = "";
+  for (const tab of TABS) $(`tab-${tab}`).hidden = true;
+  show(reason || "");
 }
 
 function openTab(name) {
   for (const b of document.querySelectorAll("#nav button")) b.setAttribute("aria-selected", String(b.dataset.tab === name));
-  for (const tab of ["agents", "knowledge", "account"]) $(`tab-${tab}`).hidden = tab !== name;
+  for (const tab of TABS) $(`tab-${tab}`).hidden = tab !== name;
   clearTimeout(refreshTimer);
-  guarded({ agents: loadAgents, knowledge: loadKnowledge, account: loadKeys }[name]);
+  guarded({ agents: loadAgents, knowledge: loadKnowledge, chat: loadChat, account: loadAccount }[name]);
 }
 
 // ------------------------------------------------------------------ agents
 async function loadAgents() {
-  const [templates, page] = await Promise.all([
+  const [templates, page, collections] = await Promise.all([
     api("management", "/api/v1/templates"),
     api("management", "/api/v1/agents?limit=100"),
+    api("ingestion", "/api/v1/collections"),
   ]);
   const select = $("template");
   select.replaceChildren(...templates.map((t) => new Option(`${t.name} — ${t.description}`, t.id)));
+  $("agentCollections").replaceChildren(...collections.map((c) => new Option(c.name, c.id)));
+  $("newAgentTitle").textContent = limits.max_agents
+    ? `New agent (${page.total} of ${limits.max_agents} on your plan)` : "New agent";
   const body = $("agents");
   body.replaceChildren();
   for (const agent of page.items) {
@@ -110,7 +135,8 @@ async function loadAgents() {
 
 async function createAgent(event) {
   event.preventDefault();
-  const body = { template_id: $("template").value, name: $("agentName").value };
+  const collection_ids = [...$("agentCollections").selectedOptions].map((o) => o.value);
+  const body = { template_id: $("template").value, name: $("agentName").value, collection_ids };
   await api("management", "/api/v1/agents/from-template", { method: "POST", body });
   $("agentName").value = "";
   await loadAgents();
@@ -192,6 +218,31 @@ async function search(event) {
 }
 
 // ------------------------------------------------------------------ keys
+async function loadAccount() {
+  const stats = await api("conversation", "/api/v1/conversations/stats");
+  const rows = [
+    ["Requests per minute / per day", `${limits.requests_per_minute ?? "unlimited"} / ${limits.requests_per_day ?? "unlimited"}`],
+    ["Agents allowed", limits.max_agents ?? "unlimited"],
+    ["Collections allowed", limits.max_collections ?? "unlimited"],
+    ["Documents per day", limits.max_documents_per_day ?? "unlimited"],
+    ["Largest upload", `${limits.max_file_size_mb} MB`],
+    ["Model providers", (limits.allowed_model_providers || []).join(", ")],
+    ["Conversations / messages stored", `${stats.conversations} / ${stats.messages}`],
+    ["Tokens used (prompt + completion)", `${stats.total_tokens} (${stats.prompt_tokens} + ${stats.completion_tokens})`],
+  ];
+  const body = $("usage");
+  body.replaceChildren();
+  for (const [name, value] of rows) {
+    const row = body.insertRow();
+    const th = document.createElement("th");
+    th.scope = "row";
+    th.textContent = name;
+    row.append(th);
+    cell(row, value);
+  }
+  await loadKeys();
+}
+
 async function loadKeys() {
   const keys = await api("management", "/api/v1/tenants/me/keys");
   const body = $("keys");
@@ -220,6 +271,192 @@ async function createKey(event) {
   await loadKeys();
 }
 
+// ------------------------------------------------------------------ chat
+// Markdown as DOM nodes (paragraphs, lists, code, bold, inline code, [n] citations): never innerHTML.
+function renderMarkdown(container, text, sources) {
+  container.replaceChildren();
+  const parts = text.split("```");
+  parts.forEach((part, i) => {
+    if (i % 2) {
+      const pre = document.createElement("pre");
+      const code = document.createElement("code");
+      code.textContent = part.replace(/^[\w-]*\n/, "");
+      pre.append(code);
+      container.append(pre);
+      return;
+    }
+    for (const block of part.split(/\n{2,}/)) {
+      const lines = block.split("\n").filter((l) => l.trim());
+      if (!lines.length) continue;
+      if (lines.every((l) => /^\s*[-*] /.test(l))) {
+        const list = document.createElement("ul");
+        for (const l of lines) list.append(inline(document.createElement("li"), l.replace(/^\s*[-*] /, ""), sources));
+        container.append(list);
+      } else {
+        container.append(inline(document.createElement("p"), lines.join(" "), sources));
+      }
+    }
+  });
+}
+
+function inline(element, text, sources) {
+  for (const token of text.split(/(\*\*[^*]+\*\*|`[^`]+`|\[\d+\])/)) {
+    if (!token) continue;
+    if (token.startsWith("**") && token.endsWith("**")) {
+      const b = document.createElement("strong"); b.textContent = token.slice(2, -2); element.append(b);
+    } else if (token.startsWith("`") && token.endsWith("`")) {
+      const c = document.createElement("code"); c.textContent = token.slice(1, -1); element.append(c);
+    } else if (/^\[\d+\]$/.test(token) && sources[Number(token.slice(1, -1)) - 1]) {
+      const a = document.createElement("a");
+      a.href = `#source-${turnId}-${token.slice(1, -1)}`;
+      a.textContent = token;
+      element.append(a);
+    } else element.append(document.createTextNode(token));
+  }
+  return element;
+}
+
+let turnId = 0;
+
+function bubble(kind, text) {
+  const div = document.createElement("div");
+  div.className = `msg ${kind}`;
+  div.textContent = text;
+  $("chatLog").append(div);
+  $("chatLog").scrollTop = $("chatLog").scrollHeight;
+  return div;
+}
+
+function step(text) {  // a tool step, shown above the answer it leads to
+  const line = bubble("tool", text);
+  if (turn) turn.bubble.before(line);
+}
+
+function showSources(parent, sources) {
+  if (!sources.length) return;
+  const list = document.createElement("ol");
+  list.className = "sources";
+  sources.forEach((s, i) => {
+    const item = document.createElement("li");
+    item.id = `source-${turnId}-${i + 1}`;
+    item.textContent = `${s.document_title || s.source}${s.page ? `, page ${s.page}` : ""}: ${(s.content || "").slice(0, 160)}`;
+    list.append(item);
+  });
+  parent.append(list);
+}
+
+function busy(running) {
+  $("chatSend").disabled = running;
+  $("chatStop").disabled = !running;
+}
+
+function onEvent(event) {
+  const saved = JSON.parse(sessionStorage.getItem(CHAT) || "{}");
+  if (event.seq) sessionStorage.setItem(CHAT, JSON.stringify({ ...saved, last_seq: event.seq }));
+  switch (event.type) {
+    case "session_ready": $("chatInput").disabled = false; busy(false); break;
+    case "message_start": turnId += 1; turn = { taskId: event.task_id, bubble: bubble("assistant", ""), text: "" }; busy(true); break;
+    case "token": if (turn) { turn.text += event.delta; turn.bubble.textContent = turn.text; } break;
+    case "turn_restart": if (turn) { turn.text = ""; turn.bubble.textContent = ""; } break;
+    case "tool_call": step(`→ ${event.name}`); break;
+    case "tool_result": step(`← ${event.name}: ${event.summary.replace(/\s+/g, " ").slice(0, 120)}`); break;
+    case "message_end":
+      if (turn) {
+        renderMarkdown(turn.bubble, event.content, event.sources || []);
+        showSources(turn.bubble, event.sources || []);
+      }
+      turn = null; busy(false);
+      guarded(loadConversations);  // the turn is stored: the list shows it
+      break;
+    case "error":
+      show(event.code === "rate_limited" ? `Too many requests for your plan: try again in ${Math.ceil(event.retry_after || 1)} seconds.` : event.message);
+      if (event.task_id || event.code === "turn_timeout") { turn = null; busy(false); }
+      break;
+  }
+}
+
+function connect(session, lastSeq) {
+  if (socket) socket.close();
+  const token = encodeURIComponent(sessionStorage.getItem(KEY));
+  const resume = lastSeq === null ? "" : `&last_seq=${lastSeq}`;
+  socket = new WebSocket(`${session.ws_url}?token=${token}${resume}`);
+  socket.onmessage = (message) => onEvent(JSON.parse(message.data));
+  socket.onclose = (close) => {
+    if (close.code === 4401) signOut("Signed out: your key was revoked or is invalid. Sign in again.");
+    else if (close.code === 4404) sessionStorage.removeItem(CHAT);
+  };
+  $("chatInput").disabled = false;
+}
+
+async function loadChat() {
+  const page = await api("management", "/api/v1/agents?limit=100");
+  $("chatAgent").replaceChildren(...page.items.filter((a) => a.is_active).map((a) => new Option(a.name, a.id)));
+  const saved = JSON.parse(sessionStorage.getItem(CHAT) || "null");
+  if (saved && (!socket || socket.readyState > 1)) {
+    $("chatLog").replaceChildren();
+    connect(saved, 0);  // after a reload the page is empty: replay the session's log from its start
+  }
+  await loadConversations();
+}
+
+async function newChat(event) {
+  event.preventDefault();
+  const session = await api("orchestrator", "/api/v1/chat/sessions", { method: "POST", body: { agent_id: $("chatAgent").value } });
+  sessionStorage.setItem(CHAT, JSON.stringify({ session_id: session.session_id, ws_url: session.ws_url, last_seq: 0 }));
+  $("chatLog").replaceChildren();
+  connect(session, null);
+}
+
+function send(event) {
+  event.preventDefault();
+  const text = $("chatInput").value.trim();
+  if (!text || !socket || socket.readyState !== WebSocket.OPEN) return;
+  bubble("user", text);
+  socket.send(JSON.stringify({ type: "message", content: text }));
+  $("chatInput").value = "";
+}
+
+function stop() {
+  if (turn && socket) socket.send(JSON.stringify({ type: "cancel", task_id: turn.taskId }));
+}
+
+async function loadConversations() {
+  const page = await api("conversation", "/api/v1/conversations?limit=20");
+  const body = $("conversations");
+  body.replaceChildren();
+  for (const c of page.items) {
+    const row = body.insertRow();
+    cell(row, new Date(c.created_at).toLocaleString());
+    cell(row, c.title || "(untitled)");
+    cell(row, c.message_count);
+    row.insertCell().append(
+      button("Open", () => openConversation(c.id), `Open conversation ${c.title || c.id}`),
+      button("Export", () => exportConversation(c.id), `Export conversation ${c.title || c.id}`),
+    );
+  }
+}
+
+async function openConversation(id) {
+  const conversation = await api("conversation", `/api/v1/conversations/${encodeURIComponent(id)}`);
+  const box = $("transcript");
+  box.replaceChildren();
+  for (const m of conversation.messages) {
+    const div = document.createElement("div");
+    div.className = `msg ${m.role === "user" ? "user" : "assistant"}`;
+    div.textContent = `${m.role}: ${m.content}`;
+    box.append(div);
+  }
+}
+
+async function exportConversation(id) {
+  const doc = await api("conversation", `/api/v1/conversations/${encodeURIComponent(id)}/export`);
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([JSON.stringify(doc, null, 2)], { type: "application/json" }));
+  link.download = `conversation-${id}.json`;
+  link.click();
+  URL.revokeObjectURL(link.href);
+}
+
 // ------------------------------------------------------------------ wiring
 async function start() {
   apis = (await (await fetch("/console/config.json")).json()).apis;
@@ -227,7 +464,7 @@ async function start() {
     event.preventDefault();
     guarded(() => signIn($("apiKey").value.trim()));
   });
-  $("signOut").addEventListener("click", signOut);
+  $("signOut").addEventListener("click", () => signOut());
   for (const b of document.querySelectorAll("#nav button")) b.addEventListener("click", () => openTab(b.dataset.tab));
   $("agentForm").addEventListener("submit", (event) => guarded(() => createAgent(event)));
   $("collectionForm").addEventListener("submit", (event) => guarded(() => createCollection(event)));
@@ -243,6 +480,9 @@ async function start() {
   });
   $("searchForm").addEventListener("submit", (event) => guarded(() => search(event)));
   $("keyForm").addEventListener("submit", (event) => guarded(() => createKey(event)));
+  $("chatStart").addEventListener("submit", (event) => guarded(() => newChat(event)));
+  $("chatForm").addEventListener("submit", send);
+  $("chatStop").addEventListener("click", stop);
   const saved = sessionStorage.getItem(KEY);
   if (saved) await guarded(() => signIn(saved));
 }

@@ -5,8 +5,9 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
 from common.auth import CurrentTenant
+from common.models.pagination import Page
 from common.service import AppDeps
-from conversation_service.models.conversations import ConversationPage, ConversationWithMessages, TenantStats
+from conversation_service.models.conversations import ConversationOut, ConversationWithMessages, TenantStats
 from conversation_service.services import conversations
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
@@ -19,7 +20,7 @@ async def list_(
     agent_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> ConversationPage:
+) -> Page[ConversationOut]:
     """List conversations.
 
     Newest first, optionally of one agent, paged with `limit` and `offset`."""

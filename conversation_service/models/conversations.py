@@ -74,13 +74,6 @@ class ConversationWithMessages(ConversationOut):
     messages: list[MessageOut]
 
 
-class ConversationPage(BaseModel):
-    items: list[ConversationOut]
-    total: int
-    limit: int
-    offset: int
-
-
 class TenantStats(BaseModel):
     conversations: int
     messages: int

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.errors import NotFoundError
 from common.models.actions import DomainAction
+from common.models.pagination import Page
 from common.tokens import count_tokens
 from conversation_service.models.conversations import (
     ConversationOut,
-    ConversationPage,
     ConversationWithMessages,
     History,
     MessageOut,
@@ -143,7 +143,7 @@ async def close_session(engine: AsyncEngine, tenant_id: str, session_id: str) ->
 
 async def list_conversations(
     engine: AsyncEngine, tenant_id: str, agent_id: str | None, limit: int, offset: int
-) -> ConversationPage:
+) -> Page[ConversationOut]:
     where = [conversations.c.tenant_id == tenant_id]
     if agent_id:
         where.append(conversations.c.agent_id == agent_id)
@@ -156,7 +156,7 @@ async def list_conversations(
             .limit(limit)
             .offset(offset)
         )
-    return ConversationPage(
+    return Page[ConversationOut](
         items=[ConversationOut.model_validate(r._asdict()) for r in rows], total=total, limit=limit, offset=offset
     )
 

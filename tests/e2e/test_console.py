@@ -1,13 +1,27 @@
-"""The tenant console at `/console`, driven in headless Chromium: sign in, an agent from a template, a
-collection, two uploads watched to `ready`, a search with scores, a key created (shown once) and revoked."""
+"""The tenant console at `/console`, driven in headless Chromium through what a tenant admin does, with a
+screenshot of each page in `.artifacts/console/` (not committed) for a reviewer to look at."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.support.platform import ChatPlatform
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / ".artifacts" / "console"
+
+
+async def snap(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+async def sign_in(page: Page, platform: ChatPlatform, key: str) -> None:
+    await page.goto(f"{platform.orchestrator}/console")
+    await page.get_by_label("API key or JWT").fill(key)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#who")).not_to_be_empty()
 
 
 async def test_a_tenant_admin_works_without_curl(chat_platform: ChatPlatform, browser: Browser, tmp_path: Path) -> None:
@@ -20,16 +34,8 @@ async def test_a_tenant_admin_works_without_curl(chat_platform: ChatPlatform, br
         (tmp_path / name).write_text(text)
         files.append(str(tmp_path / name))
     page = await browser.new_page()
-    await page.goto(f"{chat_platform.orchestrator}/console")
-    await page.get_by_label("API key or JWT").fill(key)
-    await page.get_by_role("button", name="Sign in").click()
+    await sign_in(page, chat_platform, key)
     await expect(page.locator("#who")).to_contain_text("professional")
-
-    await page.get_by_label("Template").select_option("customer-support")
-    await page.get_by_label("Agent name").fill("Helpdesk")
-    await page.get_by_role("button", name="Create", exact=True).click()
-    await expect(page.locator("#agents tr")).to_have_count(1)
-    await expect(page.locator("#agents")).to_contain_text("Helpdesk")
 
     await page.get_by_role("button", name="Knowledge").click()
     await page.get_by_label("New collection").fill("handbook")
@@ -37,17 +43,81 @@ async def test_a_tenant_admin_works_without_curl(chat_platform: ChatPlatform, br
     await expect(page.get_by_label("Collection", exact=True)).to_contain_text("handbook")
     await page.get_by_label("Upload documents").set_input_files(files)
     await expect(page.locator("#documents .status-ready")).to_have_count(2, timeout=60_000)
-
     await page.get_by_label("Query").fill("lanterns")
     await page.get_by_label("Mode").select_option("text")
     await page.get_by_role("button", name="Search").click()
     await expect(page.locator("#hits .hit").first).to_contain_text("lamps.md")
     await expect(page.locator("#hits .hit").first).to_contain_text("score")
+    await snap(page, "knowledge")
+
+    await page.get_by_role("button", name="Agents").click()
+    await page.get_by_label("Template").select_option("knowledge-base-qa")
+    await page.get_by_label("Agent name").fill("Helpdesk")
+    await page.get_by_label("Knowledge collections").select_option(label="handbook")
+    await page.get_by_role("button", name="Create", exact=True).click()
+    await expect(page.locator("#agents")).to_contain_text("Helpdesk")
+    await snap(page, "agents")
+
+    await page.get_by_role("button", name="Chat").click()
+    await page.get_by_label("Agent", exact=True).select_option(label="Helpdesk")
+    await page.get_by_role("button", name="New chat").click()
+    await expect(page.get_by_label("Message")).to_be_enabled()
+    await page.get_by_label("Message").fill("When does the shop open?")
+    await page.get_by_role("button", name="Send").click()
+    answer = page.locator(".msg.assistant").last
+    await expect(answer.locator("a", has_text="[1]")).to_have_count(1, timeout=30_000)  # a cited answer
+    await expect(answer.locator(".sources li").first).to_contain_text("hours.txt")
+    await page.get_by_role("button", name="Open conversation").first.click()
+    await expect(page.locator("#transcript")).to_contain_text("When does the shop open?")
+    await snap(page, "chat")
+
+    await page.reload()  # the session resumes after a reload (last_seq)
+    await page.get_by_role("button", name="Chat").click()
+    await expect(page.locator(".msg.assistant").last).to_contain_text("9", timeout=15_000)
 
     await page.get_by_role("button", name="Usage and keys").click()
+    await expect(page.locator("#usage")).to_contain_text("Requests per minute")
     await page.get_by_label("Key name").fill("laptop")
     await page.get_by_role("button", name="Create key").click()
     await expect(page.locator("#newKey")).to_contain_text("nk_")
     await page.get_by_role("button", name="Revoke laptop").click()
     await expect(page.locator("#keys")).to_contain_text("revoked")
-    await expect(page.locator("#message")).to_have_text("")
+    await snap(page, "keys")
+    await page.get_by_role("button", name="Revoke default").click()  # the key this console is using
+    await expect(page.get_by_label("API key or JWT")).to_be_visible()  # signed out
+    await expect(page.locator("#message")).to_contain_text("Signed out")
+
+
+async def test_api_errors_are_shown_in_plain_words(
+    chat_platform: ChatPlatform, browser: Browser, tmp_path: Path
+) -> None:
+    page = await browser.new_page()
+    await page.goto(f"{chat_platform.orchestrator}/console")
+    await page.get_by_label("API key or JWT").fill("nk_this-key-does-not-exist-anywhere")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("#message")).to_contain_text("invalid or revoked API key")  # 401, in words
+
+    key = await chat_platform.new_tenant("free")  # 1 agent, 1 collection, 10 requests per minute
+    await sign_in(page, chat_platform, key)
+    for name in ("First", "Second"):
+        await page.get_by_label("Agent name").fill(name)
+        await page.get_by_role("button", name="Create", exact=True).click()
+    await expect(page.locator("#message")).to_contain_text("free tier")  # 403 quota, in words
+    await page.get_by_label("System prompt of First").fill("")
+    await page.get_by_role("button", name="Save First").click()
+    await expect(page.locator("#message")).to_contain_text("system_prompt")  # 422: the field is named
+
+    await page.get_by_role("button", name="Knowledge").click()
+    await page.get_by_label("New collection").fill("docs")
+    await page.locator("#collectionForm").get_by_role("button", name="Create").click()
+    await expect(page.get_by_label("Collection", exact=True)).to_contain_text("docs")
+    (tmp_path / "empty.txt").write_text("  ")
+    await page.get_by_label("Upload documents").set_input_files(str(tmp_path / "empty.txt"))
+    failed = page.locator("#documents .status-failed")
+    await expect(failed).to_have_count(1, timeout=60_000)
+    await expect(page.locator("#documents")).to_contain_text("no text")  # the failure reason
+    await page.get_by_label("Query").fill("anything")
+    for _ in range(12):
+        await page.get_by_role("button", name="Search").click()
+    await expect(page.locator("#message")).to_contain_text("try again in")  # 429 with its Retry-After
+    await snap(page, "errors")
