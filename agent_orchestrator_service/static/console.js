@@ -10,6 +10,8 @@ let refreshTimer = null;
 let limits = {};
 let socket = null;
 let turn = null;  // {taskId, bubble, text}
+const tasks = new Map();  // document id -> its latest ingestion task (uploads of this page)
+const uploads = new Map();  // document id -> the File, so a failed document can be retried
 
 async function api(service, path, { method = "GET", body, form } = {}) {
   const headers = { Authorization: `Bearer ${sessionStorage.getItem(KEY)}` };
@@ -162,15 +164,24 @@ async function loadDocuments() {
   let busy = false;
   for (const doc of page.items) {
     const row = body.insertRow();
+    const running = doc.status === "queued" || doc.status === "processing";
     cell(row, doc.source);
-    cell(row, doc.status, `status-${doc.status}`);
+    const status = cell(row, doc.status, `status-${doc.status}`);
+    if (running && tasks.has(doc.id)) {  // live progress: the task's stage and percent
+      const task = await api("ingestion", `/api/v1/tasks/${tasks.get(doc.id)}`);
+      status.textContent = `${task.stage} ${task.percent}%`;
+    }
     cell(row, doc.chunk_count);
     cell(row, doc.error || "");
-    row.insertCell().append(button("Delete", async () => {
+    const actions = row.insertCell();
+    if (doc.status === "failed" && uploads.has(doc.id)) {
+      actions.append(button("Retry", () => sendFile(uploads.get(doc.id)), `Retry ${doc.source}`));
+    }
+    actions.append(button("Delete", async () => {
       await api("ingestion", `/api/v1/documents/${doc.id}`, { method: "DELETE" });
       await loadDocuments();
     }, `Delete ${doc.source}`));
-    busy ||= doc.status === "queued" || doc.status === "processing";
+    busy ||= running;
   }
   if (busy) refreshTimer = setTimeout(() => guarded(loadDocuments), 1000);  // live progress until all settle
 }
@@ -189,12 +200,37 @@ async function createCollection(event) {
 async function upload(files) {
   const collection = $("collection").value;
   if (!collection) throw new Error("create or choose a collection first");
-  for (const file of files) {
-    const form = new FormData();
-    form.append("collection_id", collection);
-    form.append("file", file, file.name);
-    await api("ingestion", "/api/v1/documents", { method: "POST", form });
-  }
+  for (const file of files) await sendFile(file, false);
+  await loadDocuments();
+}
+
+async function sendFile(file, refresh = true) {
+  const form = new FormData();
+  form.append("collection_id", $("collection").value);
+  form.append("file", file, file.name);
+  accepted(await api("ingestion", "/api/v1/documents", { method: "POST", form }), file);
+  if (refresh) await loadDocuments();
+}
+
+function accepted(result, file) {
+  if (result.task_id) tasks.set(result.document.id, result.task_id);
+  if (file) uploads.set(result.document.id, file);
+  if (result.duplicate && !result.task_id) show(`${result.document.source} is already in this collection.`);
+}
+
+async function addText(event) {
+  event.preventDefault();
+  const body = { collection_id: $("collection").value, title: $("textTitle").value || "Untitled", text: $("textBody").value };
+  accepted(await api("ingestion", "/api/v1/documents/text", { method: "POST", body }));
+  $("textBody").value = "";
+  await loadDocuments();
+}
+
+async function addUrl(event) {
+  event.preventDefault();
+  const body = { collection_id: $("collection").value, url: $("docUrl").value };
+  accepted(await api("ingestion", "/api/v1/documents/url", { method: "POST", body }));
+  $("docUrl").value = "";
   await loadDocuments();
 }
 
@@ -479,6 +515,8 @@ async function start() {
     guarded(() => upload(event.dataTransfer.files));
   });
   $("searchForm").addEventListener("submit", (event) => guarded(() => search(event)));
+  $("textForm").addEventListener("submit", (event) => guarded(() => addText(event)));
+  $("urlForm").addEventListener("submit", (event) => guarded(() => addUrl(event)));
   $("keyForm").addEventListener("submit", (event) => guarded(() => createKey(event)));
   $("chatStart").addEventListener("submit", (event) => guarded(() => newChat(event)));
   $("chatForm").addEventListener("submit", send);

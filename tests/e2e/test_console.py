@@ -43,6 +43,10 @@ async def test_a_tenant_admin_works_without_curl(chat_platform: ChatPlatform, br
     await expect(page.get_by_label("Collection", exact=True)).to_contain_text("handbook")
     await page.get_by_label("Upload documents").set_input_files(files)
     await expect(page.locator("#documents .status-ready")).to_have_count(2, timeout=60_000)
+    await page.get_by_label("Text title").fill("Returns")
+    await page.get_by_label("Text", exact=True).fill("Returns are accepted within 30 days.")
+    await page.get_by_role("button", name="Add text").click()
+    await expect(page.locator("#documents .status-ready")).to_have_count(3, timeout=60_000)
     await page.get_by_label("Query").fill("lanterns")
     await page.get_by_label("Mode").select_option("text")
     await page.get_by_role("button", name="Search").click()
@@ -99,9 +103,12 @@ async def test_api_errors_are_shown_in_plain_words(
 
     key = await chat_platform.new_tenant("free")  # 1 agent, 1 collection, 10 requests per minute
     await sign_in(page, chat_platform, key)
-    for name in ("First", "Second"):
-        await page.get_by_label("Agent name").fill(name)
-        await page.get_by_role("button", name="Create", exact=True).click()
+    await expect(page.get_by_label("Template")).to_contain_text("Customer support")
+    await page.get_by_label("Agent name").fill("First")
+    await page.get_by_role("button", name="Create", exact=True).click()
+    await expect(page.locator("#agents")).to_contain_text("First")
+    await page.get_by_label("Agent name").fill("Second")
+    await page.get_by_role("button", name="Create", exact=True).click()
     await expect(page.locator("#message")).to_contain_text("free tier")  # 403 quota, in words
     await page.get_by_label("System prompt of First").fill("")
     await page.get_by_role("button", name="Save First").click()
@@ -116,6 +123,7 @@ async def test_api_errors_are_shown_in_plain_words(
     failed = page.locator("#documents .status-failed")
     await expect(failed).to_have_count(1, timeout=60_000)
     await expect(page.locator("#documents")).to_contain_text("no text")  # the failure reason
+    await expect(page.get_by_role("button", name="Retry empty.txt")).to_be_visible()
     await page.get_by_label("Query").fill("anything")
     for _ in range(12):
         await page.get_by_role("button", name="Search").click()
