@@ -55,7 +55,7 @@ class AgentCreate(AgentFields):
                     "name": "Support bot",
                     "system_prompt": "You answer questions about our products, briefly.",
                     "model": {"provider": "local", "name": "smollm2-135m-instruct", "max_tokens": 256},
-                    "tools": ["calculator", "datetime"],
+                    "tools": ["calculator", "current_time"],
                     "collection_ids": [],
                 }
             ]
