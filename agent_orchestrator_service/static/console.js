@@ -102,7 +102,13 @@ async function loadAgents() {
     api("ingestion", "/api/v1/collections"),
   ]);
   const select = $("template");
-  select.replaceChildren(...templates.map((t) => new Option(`${t.name} — ${t.description}`, t.id)));
+  const previous = select.value;
+  select.replaceChildren(
+    new Option("Blank agent — a helpful assistant to shape yourself", ""),
+    ...templates.map((t) => new Option(`${t.name} — ${t.description}`, t.id)),
+  );
+  select.value = select.dataset.chosen ? previous : (templates.length ? templates[0].id : "");
+  select.onchange = () => { select.dataset.chosen = "1"; };
   $("agentCollections").replaceChildren(...collections.map((c) => new Option(c.name, c.id)));
   $("newAgentTitle").textContent = limits.max_agents
     ? `New agent (${page.total} of ${limits.max_agents} on your plan)` : "New agent";
@@ -118,9 +124,11 @@ async function loadAgents() {
     prompt.setAttribute("aria-label", `System prompt of ${agent.name}`);
     row.insertCell().append(prompt);
     const actions = row.insertCell();
+    const settings = agentSettings(agent, collections);
     actions.append(
       button("Save", async () => {
-        await api("management", `/api/v1/agents/${agent.id}`, { method: "PATCH", body: { system_prompt: prompt.value } });
+        const body = { system_prompt: prompt.value, ...settings.values() };
+        await api("management", `/api/v1/agents/${agent.id}`, { method: "PATCH", body });
         await loadAgents();
       }, `Save ${agent.name}`),
       button(agent.is_active ? "Deactivate" : "Activate", async () => {
@@ -131,15 +139,64 @@ async function loadAgents() {
         await api("management", `/api/v1/agents/${agent.id}`, { method: "DELETE" });
         await loadAgents();
       }, `Delete ${agent.name}`),
+      settings.element,
     );
   }
+}
+
+const TOOLS = ["calculator", "current_time", "knowledge"];
+
+// Model, tools, collections and memory of one agent; the model providers offered are the tier's.
+function agentSettings(agent, collections) {
+  const details = document.createElement("details");
+  const summary = document.createElement("summary");
+  summary.textContent = "Settings";
+  details.append(summary);
+  const field = (label, input) => {
+    const l = document.createElement("label");
+    l.textContent = label;
+    l.append(input);
+    details.append(l);
+    return input;
+  };
+  const provider = field("Model provider", document.createElement("select"));
+  for (const p of limits.allowed_model_providers || [agent.model.provider]) provider.append(new Option(p, p));
+  provider.value = agent.model.provider;
+  const model = field("Model name", document.createElement("input"));
+  model.value = agent.model.name;
+  const tools = field("Tools", document.createElement("select"));
+  tools.multiple = true;
+  for (const t of TOOLS) tools.append(new Option(t, t, false, agent.tools.includes(t)));
+  const colls = field("Collections", document.createElement("select"));
+  colls.multiple = true;
+  for (const c of collections) colls.append(new Option(c.name, c.id, false, agent.collection_ids.includes(c.id)));
+  const memory = field("Messages remembered", document.createElement("input"));
+  memory.type = "number";
+  memory.min = "0";
+  memory.value = agent.memory.max_messages;
+  const chosen = (select) => [...select.selectedOptions].map((o) => o.value);
+  return {
+    element: details,
+    values: () => ({
+      model: { ...agent.model, provider: provider.value, name: model.value },
+      tools: chosen(tools),
+      collection_ids: chosen(colls),
+      memory: { ...agent.memory, max_messages: Number(memory.value) },
+    }),
+  };
 }
 
 async function createAgent(event) {
   event.preventDefault();
   const collection_ids = [...$("agentCollections").selectedOptions].map((o) => o.value);
-  const body = { template_id: $("template").value, name: $("agentName").value, collection_ids };
-  await api("management", "/api/v1/agents/from-template", { method: "POST", body });
+  const name = $("agentName").value;
+  if ($("template").value) {
+    const body = { template_id: $("template").value, name, collection_ids };
+    await api("management", "/api/v1/agents/from-template", { method: "POST", body });
+  } else {
+    const body = { name, system_prompt: "You are a helpful assistant.", collection_ids };
+    await api("management", "/api/v1/agents", { method: "POST", body });
+  }
   $("agentName").value = "";
   await loadAgents();
 }

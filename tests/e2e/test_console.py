@@ -60,13 +60,18 @@ async def test_a_tenant_admin_works_without_curl(chat_platform: ChatPlatform, br
     await page.get_by_label("Knowledge collections").select_option(label="handbook")
     await page.get_by_role("button", name="Create", exact=True).click()
     await expect(page.locator("#agents")).to_contain_text("Helpdesk")
+    await page.locator("#agents summary").first.click()
+    await page.get_by_label("Tools").select_option(["calculator", "knowledge"])
+    await page.get_by_role("button", name="Save Helpdesk").click()
+    await page.locator("#agents summary").first.click()
+    await expect(page.get_by_label("Tools")).to_have_values(["calculator", "knowledge"])
     await snap(page, "agents")
 
     await page.get_by_role("button", name="Chat").click()
     await page.get_by_label("Agent", exact=True).select_option(label="Helpdesk")
     await page.get_by_role("button", name="New chat").click()
-    await expect(page.get_by_label("Message")).to_be_enabled()
-    await page.get_by_label("Message").fill("When does the shop open?")
+    await expect(page.get_by_label("Message", exact=True)).to_be_enabled()
+    await page.get_by_label("Message", exact=True).fill("When does the shop open?")
     await page.get_by_role("button", name="Send").click()
     answer = page.locator(".msg.assistant").last
     await expect(answer.locator("a", has_text="[1]")).to_have_count(1, timeout=30_000)  # a cited answer
@@ -110,6 +115,8 @@ async def test_api_errors_are_shown_in_plain_words(
     await page.get_by_label("Agent name").fill("Second")
     await page.get_by_role("button", name="Create", exact=True).click()
     await expect(page.locator("#message")).to_contain_text("free tier")  # 403 quota, in words
+    await page.locator("#agents summary").first.click()
+    await expect(page.get_by_label("Model provider").locator("option")).to_have_text(["local"])  # the tier's
     await page.get_by_label("System prompt of First").fill("")
     await page.get_by_role("button", name="Save First").click()
     await expect(page.locator("#message")).to_contain_text("system_prompt")  # 422: the field is named
