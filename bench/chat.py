@@ -51,7 +51,8 @@ async def messaging_floor(redis_url: str, callers: int, seconds: float = 2.0) ->
     proc.start()
     try:
         await asyncio.to_thread(ready.wait, 30)
-        _, p50, p99 = await measure(bare_caller(redis), callers, seconds)
+        assert proc.pid is not None
+        _, p50, p99, *_ = await measure(bare_caller(redis), callers, seconds, proc.pid)
         return p50, p99
     finally:
         proc.terminate()
