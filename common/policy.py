@@ -80,6 +80,21 @@ class TenantRateLimiter:
                 return max(1.0, round(stats.reset_time - time.time(), 1))
         return None
 
+    async def usage(self, tenant_id: str, tier: Tier | str) -> list[dict[str, float | int | str]]:
+        """Per window of the tier: its limit, what is left and when it resets (counted without a hit)."""
+        windows = []
+        for window in tier_windows(tier):
+            stats = await self.limiter.get_window_stats(window, "tenant", tenant_id)
+            windows.append(
+                {
+                    "window": "minute" if isinstance(window, RateLimitItemPerMinute) else "day",
+                    "limit": window.amount,
+                    "used": window.amount - stats.remaining,
+                    "resets_in_s": max(0.0, round(stats.reset_time - time.time(), 1)),
+                }
+            )
+        return windows
+
     async def enforce(self, tenant_id: str, tier: Tier | str) -> None:
         """Counts one request or raises 429 `rate_limited` (with `retry_after` seconds)."""
         retry_after = await self.hit(tenant_id, tier)

@@ -1,8 +1,11 @@
-from fastapi import APIRouter, status
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, status
 
 from agent_management_service.models.tenants import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, TenantOut
 from agent_management_service.services import tenants
 from common.auth import CurrentTenant, api_key_cache_key
+from common.policy import TenantRateLimiter, tenant_rate_limiter
 from common.service import AppDeps as Deps
 
 router = APIRouter(prefix="/api/v1/tenants", tags=["tenants"])
@@ -14,6 +17,17 @@ async def me(tenant: CurrentTenant, deps: Deps) -> TenantOut:
 
     Its id, name, tier and creation time, as the database holds them."""
     return await tenants.get_tenant(deps.engine, tenant.tenant_id)
+
+
+@router.get("/me/usage")
+async def usage(
+    tenant: CurrentTenant, limiter: Annotated[TenantRateLimiter, Depends(tenant_rate_limiter)]
+) -> dict[str, Any]:
+    """The tenant's request budget.
+
+    For each window of its tier (minute, day): the limit, the requests used and when it resets. The budget is
+    shared by chat turns, generate, search and embeddings."""
+    return {"tier": tenant.tier.value, "requests": await limiter.usage(tenant.tenant_id, tenant.tier)}
 
 
 @router.get("/me/keys")

@@ -1,3 +1,5 @@
+import asyncio
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, WebSocket, status
@@ -77,17 +79,33 @@ async def list_agents(tenant: CurrentTenant, request: Request) -> dict[str, Any]
     return await chat_service(request).management.list_agents(tenant.tenant_id, tenant.tier.value)
 
 
+AUTH_FRAME_TIMEOUT_S = 10.0
+
+
+async def auth_frame(websocket: WebSocket) -> str | None:
+    """The credential of a first frame `{"type": "auth", "token": ...}`: browsers cannot set headers on a
+    WebSocket, and a key in the URL's query would end up in proxies' logs."""
+    try:
+        message = await asyncio.wait_for(websocket.receive(), AUTH_FRAME_TIMEOUT_S)
+        frame = json.loads(message.get("text") or "")
+    except (TimeoutError, ValueError):
+        return None
+    if isinstance(frame, dict) and frame.get("type") == "auth" and isinstance(frame.get("token"), str):
+        return str(frame["token"])
+    return None
+
+
 @router.websocket("/ws/chat/{session_id}")
 async def chat_socket(
     websocket: WebSocket,
     session_id: str,
-    token: Annotated[str | None, Query(description="API key or JWT (browsers cannot send headers)")] = None,
+    token: Annotated[str | None, Query(description="API key or JWT; better sent in a first `auth` frame")] = None,
     last_seq: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
 ) -> None:
     await websocket.accept()
     chat: ChatService = websocket.app.state.chat
     resolver: TenantResolver = websocket.app.state.tenant_resolver
-    credential = token or bearer(websocket.headers.get("authorization"))
+    credential = token or bearer(websocket.headers.get("authorization")) or await auth_frame(websocket)
     try:
         tenant = await resolver.resolve(credential)
         session = await chat.session_of(tenant, session_id)

@@ -312,16 +312,23 @@ async function search(event) {
 
 // ------------------------------------------------------------------ keys
 async function loadAccount() {
-  const stats = await api("conversation", "/api/v1/conversations/stats");
+  const [stats, usage, docs] = await Promise.all([
+    api("conversation", "/api/v1/conversations/stats"),
+    api("management", "/api/v1/tenants/me/usage"),
+    api("ingestion", "/api/v1/documents/usage"),
+  ]);
+  const of = (used, limit) => `${used} of ${limit ?? "unlimited"}`;
+  const requests = usage.requests.map((w) => [`Requests this ${w.window}`, `${of(w.used, w.limit)} (resets in ${Math.ceil(w.resets_in_s)} s)`]);
   const rows = [
-    ["Requests per minute / per day", `${limits.requests_per_minute ?? "unlimited"} / ${limits.requests_per_day ?? "unlimited"}`],
+    ...(requests.length ? requests : [["Requests", "unlimited"]]),
+    ["Documents in the last 24 hours", of(docs.documents_last_24h, docs.max_documents_per_day)],
+    ["Messages / their tokens in the last 24 hours", `${stats.messages_last_24h} / ${stats.message_tokens_last_24h}`],
     ["Agents allowed", limits.max_agents ?? "unlimited"],
     ["Collections allowed", limits.max_collections ?? "unlimited"],
-    ["Documents per day", limits.max_documents_per_day ?? "unlimited"],
     ["Largest upload", `${limits.max_file_size_mb} MB`],
     ["Model providers", (limits.allowed_model_providers || []).join(", ")],
     ["Conversations / messages stored", `${stats.conversations} / ${stats.messages}`],
-    ["Tokens used (prompt + completion)", `${stats.total_tokens} (${stats.prompt_tokens} + ${stats.completion_tokens})`],
+    ["Model tokens used (prompt + completion)", `${stats.total_tokens} (${stats.prompt_tokens} + ${stats.completion_tokens})`],
   ];
   const body = $("usage");
   body.replaceChildren();
@@ -470,9 +477,10 @@ function onEvent(event) {
 
 function connect(session, lastSeq) {
   if (socket) socket.close();
-  const token = encodeURIComponent(sessionStorage.getItem(KEY));
-  const resume = lastSeq === null ? "" : `&last_seq=${lastSeq}`;
-  socket = new WebSocket(`${session.ws_url}?token=${token}${resume}`);
+  const resume = lastSeq === null ? "" : `?last_seq=${lastSeq}`;
+  socket = new WebSocket(`${session.ws_url}${resume}`);
+  // the key goes in the first frame, never in the URL
+  socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token: sessionStorage.getItem(KEY) }));
   socket.onmessage = (message) => onEvent(JSON.parse(message.data));
   socket.onclose = (close) => {
     if (close.code === 4401) signOut("Signed out: your key was revoked or is invalid. Sign in again.");

@@ -65,6 +65,8 @@ class ConversationOut(BaseModel):
     total_tokens: int
     prompt_tokens: int
     completion_tokens: int
+    messages_last_24h: int = 0
+    message_tokens_last_24h: int = 0  # tokens of the messages' text stored in the last 24 hours
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
@@ -80,3 +82,5 @@ class TenantStats(BaseModel):
     total_tokens: int
     prompt_tokens: int
     completion_tokens: int
+    messages_last_24h: int = 0
+    message_tokens_last_24h: int = 0  # tokens of the messages' text stored in the last 24 hours

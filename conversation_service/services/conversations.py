@@ -200,6 +200,20 @@ async def stats(engine: AsyncEngine, tenant_id: str) -> TenantStats:
                 ).where(conversations.c.tenant_id == tenant_id)
             )
         ).one()
+        today = (
+            await conn.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(messages.c.tokens), 0)).where(
+                    messages.c.tenant_id == tenant_id,
+                    messages.c.created_at > sa.func.now() - sa.text("interval '1 day'"),
+                )
+            )
+        ).one()
     return TenantStats(
-        conversations=row[0], messages=row[1], total_tokens=row[2], prompt_tokens=row[3], completion_tokens=row[4]
+        conversations=row[0],
+        messages=row[1],
+        total_tokens=row[2],
+        prompt_tokens=row[3],
+        completion_tokens=row[4],
+        messages_last_24h=today[0],
+        message_tokens_last_24h=today[1],
     )

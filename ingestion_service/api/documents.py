@@ -97,6 +97,14 @@ async def list_(
     return await documents.list_documents(deps.engine, tenant.tenant_id, collection_id, state, limit, offset)
 
 
+@router.get("/usage")
+async def usage(deps: Deps, tenant: CurrentTenant) -> dict[str, int | None]:
+    """Documents added in the last 24 hours.
+
+    Beside the tier's documents-per-day cap (`null`: unlimited) and its upload size limit."""
+    return await documents.usage(deps.engine, tenant)
+
+
 @router.get("/{document_id}")
 async def get(document_id: str, deps: Deps, tenant: CurrentTenant) -> DocumentOut:
     """Get one document.

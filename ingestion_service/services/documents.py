@@ -48,14 +48,7 @@ async def add_document(
             await conn.execute(
                 sa.text("SELECT pg_advisory_xact_lock(hashtext('documents:' || :t))"), {"t": tenant.tenant_id}
             )
-            today = await conn.scalar(
-                sa.select(sa.func.count())
-                .select_from(documents)
-                .where(
-                    documents.c.tenant_id == tenant.tenant_id, documents.c.created_at > utc_now() - timedelta(days=1)
-                )
-            )
-            if (today or 0) >= limits.max_documents_per_day:
+            if await _documents_last_day(conn, tenant.tenant_id) >= limits.max_documents_per_day:
                 raise QuotaExceededError(
                     f"the {tenant.tier.value} tier allows {limits.max_documents_per_day} documents per day",
                     code="document_limit",
@@ -117,6 +110,26 @@ async def _new_task(conn: Any, tenant: TenantIdentity, document_id: str) -> str:
         )
     )
     return task_id
+
+
+async def _documents_last_day(conn: Any, tenant_id: str) -> int:
+    count = await conn.scalar(
+        sa.select(sa.func.count())
+        .select_from(documents)
+        .where(documents.c.tenant_id == tenant_id, documents.c.created_at > utc_now() - timedelta(days=1))
+    )
+    return int(count or 0)
+
+
+async def usage(engine: AsyncEngine, tenant: TenantIdentity) -> dict[str, int | None]:
+    limits = limits_for(tenant.tier)
+    async with engine.connect() as conn:
+        today = await _documents_last_day(conn, tenant.tenant_id)
+    return {
+        "documents_last_24h": today,
+        "max_documents_per_day": limits.max_documents_per_day,
+        "max_file_size_mb": limits.max_file_size_mb,
+    }
 
 
 async def get_document(engine: AsyncEngine, tenant_id: str, document_id: str) -> DocumentOut:

@@ -3,6 +3,8 @@ that end up in headers or stream ids are validated."""
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -43,3 +45,20 @@ async def test_values_bound_for_headers_and_stream_ids_are_validated(chat_platfo
     async with chat(session, key, last_seq=0) as client:  # the session itself is fine
         await client.send(type="ping")
         assert (await client.until("pong"))[-1]["type"] == "pong"
+
+
+async def test_the_key_can_travel_in_a_first_auth_frame_instead_of_the_url(chat_platform: ChatPlatform) -> None:
+    import json
+
+    from websockets.asyncio.client import connect
+
+    key = await chat_platform.new_tenant()
+    session = await chat_platform.new_session(key, await chat_platform.new_agent(key))
+    async with connect(session["ws_url"], open_timeout=10) as ws:  # no token in the URL
+        await ws.send(json.dumps({"type": "auth", "token": key}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "session_ready"
+    async with connect(session["ws_url"], open_timeout=10) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": "nk_not-a-valid-key-at-all-here"}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401

@@ -85,7 +85,9 @@ async def test_a_tenant_admin_works_without_curl(chat_platform: ChatPlatform, br
     await expect(page.locator(".msg.assistant").last).to_contain_text("9", timeout=15_000)
 
     await page.get_by_role("button", name="Usage and keys").click()
-    await expect(page.locator("#usage")).to_contain_text("Requests per minute")
+    await expect(page.locator("#usage")).to_contain_text("Requests this minute")
+    await expect(page.locator("#usage")).to_contain_text("of 200")  # the professional tier's requests per minute
+    await expect(page.locator("#usage")).to_contain_text("3 of 1000")  # documents in the last 24 hours
     await page.get_by_label("Key name").fill("laptop")
     await page.get_by_role("button", name="Create key").click()
     await expect(page.locator("#newKey")).to_contain_text("nk_")
