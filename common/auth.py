@@ -22,7 +22,7 @@ from functools import cached_property
 from typing import Annotated, Any
 
 import jwt
-from fastapi import Depends, Request
+from fastapi import Depends, Request, WebSocket
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwt.types import Options
 from redis.asyncio import Redis
@@ -163,6 +163,25 @@ bearer_scheme = HTTPBearer(
     bearerFormat="API key (nk_...) or JWT",
     description="A tenant API key, or a JWT naming the tenant where JWT auth is configured.",
 )
+
+
+AUTH_FRAME_TIMEOUT_S = 10.0
+
+
+async def socket_credential(websocket: WebSocket, token: str | None) -> str | None:
+    """A WebSocket's credential: `?token=`, an Authorization header, or a first frame
+    `{"type": "auth", "token": ...}` — browsers cannot set headers on a WebSocket, and a key in the URL's query
+    ends up in proxies' logs, so browser clients should use the frame."""
+    if credential := token or bearer(websocket.headers.get("authorization")):
+        return credential
+    try:
+        message = await asyncio.wait_for(websocket.receive(), AUTH_FRAME_TIMEOUT_S)
+        frame = json.loads(message.get("text") or "")
+    except (TimeoutError, ValueError):
+        return None
+    if isinstance(frame, dict) and frame.get("type") == "auth" and isinstance(frame.get("token"), str):
+        return str(frame["token"])
+    return None
 
 
 def bearer(authorization: str | None) -> str | None:

@@ -1,5 +1,3 @@
-import asyncio
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, WebSocket, status
@@ -8,7 +6,7 @@ from agent_orchestrator_service.models.chat import SessionCreate, SessionOut
 from agent_orchestrator_service.services.chat_service import ChatService
 from agent_orchestrator_service.services.chat_socket import ChatSocket
 from agent_orchestrator_service.services.session_store import Session
-from common.auth import CurrentTenant, TenantResolver, bearer
+from common.auth import CurrentTenant, TenantResolver, socket_credential
 from common.errors import NoobleError
 
 router = APIRouter(tags=["chat"])
@@ -79,22 +77,6 @@ async def list_agents(tenant: CurrentTenant, request: Request) -> dict[str, Any]
     return await chat_service(request).management.list_agents(tenant.tenant_id, tenant.tier.value)
 
 
-AUTH_FRAME_TIMEOUT_S = 10.0
-
-
-async def auth_frame(websocket: WebSocket) -> str | None:
-    """The credential of a first frame `{"type": "auth", "token": ...}`: browsers cannot set headers on a
-    WebSocket, and a key in the URL's query would end up in proxies' logs."""
-    try:
-        message = await asyncio.wait_for(websocket.receive(), AUTH_FRAME_TIMEOUT_S)
-        frame = json.loads(message.get("text") or "")
-    except (TimeoutError, ValueError):
-        return None
-    if isinstance(frame, dict) and frame.get("type") == "auth" and isinstance(frame.get("token"), str):
-        return str(frame["token"])
-    return None
-
-
 @router.websocket("/ws/chat/{session_id}")
 async def chat_socket(
     websocket: WebSocket,
@@ -105,7 +87,7 @@ async def chat_socket(
     await websocket.accept()
     chat: ChatService = websocket.app.state.chat
     resolver: TenantResolver = websocket.app.state.tenant_resolver
-    credential = token or bearer(websocket.headers.get("authorization")) or await auth_frame(websocket)
+    credential = await socket_credential(websocket, token)
     try:
         tenant = await resolver.resolve(credential)
         session = await chat.session_of(tenant, session_id)

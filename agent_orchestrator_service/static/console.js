@@ -12,6 +12,7 @@ let socket = null;
 let turn = null;  // {taskId, bubble, text}
 const tasks = new Map();  // document id -> its latest ingestion task (uploads of this page)
 const uploads = new Map();  // document id -> the File, so a failed document can be retried
+const progress = new Map();  // document id -> {socket, text, cell}: live progress from the ingestion WebSocket
 
 async function api(service, path, { method = "GET", body, form } = {}) {
   const headers = { Authorization: `Bearer ${sessionStorage.getItem(KEY)}` };
@@ -224,10 +225,7 @@ async function loadDocuments() {
     const running = doc.status === "queued" || doc.status === "processing";
     cell(row, doc.source);
     const status = cell(row, doc.status, `status-${doc.status}`);
-    if (running && tasks.has(doc.id)) {  // live progress: the task's stage and percent
-      const task = await api("ingestion", `/api/v1/tasks/${tasks.get(doc.id)}`);
-      status.textContent = `${task.stage} ${task.percent}%`;
-    }
+    if (running && tasks.has(doc.id)) watchTask(doc.id, tasks.get(doc.id), status);
     cell(row, doc.chunk_count);
     cell(row, doc.error || "");
     const actions = row.insertCell();
@@ -241,6 +239,33 @@ async function loadDocuments() {
     busy ||= running;
   }
   if (busy) refreshTimer = setTimeout(() => guarded(loadDocuments), 1000);  // live progress until all settle
+}
+
+// Live stage and percent of an ingestion, pushed by its task's WebSocket (the key in the first frame).
+function watchTask(documentId, taskId, statusCell) {
+  const known = progress.get(documentId);
+  if (known) {
+    known.cell = statusCell;
+    if (known.text) statusCell.textContent = known.text;
+    return;
+  }
+  const url = `${apis.ingestion.replace(/^http/, "ws")}/ws/ingestion/${encodeURIComponent(taskId)}`;
+  const socket = new WebSocket(url);
+  const watcher = { socket, text: "", cell: statusCell };
+  progress.set(documentId, watcher);
+  socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token: sessionStorage.getItem(KEY) }));
+  socket.onmessage = (message) => {
+    const event = JSON.parse(message.data);
+    watcher.text = `${event.stage} ${event.percent}%`;
+    watcher.cell.textContent = watcher.text;
+    if (event.status === "done" || event.status === "failed") {
+      socket.close();
+      progress.delete(documentId);
+      tasks.delete(documentId);
+      guarded(loadDocuments);
+    }
+  };
+  socket.onclose = () => progress.delete(documentId);
 }
 
 async function createCollection(event) {

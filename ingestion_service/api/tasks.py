@@ -3,9 +3,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, WebSocket
 
-from common.auth import CurrentTenant, TenantResolver, bearer
+from common.auth import CurrentTenant, TenantResolver, socket_credential
 from common.errors import NoobleError
 from common.messaging.redis_manager import MAX_BLOCK_S
+from common.tenancy import enter_tenant
 from ingestion_service.deps import IngestionAppDeps as Deps
 from ingestion_service.models.knowledge import TaskOut
 from ingestion_service.services.documents import get_task
@@ -29,7 +30,8 @@ async def task_progress(websocket: WebSocket, task_id: str, token: Annotated[str
     deps = websocket.app.state.deps
     resolver: TenantResolver = websocket.app.state.tenant_resolver
     try:
-        tenant = await resolver.resolve(token or bearer(websocket.headers.get("authorization")))
+        tenant = await resolver.resolve(await socket_credential(websocket, token))
+        enter_tenant(tenant.tenant_id)  # this socket's database reads see only its tenant's rows
         current = await get_task(deps.engine, tenant.tenant_id, task_id)
     except NoobleError as exc:
         await websocket.close(code=4401 if exc.error_type.value == "unauthorized" else 4404, reason=exc.message[:120])
