@@ -54,7 +54,14 @@ def scores_for(ranked: list[str], relevant: dict[str, int], k: int) -> tuple[flo
     return recall, mrr, dcg / idcg if idcg else 0.0
 
 
-async def run(platform: BenchPlatform, dataset: Path, k: int, limit_docs: int | None, limit_queries: int | None):
+async def run(
+    platform: BenchPlatform,
+    dataset: Path,
+    k: int,
+    limit_docs: int | None,
+    limit_queries: int | None,
+    text_weights: list[float],
+):
     corpus, queries, qrels = load(dataset, limit_docs, limit_queries)
     api_key = await platform.new_tenant()
     ingestion, query = platform.url("ingestion_service"), platform.url("query_service")
@@ -79,10 +86,12 @@ async def run(platform: BenchPlatform, dataset: Path, k: int, limit_docs: int | 
             chunks += events[-1]["chunks_total"]
         ingest_s = time.perf_counter() - started
         results = {}
-        for mode in MODES:
+        variants = [(mode, {"mode": mode}) for mode in MODES]
+        variants += [(f"hybrid w={w:g}", {"mode": "hybrid", "text_weight": w}) for w in text_weights]
+        for label, variant in variants:
             totals, latencies = [0.0, 0.0, 0.0], []
             for query_id, relevant in qrels.items():
-                body = {"query": queries[query_id], "collection_ids": [collection], "mode": mode, "top_k": max(k, 10)}
+                body = {"query": queries[query_id], "collection_ids": [collection], "top_k": max(k, 10), **variant}
                 sent = time.perf_counter()
                 hits = (await http.post(f"{query}/api/v1/query/search", json=body)).json()["results"]
                 latencies.append(time.perf_counter() - sent)
@@ -90,7 +99,7 @@ async def run(platform: BenchPlatform, dataset: Path, k: int, limit_docs: int | 
                 for i, value in enumerate(scores_for(ranked, relevant, k)):
                     totals[i] += value
             cuts = quantiles(latencies, n=100, method="inclusive")
-            results[mode] = [t / len(qrels) for t in totals] + [cuts[49] * 1000, cuts[98] * 1000]
+            results[label] = [t / len(qrels) for t in totals] + [cuts[49] * 1000, cuts[98] * 1000]
     return len(corpus), len(qrels), chunks, ingest_s, results
 
 
@@ -100,16 +109,19 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--limit-docs", type=int)
     parser.add_argument("--limit-queries", type=int)
+    parser.add_argument(
+        "--text-weights", type=float, nargs="*", default=[], help="also hybrid with these text-ranking weights"
+    )
     args = parser.parse_args()
     with BenchPlatform("retrieval") as platform:
         docs, queries, chunks, ingest_s, results = asyncio.run(
-            run(platform, args.dataset, args.k, args.limit_docs, args.limit_queries)
+            run(platform, args.dataset, args.k, args.limit_docs, args.limit_queries, args.text_weights)
         )
     print(f"dataset {args.dataset.name}: {docs} documents, {queries} queries with judgements")
     print(f"ingestion: {chunks} chunks in {ingest_s:.1f} s = {chunks / ingest_s:.1f} chunks/s (upload to indexed)")
-    print(f"{'mode':<8} {'recall@' + str(args.k):>10} {'MRR@10':>8} {'nDCG@10':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'mode':<14} {'recall@' + str(args.k):>10} {'MRR@10':>8} {'nDCG@10':>8} {'p50 ms':>8} {'p99 ms':>8}")
     for mode, (recall, mrr, ndcg, p50, p99) in results.items():
-        print(f"{mode:<8} {recall:>10.3f} {mrr:>8.3f} {ndcg:>8.3f} {p50:>8.1f} {p99:>8.1f}")
+        print(f"{mode:<14} {recall:>10.3f} {mrr:>8.3f} {ndcg:>8.3f} {p50:>8.1f} {p99:>8.1f}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,13 @@ router: ActionRouter[QueryDeps] = ActionRouter()
 async def search_chunks(action: DomainAction, req: SearchRequest, deps: QueryDeps) -> SearchResult:
     settings = deps.settings
     hits = await search(
-        deps.engine, deps.embedding, action, req, rrf_k=settings.rrf_k, candidates=settings.hybrid_candidates
+        deps.engine,
+        deps.embedding,
+        action,
+        req,
+        rrf_k=settings.rrf_k,
+        candidates=settings.hybrid_candidates,
+        text_weight=settings.hybrid_text_weight,
     )
     return SearchResult(query=req.query, mode=req.mode, results=hits)
 

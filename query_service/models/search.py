@@ -31,6 +31,7 @@ class SearchRequest(BaseModel):
     document_ids: list[str] | None = Field(None, max_length=500)
     top_k: int = Field(5, ge=1, le=100)
     mode: SearchMode = SearchMode.HYBRID
+    text_weight: float | None = Field(None, ge=0, le=10, description="hybrid: the text ranking's weight (vector: 1)")
 
 
 class SearchHit(BaseModel):

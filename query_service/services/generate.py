@@ -61,7 +61,13 @@ async def generate(
     )
     hits = relevant(
         await search(
-            engine, embedding, parent, search_req, rrf_k=settings.rrf_k, candidates=settings.hybrid_candidates
+            engine,
+            embedding,
+            parent,
+            search_req,
+            rrf_k=settings.rrf_k,
+            candidates=settings.hybrid_candidates,
+            text_weight=settings.hybrid_text_weight,
         ),
         settings.min_vector_similarity,
     )

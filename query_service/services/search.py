@@ -124,13 +124,15 @@ async def text_search(engine: AsyncEngine, tenant_id: str, req: SearchRequest, l
     return [SearchHit(**row._asdict(), text_score=row.score) for row in rows]
 
 
-def reciprocal_rank_fusion(rankings: list[list[SearchHit]], k: int, top_k: int) -> list[SearchHit]:
-    """score(chunk) = Σ 1 / (k + rank) over the rankings that contain it (rank from 1)."""
+def reciprocal_rank_fusion(
+    rankings: list[list[SearchHit]], k: int, top_k: int, weights: list[float] | None = None
+) -> list[SearchHit]:
+    """score(chunk) = Σ weight / (k + rank) over the rankings that contain it (rank from 1)."""
     fused: dict[int, SearchHit] = {}
     scores: dict[int, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, hit in enumerate(ranking, start=1):
-            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + 1.0 / (k + rank)
+            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + weight / (k + rank)
             known = fused.get(hit.chunk_id)
             fused[hit.chunk_id] = (
                 hit
@@ -154,6 +156,7 @@ async def search(
     *,
     rrf_k: int,
     candidates: int,
+    text_weight: float = 1.0,
 ) -> list[SearchHit]:
     by_model = await _models_of(engine, parent.tenant_id, req.collection_ids)
     if req.mode == SearchMode.VECTOR:
@@ -163,7 +166,8 @@ async def search(
     pool = max(candidates, req.top_k)
     vector_hits = await vector_search(engine, embedding, parent, req, pool, by_model)
     text_hits = await text_search(engine, parent.tenant_id, req, pool)
-    return reciprocal_rank_fusion([vector_hits, text_hits], rrf_k, req.top_k)
+    weight = req.text_weight if req.text_weight is not None else text_weight
+    return reciprocal_rank_fusion([vector_hits, text_hits], rrf_k, req.top_k, [1.0, weight])
 
 
 def _params(tenant_id: str, collection_ids: list[str], req: SearchRequest) -> dict[str, Any]:
