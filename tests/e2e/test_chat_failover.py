@@ -40,3 +40,31 @@ async def test_a_killed_orchestrator_replica_does_not_strand_its_turn(chat_platf
         assert words == rest[-1]["content"] and len(words.split()) == 400
         after = await second.turn("and now?")  # the session is usable again
         assert after[-1]["type"] == "message_end"
+
+
+async def test_a_turn_whose_execution_worker_is_killed_is_rerun_and_the_text_stays_true(
+    chat_platform: ChatPlatform,
+) -> None:
+    """SIGKILL the execution service mid-answer: the launcher restarts it, the turn is reclaimed and generated
+    again from the start after a `turn_restart`, so the text streamed after it equals `message_end.content`."""
+    import json
+    import os
+    import signal
+
+    key = await chat_platform.new_tenant()
+    session = await chat_platform.new_session(key, await chat_platform.new_agent(key))
+    status = chat_platform.home / "n4" / "status.json"
+    async with chat(session, key) as client:
+        await client.until("session_ready")
+        await client.send(type="message", content="tell me a long story")
+        seen = await client.until("token")
+        pid = json.loads(status.read_text())["children"]["agent_execution_service"]["pid"]
+        os.kill(pid, signal.SIGKILL)
+        rest = await client.until("message_end", "error", timeout=30)
+    events = [*seen, *rest]
+    assert events[-1]["type"] == "message_end", events[-1]
+    assert any(e["type"] == "turn_restart" for e in events)
+    restart = max(i for i, e in enumerate(events) if e["type"] == "turn_restart")
+    words = "".join(e["delta"] for e in events[restart + 1 :] if e["type"] == "token")
+    assert words == events[-1]["content"] and len(words.split()) == 400
+    assert seqs(events[1:]) == list(range(events[1]["seq"], events[1]["seq"] + len(events) - 1))

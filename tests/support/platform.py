@@ -214,6 +214,9 @@ def chat_platform(
         "openai_base_url": f"{openai_standin}/v1",
         "turn_grace_s": "3",
         "turn_timeout_cap_s": "8",  # long enough for the 4 s long story, short enough to test timeouts
+        # a killed worker's turn is reclaimed within the turn's time (the failover tests kill one)
+        "claim_idle_ms": "1500",
+        "reclaim_interval_s": "0.3",
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOOBLE4_")}
     env.update({f"NOOBLE4_{key.upper()}": value for key, value in values.items()})
