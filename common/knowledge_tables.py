@@ -73,4 +73,5 @@ chunks = sa.Table(
     sa.Column("dimensions", sa.Integer),
     sa.Column("embedding", Vector()),
     sa.Column("tsv", TSVECTOR),
+    sa.Column("tsv_parts", TSVECTOR),  # identifiers split into their parts (migration 0007)
 )

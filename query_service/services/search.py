@@ -6,6 +6,7 @@ documents that finished ingesting (`status = 'ready'`).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +31,19 @@ _SCOPE = """
 """
 # OR of the query's stemmed words (plainto_tsquery alone would demand all of them)
 _TSQUERY = "to_tsquery('english', replace(plainto_tsquery('english', :query)::text, '&', '|'))"
+# Identifier-like words of a query (dotted, snake_case, camelCase, paths): each also matches its parts, all of
+# them, in the `simple` half of the index (migration 0007)
+IDENTIFIER = re.compile(r"\b[A-Za-z_][\w]*(?:[.:/-][\w]+)+\b|\b\w+_\w+\b|\b[a-z]+[A-Z]\w*\b")
+MAX_IDENTIFIERS = 5
+
+
+def identifier_parts(query: str) -> list[str]:
+    """`loop.call_at` → `loop call at`, `getUserName` → `get User Name`, one string per identifier."""
+    parts = []
+    for identifier in IDENTIFIER.findall(query)[:MAX_IDENTIFIERS]:
+        spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", identifier)
+        parts.append(re.sub(r"[._:/\-]+", " ", spaced))
+    return parts
 
 
 async def _models_of(engine: AsyncEngine, tenant_id: str, collection_ids: list[str]) -> dict[str, list[str]]:
@@ -114,11 +128,19 @@ async def vector_search(
 
 
 async def text_search(engine: AsyncEngine, tenant_id: str, req: SearchRequest, limit: int) -> list[SearchHit]:
+    identifiers = identifier_parts(req.query)
+    named = " || ".join(f"plainto_tsquery('simple', :identifier{i})" for i in range(len(identifiers))) or "NULL"
+    # ranked by cover density over the English index; a chunk holding a named identifier whole comes first
     sql = sa.text(
-        f"SELECT {_HIT_COLUMNS}, ts_rank_cd(c.tsv, {_TSQUERY}) AS score {_SCOPE} "
-        f"AND c.tsv @@ {_TSQUERY} ORDER BY score DESC, c.id LIMIT :limit"
+        f"WITH q AS (SELECT {_TSQUERY} AS words, ({named})::tsquery AS named) "
+        f"SELECT {_HIT_COLUMNS}, ts_rank_cd(c.tsv, q.words)"
+        " + CASE WHEN q.named IS NOT NULL AND c.tsv_parts @@ q.named THEN 1 ELSE 0 END AS score"
+        f" FROM q, {_SCOPE.strip().removeprefix('FROM ')}"
+        " AND (c.tsv @@ q.words OR (q.named IS NOT NULL AND c.tsv_parts @@ q.named))"
+        " ORDER BY score DESC, c.id LIMIT :limit"
     )
     params = _params(tenant_id, req.collection_ids, req) | {"query": req.query, "limit": limit}
+    params |= {f"identifier{i}": parts for i, parts in enumerate(identifiers)}
     async with engine.connect() as conn:
         rows = (await conn.execute(sql, params)).all()
     return [SearchHit(**row._asdict(), text_score=row.score) for row in rows]

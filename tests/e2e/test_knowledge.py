@@ -209,3 +209,21 @@ async def test_documents_are_listed_in_pages_and_by_status(chat_platform: ChatPl
             "error"
         ]
         assert (await kb.http.get(url, params={"status": "stuck"})).status_code == 422
+
+
+async def test_identifiers_are_findable_in_full_text(chat_platform: ChatPlatform) -> None:
+    """Dotted names, snake_case and camelCase: a query naming a part, or the parts as words, finds them."""
+    key = await chat_platform.new_tenant()
+    async with Knowledge(chat_platform, key) as kb:
+        collection = await kb.collection()
+        await kb.ingested(collection, "loop.md", b"Use asyncio.loop.call_at(when, callback) to schedule a callback.")
+        await kb.ingested(collection, "users.md", b"The getUserName helper returns the display label of an account.")
+        await kb.ingested(collection, "other.md", b"Loops and calls are explained in the tutorial about names.")
+        for query, expected in (
+            ("loop.call_at", "loop.md"),
+            ("call_at", "loop.md"),
+            ("how do I use getUserName?", "users.md"),
+            ("user name helper", "users.md"),
+        ):
+            hits = (await kb.search(query, [collection], mode="text", top_k=3)).json()["results"]
+            assert hits and hits[0]["source"] == expected, (query, [h["source"] for h in hits])

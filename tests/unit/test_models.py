@@ -109,3 +109,11 @@ def test_errors_are_classified_once_only_transient_ones_are_retried() -> None:
     assert as_nooble_error(deadlock).retryable
     duplicate = as_nooble_error(DBAPIError("INSERT", {}, asyncpg.exceptions.UniqueViolationError("dup")))
     assert duplicate.error_type == "conflict" and not duplicate.retryable
+
+
+def test_identifier_parts_of_a_query() -> None:
+    from query_service.services.search import identifier_parts
+
+    assert identifier_parts("how does asyncio.loop.call_at work?") == ["asyncio loop call at"]
+    assert identifier_parts("getUserName and snake_case_name") == ["get User Name", "snake case name"]
+    assert identifier_parts("what are the opening hours") == []
