@@ -42,30 +42,19 @@ def _conversation(tenant_id: str, conversation_id: str) -> Any:
 async def save_message(engine: AsyncEngine, action: DomainAction, req: SaveMessageRequest) -> bool:
     """Stores the message once; a redelivered action changes nothing. True when it was new.
 
-    Two autocommitted statements: make sure the conversation exists, then insert the message and, only
-    if it was new, add it to the conversation's counters (a data-modifying CTE). A crash between them
-    leaves an empty conversation that the redelivered action fills.
+    One statement: insert the message (nothing if it is a redelivery) and, only if it was new, create its
+    conversation or add the message to its counters (a data-modifying CTE feeding an upsert).
     """
     tenant_id = action.tenant_id
     usage = req.usage.model_dump() if req.usage else None
     tokens = req.usage.completion_tokens if req.usage and req.role == "assistant" else count_tokens(req.content)
     title = req.content[:80] if req.role == "user" else None
-    ensure_conversation = (
-        insert(conversations)
-        .values(
-            tenant_id=tenant_id,
-            id=req.conversation_id,
-            agent_id=action.agent_id,
-            session_id=action.session_id,
-            user_id=action.user_id,
-            title=title,
-            message_count=0,
-            total_tokens=0,
-            prompt_tokens=0,
-            completion_tokens=0,
-        )
-        .on_conflict_do_nothing()
-    )
+    counts = {
+        "message_count": 1,
+        "total_tokens": req.usage.total_tokens if req.usage else tokens,
+        "prompt_tokens": req.usage.prompt_tokens if req.usage else 0,
+        "completion_tokens": req.usage.completion_tokens if req.usage else 0,
+    }
     new_message = (
         insert(messages)
         .values(
@@ -84,23 +73,34 @@ async def save_message(engine: AsyncEngine, action: DomainAction, req: SaveMessa
         .returning(messages.c.id)
         .cte("new_message")
     )
+    row = {
+        "tenant_id": tenant_id,
+        "id": req.conversation_id,
+        "agent_id": action.agent_id,
+        "session_id": action.session_id,
+        "user_id": action.user_id,
+        "title": title,
+        **counts,
+    }
+    upsert = insert(conversations).from_select(
+        list(row),
+        sa.select(*(sa.literal(value, conversations.c[name].type).label(name) for name, value in row.items())).where(
+            sa.exists(sa.select(new_message.c.id))
+        ),
+    )
     count_it = (
-        conversations.update()
-        .where(_conversation(tenant_id, req.conversation_id), sa.exists(sa.select(new_message.c.id)))
-        .values(
-            message_count=conversations.c.message_count + 1,
-            total_tokens=conversations.c.total_tokens + (req.usage.total_tokens if req.usage else tokens),
-            prompt_tokens=conversations.c.prompt_tokens + (req.usage.prompt_tokens if req.usage else 0),
-            completion_tokens=conversations.c.completion_tokens + (req.usage.completion_tokens if req.usage else 0),
-            title=sa.func.coalesce(conversations.c.title, title),
-            updated_at=sa.func.now(),
+        upsert.on_conflict_do_update(
+            index_elements=[conversations.c.tenant_id, conversations.c.id],
+            set_={
+                **{name: conversations.c[name] + upsert.excluded[name] for name in counts},
+                "title": sa.func.coalesce(conversations.c.title, upsert.excluded.title),
+                "updated_at": sa.func.now(),
+            },
         )
         .returning(conversations.c.id)
         .add_cte(new_message)
     )
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(ensure_conversation)
+    async with engine.begin() as conn:  # one transaction: row-level security applies to it
         return (await conn.execute(count_it)).first() is not None
 
 
