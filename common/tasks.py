@@ -16,6 +16,14 @@ TASK_RESTARTS = Counter("nooble4_task_restarts_total", "Background tasks restart
 STABLE_AFTER_S = 60.0  # a task that ran this long without failing starts its backoff afresh
 
 
+async def sleep_unless(event: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less if `event` is set meanwhile (a loop's pause that a stop cuts short)."""
+    try:
+        await asyncio.wait_for(event.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
+
+
 def supervised(name: str, run: Callable[[], Awaitable[None]], stopping: asyncio.Event) -> asyncio.Task[None]:
     """Start `run()` as a task that is restarted (0.1 s, doubling, at most 10 s) whenever it raises,
     and also if it returns while `stopping` is not set. Cancelling the task stops it."""
@@ -39,9 +47,6 @@ def supervised(name: str, run: Callable[[], Awaitable[None]], stopping: asyncio.
             TASK_RESTARTS.labels(name).inc()
             delay = backoff.next_delay()
             log.warning("task_restarting", task=name, retry_in_s=delay)
-            try:
-                await asyncio.wait_for(stopping.wait(), timeout=delay)
-            except TimeoutError:
-                pass
+            await sleep_unless(stopping, delay)
 
     return asyncio.create_task(keep_running(), name=name)

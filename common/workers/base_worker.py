@@ -33,7 +33,7 @@ from common.messaging.replies import queue_reply, queue_salvaged_error
 from common.models.actions import DomainAction, ErrorDetail, utc_now
 from common.models.tiers import Tier
 from common.settings import CommonSettings
-from common.tasks import supervised
+from common.tasks import sleep_unless, supervised
 from common.tenancy import enter_tenant
 from common.workers.outbox import CommandBuffer, Outbox
 from common.workers.router import ActionRouter, result_to_dict
@@ -175,10 +175,7 @@ class BaseWorker:
         await self._sleep_unless_stopping(delay)
 
     async def _sleep_unless_stopping(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
+        await sleep_unless(self._stopping, seconds)
 
     # ------------------------------------------------------------------ reading
     async def _consume(self, consumer: str) -> None:
@@ -455,10 +452,7 @@ class BaseWorker:
                 await self._renew_leases()
             except REDIS_DOWN as exc:
                 log.warning("lease_renewal_redis_unavailable", error=str(exc))
-            try:
-                await asyncio.wait_for(self._drained.wait(), timeout=self.settings.reclaim_interval_s)
-            except TimeoutError:
-                pass
+            await sleep_unless(self._drained, self.settings.reclaim_interval_s)
 
     async def janitor_pass(self) -> None:
         await self._heartbeat()

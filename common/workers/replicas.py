@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from common.log import get_logger
 from common.messaging.backoff import REDIS_DOWN
 from common.messaging.queue_manager import QueueManager
-from common.tasks import supervised
+from common.tasks import sleep_unless, supervised
 
 log = get_logger(__name__)
 
@@ -64,10 +64,7 @@ class CallbackAdopter:
                 await self.adopt_orphans()
             except REDIS_DOWN as exc:
                 log.warning("replica_registry_redis_unavailable", error=str(exc))
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.interval_s)
-            except TimeoutError:
-                pass
+            await sleep_unless(self._stopping, self.interval_s)
         await self.redis.delete(self._heartbeat(self.instance_id))  # a clean stop: adopt what is left at once
 
     async def beat(self) -> None:
