@@ -26,14 +26,18 @@ def current_tenant() -> str | None:
     return _current_tenant.get()
 
 
+def _scoped(tenant_id: str | None) -> str | None:
+    return None if tenant_id in SYSTEM_TENANTS else tenant_id
+
+
 def enter_tenant(tenant_id: str | None) -> None:
     """Scope the rest of the current task to `tenant_id` (a request's or an action's own task)."""
-    _current_tenant.set(None if tenant_id in SYSTEM_TENANTS else tenant_id)
+    _current_tenant.set(_scoped(tenant_id))
 
 
 @contextmanager
 def tenant_scope(tenant_id: str | None) -> Iterator[None]:
-    token = _current_tenant.set(None if tenant_id in SYSTEM_TENANTS else tenant_id)
+    token = _current_tenant.set(_scoped(tenant_id))
     try:
         yield
     finally:

@@ -32,6 +32,10 @@ def string_problem(value: str) -> str | None:
     return None
 
 
+def _too_large(loc: tuple[Any, ...]) -> dict[str, Any]:
+    return {"loc": list(loc), "msg": "Integer out of range (|n| <= 2^63-1)", "type": "int_too_large"}
+
+
 def _problems(value: Any, loc: tuple[Any, ...], found: list[dict[str, Any]], depth: int = 0) -> None:
     if depth > 64 or len(found) >= 20:
         return
@@ -42,7 +46,7 @@ def _problems(value: Any, loc: tuple[Any, ...], found: list[dict[str, Any]], dep
         return
     elif isinstance(value, int):
         if abs(value) > BIGINT_MAX:
-            found.append({"loc": list(loc), "msg": "Integer out of range (|n| <= 2^63-1)", "type": "int_too_large"})
+            found.append(_too_large(loc))
     elif isinstance(value, float):
         if not math.isfinite(value):
             found.append({"loc": list(loc), "msg": "Number must be finite", "type": "number_not_finite"})
@@ -66,7 +70,7 @@ def _parameter_problems(value: str, loc: tuple[Any, ...], found: list[dict[str, 
     """Path and query values are strings; one that is all digits must also fit a BIGINT."""
     _problems(value, loc, found)
     if _INTEGER.match(value) and abs(int(value)) > BIGINT_MAX:
-        found.append({"loc": list(loc), "msg": "Integer out of range (|n| <= 2^63-1)", "type": "int_too_large"})
+        found.append(_too_large(loc))
 
 
 async def reject_unrepresentable(connection: HTTPConnection) -> None:

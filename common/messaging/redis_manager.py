@@ -22,31 +22,25 @@ class RedisManager:
     def __init__(self, settings: CommonSettings):
         if settings.redis_socket_timeout_s <= MAX_BLOCK_S:
             raise ValueError("redis_socket_timeout_s must exceed the longest blocking read (2 s)")
+        connection = {  # the same for a single Redis and for each node of a cluster
+            "max_connections": settings.redis_max_connections,
+            "socket_timeout": settings.redis_socket_timeout_s,
+            "socket_connect_timeout": 5.0,
+            "socket_keepalive": True,
+            "health_check_interval": 30,
+            "decode_responses": True,
+            "client_name": settings.service_name,
+        }
         self._pool: BlockingConnectionPool | None = None
         if settings.redis_cluster:
-            self.client: Redis = RedisCluster.from_url(  # type: ignore[assignment]  # the same commands
-                settings.redis_url,
-                max_connections=settings.redis_max_connections,
-                socket_timeout=settings.redis_socket_timeout_s,
-                socket_connect_timeout=5.0,
-                socket_keepalive=True,
-                health_check_interval=30,
-                decode_responses=True,
-                client_name=settings.service_name,
-            )
+            self.client: Redis = RedisCluster.from_url(settings.redis_url, **connection)  # type: ignore[assignment]  # the same commands
             return
         self._pool = BlockingConnectionPool.from_url(
             settings.redis_url,
-            max_connections=settings.redis_max_connections,
             timeout=settings.redis_socket_timeout_s,
-            socket_timeout=settings.redis_socket_timeout_s,
-            socket_connect_timeout=5.0,
-            socket_keepalive=True,
-            health_check_interval=30,
-            decode_responses=True,
             retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
-            client_name=settings.service_name,
+            **connection,
         )
         self.client = Redis(connection_pool=self._pool)
 

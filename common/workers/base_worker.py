@@ -466,8 +466,11 @@ class BaseWorker:
         ttl_ms = max(1_000, int(self.settings.reclaim_interval_s * 3_000))
         async with self.redis.pipeline(transaction=False) as pipe:
             for consumer in self.consumers:
-                pipe.set(self.queues.state_key(self.domain, "workers", consumer), len(self._in_flight), px=ttl_ms)
+                pipe.set(self._heartbeat_key(consumer), len(self._in_flight), px=ttl_ms)
             await pipe.execute()
+
+    def _heartbeat_key(self, consumer: str) -> str:
+        return self.queues.state_key(self.domain, "workers", consumer)
 
     async def _renew_leases(self) -> None:
         """XCLAIM JUSTID our own running entries so their idle time resets (MESSAGING.md §4)."""
@@ -516,7 +519,7 @@ class BaseWorker:
             return
         async with self.redis.pipeline(transaction=False) as pipe:
             for name in candidates:
-                pipe.exists(self.queues.state_key(self.domain, "workers", name))
+                pipe.exists(self._heartbeat_key(name))
             alive = await pipe.execute()
         for name, beating in zip(candidates, alive, strict=True):
             if not beating:
