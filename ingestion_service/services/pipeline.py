@@ -59,11 +59,11 @@ async def ingest(action: DomainAction, req: IngestRequest, deps: IngestionDeps) 
         await progress(status="processing", stage="embedding", percent=20, chunks_total=total)
         await _embed_pending(action, deps, req.document_id, collection.embedding_model, total, progress)
     except ValidationError as exc:  # unreadable, empty, unsupported, refused by the model: no retry helps
-        return await _give_up(engine, tenant_id, req.document_id, f"{exc.code}: {exc.message}", progress)
+        return await _give_up(deps, tenant_id, req, f"{exc.code}: {exc.message}")
     except DependencyError as exc:  # e.g. no embedding answer: retried, and on the last delivery failed
         if action.metadata.get("delivery_count", 1) >= deps.settings.max_deliveries:
             reason = f"{exc.code}: {exc.message} (gave up)"
-            return await _give_up(engine, tenant_id, req.document_id, reason, progress)
+            return await _give_up(deps, tenant_id, req, reason)
         raise
     await progress(stage="indexing", percent=95)
     async with engine.begin() as conn:
@@ -204,10 +204,9 @@ async def _embed_batch(action: DomainAction, deps: IngestionDeps, model: str, te
     return done.embeddings
 
 
-async def _give_up(engine: AsyncEngine, tenant_id: str, document_id: str, reason: str, progress: Any) -> dict[str, Any]:
-    await _fail(engine, tenant_id, document_id, reason)
-    await progress(status="failed", stage="failed", error=reason)
-    return {"document_id": document_id, "status": "failed", "error": reason}
+async def _give_up(deps: IngestionDeps, tenant_id: str, req: IngestRequest, reason: str) -> dict[str, Any]:
+    await fail_document(deps, tenant_id, req.document_id, req.task_id, reason)
+    return {"document_id": req.document_id, "status": "failed", "error": reason}
 
 
 async def fail_document(deps: IngestionDeps, tenant_id: str, document_id: str, task_id: str, reason: str) -> None:
