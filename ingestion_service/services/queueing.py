@@ -50,15 +50,14 @@ async def sweep(deps: IngestionDeps) -> tuple[int, int]:
     """One pass: re-queue documents queued too long, fail those stalled in processing. Returns the counts."""
     settings = deps.settings
     now = utc_now()
+    overdue = sa.and_(
+        documents.c.status == "queued", documents.c.updated_at < now - timedelta(seconds=settings.requeue_after_s)
+    )
     async with deps.engine.begin() as conn:
-        # take the rows (skip those another replica is taking) and push their time forward: one queue per pass
         waiting = (
             await conn.execute(
                 sa.select(documents.c.tenant_id, documents.c.id, documents.c.updated_at)
-                .where(
-                    documents.c.status == "queued",
-                    documents.c.updated_at < now - timedelta(seconds=settings.requeue_after_s),
-                )
+                .where(overdue)
                 .limit(SWEEP_BATCH)
             )
         ).all()
@@ -69,13 +68,11 @@ async def sweep(deps: IngestionDeps) -> tuple[int, int]:
             for row, has_work in zip(waiting, marked, strict=True)
             if not has_work or row.updated_at < patience
         ]
+        # take those rows (still overdue, skipping any another replica is taking) and push their time forward:
+        # each is queued again once per pass
         stale = (
             sa.select(documents.c.tenant_id, documents.c.id)
-            .where(
-                documents.c.status == "queued",
-                sa.tuple_(documents.c.tenant_id, documents.c.id).in_(lost or [("", "")]),
-                documents.c.updated_at < now - timedelta(seconds=settings.requeue_after_s),
-            )
+            .where(overdue, sa.tuple_(documents.c.tenant_id, documents.c.id).in_(lost or [("", "")]))
             .with_for_update(skip_locked=True)
         )
         requeue = (
