@@ -1,13 +1,17 @@
-"""Retrieval quality and speed on any BEIR-format dataset, through the running platform.
+"""Retrieval quality and speed on any BEIR-format dataset, through the running platform, beside reference
+methods computed on the same data in the same run.
 
-    python -m bench.retrieval DATASET_DIR [--k 10] [--limit-docs N] [--limit-queries N]
+    python -m bench.retrieval DATASET_DIR [--k 10] [--limit-docs N] [--limit-queries N] [--text-weights W ...]
 
 DATASET_DIR holds `corpus.jsonl` ({_id, title, text}), `queries.jsonl` ({_id, text}) and `qrels/test.tsv`
 (query-id, corpus-id, score). Each corpus entry is ingested as one text document (title = its id) through
 the ingestion service; then every test query is searched in vector, text and hybrid mode through the query
 service. Prints recall@k, MRR@10 and nDCG@10 per mode (document level: a document's best chunk counts),
-ingestion throughput (chunks/s, upload to indexed) and search latency p50/p99.
-`bench/datasets/lumora` is a small set written for the project.
+ingestion throughput (chunks/s, upload to indexed) and search latency p50/p99. The references rank whole
+corpus entries: `ref bm25` (bm25s, English stop words and Snowball stemmer), `ref dense` (all-MiniLM-L6-v2,
+the product's own local model, one vector per entry) and `ref rrf-60` of the two.
+`bench/datasets/lumora` is a small set written for the project; `python -m bench.datasets.debian_docs` builds
+two larger ones from documentation installed by Debian packages.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import httpx
 from websockets.asyncio.client import connect
 
 from bench.platform import BenchPlatform
+from embedding_service.services.providers import LocalMiniLM
 
 MODES = ("vector", "text", "hybrid")
 
@@ -54,6 +59,43 @@ def scores_for(ranked: list[str], relevant: dict[str, int], k: int) -> tuple[flo
     return recall, mrr, dcg / idcg if idcg else 0.0
 
 
+def references(corpus: list[dict], queries: dict[str, str], qrels: dict[str, dict[str, int]], k: int):
+    """recall@k, MRR@10 and nDCG@10 of BM25, dense and their RRF over whole corpus entries."""
+    import bm25s
+    import numpy as np
+    import Stemmer
+
+    ids = [doc["_id"] for doc in corpus]
+    texts = [f"{doc.get('title', '')}\n\n{doc['text']}".strip() for doc in corpus]
+    query_ids = list(qrels)
+    stemmer = Stemmer.Stemmer("english")
+    bm25 = bm25s.BM25()
+    bm25.index(bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False), show_progress=False)
+    tokens = bm25s.tokenize([queries[q] for q in query_ids], stopwords="en", stemmer=stemmer, show_progress=False)
+    found, _ = bm25.retrieve(tokens, k=min(100, len(ids)), show_progress=False)
+    lexical = {q: [ids[i] for i in row] for q, row in zip(query_ids, found, strict=True)}
+    model = LocalMiniLM()
+    vectors = np.vstack([model.embed_sync(texts[i : i + 64]) for i in range(0, len(texts), 64)])
+    asked = model.embed_sync([queries[q] for q in query_ids])
+    dense = {q: [ids[i] for i in np.argsort(-(vectors @ v))[:100]] for q, v in zip(query_ids, asked, strict=True)}
+
+    def rrf(q: str) -> list[str]:
+        fused: dict[str, float] = {}
+        for ranking in (lexical[q], dense[q]):
+            for rank, doc in enumerate(ranking, start=1):
+                fused[doc] = fused.get(doc, 0.0) + 1 / (60 + rank)
+        return sorted(fused, key=lambda doc: -fused[doc])
+
+    results = {}
+    for label, ranked in (("ref bm25", lexical.get), ("ref dense", dense.get), ("ref rrf-60", rrf)):
+        totals = [0.0, 0.0, 0.0]
+        for q in query_ids:
+            for i, value in enumerate(scores_for(ranked(q) or [], qrels[q], k)):
+                totals[i] += value
+        results[label] = [t / len(query_ids) for t in totals] + [float("nan"), float("nan")]
+    return results
+
+
 async def run(
     platform: BenchPlatform,
     dataset: Path,
@@ -61,6 +103,7 @@ async def run(
     limit_docs: int | None,
     limit_queries: int | None,
     text_weights: list[float],
+    save_candidates: Path | None = None,
 ):
     corpus, queries, qrels = load(dataset, limit_docs, limit_queries)
     api_key = await platform.new_tenant()
@@ -87,7 +130,11 @@ async def run(
         ingest_s = time.perf_counter() - started
         results = {}
         variants = [(mode, {"mode": mode}) for mode in MODES]
-        variants += [(f"hybrid w={w:g}", {"mode": "hybrid", "text_weight": w}) for w in text_weights]
+        variants += [
+            (f"hybrid {fusion} w={w:g}", {"mode": "hybrid", "fusion": fusion, "text_weight": w})
+            for fusion in ("score", "rrf")
+            for w in text_weights
+        ]
         for label, variant in variants:
             totals, latencies = [0.0, 0.0, 0.0], []
             for query_id, relevant in qrels.items():
@@ -100,7 +147,17 @@ async def run(
                     totals[i] += value
             cuts = quantiles(latencies, n=100, method="inclusive")
             results[label] = [t / len(qrels) for t in totals] + [cuts[49] * 1000, cuts[98] * 1000]
-    return len(corpus), len(qrels), chunks, ingest_s, results
+        saved: dict = {"qrels": qrels}
+        if save_candidates:  # each mode's 40 best hits per query, to study fusion offline
+            for mode in ("vector", "text"):
+                saved[mode] = {}
+                for query_id in qrels:
+                    body = {"query": queries[query_id], "collection_ids": [collection], "top_k": 40, "mode": mode}
+                    hits = (await http.post(f"{query}/api/v1/query/search", json=body)).json()["results"]
+                    saved[mode][query_id] = [[hit["document_title"], hit["score"]] for hit in hits]
+    if save_candidates:
+        await asyncio.to_thread(save_candidates.write_text, json.dumps(saved))
+    return len(corpus), len(qrels), chunks, ingest_s, references(corpus, queries, qrels, k) | results
 
 
 def main() -> None:
@@ -110,18 +167,31 @@ def main() -> None:
     parser.add_argument("--limit-docs", type=int)
     parser.add_argument("--limit-queries", type=int)
     parser.add_argument(
-        "--text-weights", type=float, nargs="*", default=[], help="also hybrid with these text-ranking weights"
+        "--text-weights",
+        type=float,
+        nargs="*",
+        default=[],
+        help="also hybrid with each fusion method and these text-ranking weights",
     )
+    parser.add_argument("--save-candidates", type=Path, help="write each mode's 40 best hits per query (JSON)")
     args = parser.parse_args()
     with BenchPlatform("retrieval") as platform:
         docs, queries, chunks, ingest_s, results = asyncio.run(
-            run(platform, args.dataset, args.k, args.limit_docs, args.limit_queries, args.text_weights)
+            run(
+                platform,
+                args.dataset,
+                args.k,
+                args.limit_docs,
+                args.limit_queries,
+                args.text_weights,
+                args.save_candidates,
+            )
         )
     print(f"dataset {args.dataset.name}: {docs} documents, {queries} queries with judgements")
     print(f"ingestion: {chunks} chunks in {ingest_s:.1f} s = {chunks / ingest_s:.1f} chunks/s (upload to indexed)")
-    print(f"{'mode':<14} {'recall@' + str(args.k):>10} {'MRR@10':>8} {'nDCG@10':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    print(f"{'mode':<20} {'recall@' + str(args.k):>10} {'MRR@10':>8} {'nDCG@10':>8} {'p50 ms':>8} {'p99 ms':>8}")
     for mode, (recall, mrr, ndcg, p50, p99) in results.items():
-        print(f"{mode:<14} {recall:>10.3f} {mrr:>8.3f} {ndcg:>8.3f} {p50:>8.1f} {p99:>8.1f}")
+        print(f"{mode:<20} {recall:>10.3f} {mrr:>8.3f} {ndcg:>8.3f} {p50:>8.1f} {p99:>8.1f}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 from pgvector.sqlalchemy import Vector
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = sa.MetaData()
 
@@ -17,6 +17,7 @@ collections = sa.Table(
     sa.Column("dimensions", sa.Integer),
     sa.Column("chunk_size", sa.Integer),
     sa.Column("chunk_overlap", sa.Integer),
+    sa.Column("text_search_config", sa.Text, server_default="english"),  # lexical search language (0008)
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
 )
@@ -72,6 +73,5 @@ chunks = sa.Table(
     sa.Column("token_count", sa.Integer),
     sa.Column("dimensions", sa.Integer),
     sa.Column("embedding", Vector()),
-    sa.Column("tsv", TSVECTOR),
-    sa.Column("tsv_parts", TSVECTOR),  # identifiers split into their parts (migration 0007)
+    sa.Column("term_count", sa.Integer),  # the chunk's length in lexical terms, for BM25 (migration 0008)
 )

@@ -2,6 +2,7 @@ from pydantic import Field
 
 from common.llm.settings import LLMSettings
 from common.settings import CommonSettings
+from query_service.models.search import FusionMethod
 
 
 class QuerySettings(CommonSettings, LLMSettings):
@@ -10,9 +11,14 @@ class QuerySettings(CommonSettings, LLMSettings):
 
     rrf_k: int = Field(60, ge=1)  # reciprocal rank fusion constant
     hybrid_candidates: int = Field(40, ge=1, le=1_000)  # taken from each of vector and text before fusion
-    # the text ranking's weight in the fusion (vector's is 1); requests may override it (`text_weight`).
-    # 1 until a better default is measured: on lumora 0.25/0.5 scored below 1 (docs/benchmarks.md)
-    hybrid_text_weight: float = Field(1.0, ge=0, le=10)
+    # hybrid: how vector and text rankings merge, and the text ranking's weight (vector's is 1). Keyword
+    # queries (at most `keyword_query_max_words` words: an API name, a product code) lean on the lexical
+    # ranking, questions on the dense one. Requests may override both (`fusion`, `text_weight`). Measured on a
+    # lexical-favouring and a dense-favouring set (docs/benchmarks.md, "Retrieval").
+    hybrid_fusion: FusionMethod = FusionMethod.SCORE
+    hybrid_text_weight: float = Field(0.8, ge=0, le=10)
+    hybrid_keyword_text_weight: float = Field(3.0, ge=0, le=10)
+    keyword_query_max_words: int = Field(2, ge=0, le=20)
     min_vector_similarity: float = Field(0.25, ge=-1, le=1)  # below it (and no text match) a chunk is not relevant
     answer_model_provider: str = "local"  # the model that writes grounded answers
     answer_model_name: str = "smollm2-135m-instruct"

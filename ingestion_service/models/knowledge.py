@@ -30,6 +30,14 @@ class CollectionCreate(BaseModel):
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     chunk_size: int | None = Field(None, ge=20, le=2_000)  # tokens; default from settings
     chunk_overlap: int | None = Field(None, ge=0, le=500)
+    text_search_config: str = Field(
+        "english",
+        min_length=1,
+        max_length=63,
+        pattern=r"^[a-z_]+$",
+        description="language of lexical search (a PostgreSQL text search configuration: english, spanish, "
+        "german, french, simple, ...); stems words and drops that language's stop words",
+    )
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> "CollectionCreate":
@@ -55,6 +63,7 @@ class CollectionOut(BaseModel):
     dimensions: int
     chunk_size: int
     chunk_overlap: int
+    text_search_config: str
     document_count: int = 0
     created_at: datetime
     updated_at: datetime

@@ -40,6 +40,15 @@ async def create_collection(
         raise ValidationError("chunk_overlap must be smaller than chunk_size", code="invalid_chunking")
     cap = limits_for(tenant.tier).max_collections
     async with engine.begin() as conn:
+        if not await conn.scalar(
+            sa.text("SELECT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = :name)"),
+            {"name": body.text_search_config},
+        ):
+            configs = (await conn.scalars(sa.text("SELECT cfgname FROM pg_ts_config ORDER BY cfgname"))).all()
+            raise ValidationError(
+                f"unknown text_search_config {body.text_search_config!r}; use one of {', '.join(configs)}",
+                code="unknown_text_search_config",
+            )
         if cap is not None:
             count = await conn.scalar(  # COUNT(*) is never NULL
                 sa.select(sa.func.count()).select_from(collections).where(collections.c.tenant_id == tenant.tenant_id)
@@ -61,6 +70,7 @@ async def create_collection(
                         dimensions=EMBEDDING_DIMENSIONS[body.embedding_model],
                         chunk_size=size,
                         chunk_overlap=overlap,
+                        text_search_config=body.text_search_config,
                     )
                     .returning(*collections.c)
                 )

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.errors import ActionTimeoutError, DependencyError, NoobleError, NotFoundError, ValidationError
 from common.knowledge_tables import chunks, collections, documents
+from common.lexical import lexical_text
 from common.log import get_logger
 from common.models.actions import DomainAction, ErrorDetail
 from ingestion_service.deps import IngestionDeps
@@ -54,8 +55,7 @@ async def ingest(action: DomainAction, req: IngestRequest, deps: IngestionDeps) 
                     collection.chunk_overlap,
                     deps.settings.sandbox_limits,
                 )
-            await progress(stage="chunking", percent=15)
-            total = await _store_chunks(engine, tenant_id, document, collection.dimensions, pieces)
+            total = await store_chunks(engine, tenant_id, document, collection, pieces)
         await progress(status="processing", stage="embedding", percent=20, chunks_total=total)
         await _embed_pending(action, deps, req.document_id, collection.embedding_model, total, progress)
     except ValidationError as exc:  # unreadable, empty, unsupported, refused by the model: no retry helps
@@ -65,7 +65,6 @@ async def ingest(action: DomainAction, req: IngestRequest, deps: IngestionDeps) 
             reason = f"{exc.code}: {exc.message} (gave up)"
             return await _give_up(deps, tenant_id, req, reason)
         raise
-    await progress(stage="indexing", percent=95)
     async with engine.begin() as conn:
         await conn.execute(
             documents.update()
@@ -122,7 +121,34 @@ async def _count_chunks(engine: AsyncEngine, tenant_id: str, document_id: str) -
         )
 
 
-async def _store_chunks(engine: AsyncEngine, tenant_id: str, document: Any, dimensions: int, pieces: list) -> int:
+# Postings of the chunks just stored (migration 0008): every term with its frequency and the chunk's length,
+# from the prose (collection's configuration) and the whole identifiers (`simple`) of common.lexical.
+_STORE_POSTINGS = sa.text(
+    """
+    WITH pieces AS (
+        SELECT * FROM unnest(CAST(:positions AS int[]), CAST(:prose AS text[]), CAST(:identifiers AS text[]))
+            AS p(position, prose, identifiers)
+    ), terms AS (
+        SELECT c.id, t.lexeme, coalesce(array_length(t.positions, 1), 1) AS tf
+        FROM pieces p
+        JOIN chunks c ON c.tenant_id = :tenant_id AND c.document_id = :document_id AND c.position = p.position
+        CROSS JOIN LATERAL unnest(
+            to_tsvector(CAST(:config AS regconfig), p.prose) || to_tsvector('simple', p.identifiers)
+        ) t
+    ), lengths AS (
+        UPDATE chunks SET term_count = l.length
+        FROM (SELECT id, sum(tf) AS length FROM terms GROUP BY id) l WHERE chunks.id = l.id
+        RETURNING chunks.id, chunks.term_count
+    )
+    INSERT INTO chunk_terms (tenant_id, collection_id, term, chunk_id, tf, chunk_length)
+    SELECT :tenant_id, :collection_id, t.lexeme, t.id, t.tf, l.term_count FROM terms t JOIN lengths l ON l.id = t.id
+    ON CONFLICT DO NOTHING
+    """
+)
+
+
+async def store_chunks(engine: AsyncEngine, tenant_id: str, document: Any, collection: Any, pieces: list) -> int:
+    """A document's chunks (without vectors yet) and their lexical postings, in one transaction."""
     rows = [
         {
             "tenant_id": tenant_id,
@@ -133,12 +159,25 @@ async def _store_chunks(engine: AsyncEngine, tenant_id: str, document: Any, dime
             "page": piece.page,
             "heading": piece.heading,
             "token_count": piece.token_count,
-            "dimensions": dimensions,
+            "dimensions": collection.dimensions,
         }
         for piece in pieces
     ]
+    lexical = [lexical_text(document.title, piece.heading, piece.content) for piece in pieces]
     async with engine.begin() as conn:  # all chunks or none; a concurrent run of the same document adds nothing
         await conn.execute(insert(chunks).on_conflict_do_nothing(constraint="uq_chunks_position"), rows)
+        await conn.execute(
+            _STORE_POSTINGS,
+            {
+                "tenant_id": tenant_id,
+                "collection_id": document.collection_id,
+                "document_id": document.id,
+                "config": collection.text_search_config,
+                "positions": [piece.position for piece in pieces],
+                "prose": [text.prose for text in lexical],
+                "identifiers": [text.identifiers for text in lexical],
+            },
+        )
     return len(rows)
 
 
@@ -148,7 +187,7 @@ async def _embed_pending(
     async with deps.engine.connect() as conn:
         pending = (
             await conn.execute(
-                sa.select(chunks.c.id, chunks.c.content)
+                sa.select(chunks.c.id, chunks.c.content, chunks.c.heading)
                 .where(
                     chunks.c.tenant_id == action.tenant_id,
                     chunks.c.document_id == document_id,
@@ -165,7 +204,7 @@ async def _embed_pending(
     async def one(batch: Sequence[Any]) -> None:
         nonlocal done
         async with gate, deps.embed_gate:  # the timeout counts the embedding's work, not a queue behind others
-            vectors = await _embed_batch(action, deps, model, [row.content for row in batch])
+            vectors = await _embed_batch(action, deps, model, [embedded_text(row) for row in batch])
             async with deps.engine.begin() as conn:
                 await conn.execute(
                     chunks.update()
@@ -174,9 +213,19 @@ async def _embed_pending(
                     [{"chunk_id": row.id, "vector": vector} for row, vector in zip(batch, vectors, strict=True)],
                 )
             done += len(batch)
-            await progress(chunks_embedded=done, percent=20 + int(75 * done / max(total, 1)))
+            if done < total:  # the last batch's news is the document's `done`, written next
+                await progress(chunks_embedded=done, percent=20 + int(75 * done / max(total, 1)))
 
     await asyncio.gather(*(one(batch) for batch in batches))
+
+
+def embedded_text(chunk: Any) -> str:
+    """What a chunk's vector is computed from: its content, after its section heading when the chunk does not
+    begin with it (a long section's later chunks), so every chunk carries what it is about."""
+    heading = (chunk.heading or "").strip()
+    if heading and not chunk.content.lstrip().startswith(heading):
+        return f"{heading}\n{chunk.content}"
+    return str(chunk.content)
 
 
 async def _embed_batch(action: DomainAction, deps: IngestionDeps, model: str, texts: list[str]) -> list[list[float]]:

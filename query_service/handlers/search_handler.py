@@ -10,16 +10,7 @@ router: ActionRouter[QueryDeps] = ActionRouter()
 
 @router.handle("query.search", SearchRequest)
 async def search_chunks(action: DomainAction, req: SearchRequest, deps: QueryDeps) -> SearchResult:
-    settings = deps.settings
-    hits = await search(
-        deps.engine,
-        deps.embedding,
-        action,
-        req,
-        rrf_k=settings.rrf_k,
-        candidates=settings.hybrid_candidates,
-        text_weight=settings.hybrid_text_weight,
-    )
+    hits = await search(deps.engine, deps.embedding, action, req, deps.settings)
     return SearchResult(query=req.query, mode=req.mode, results=hits)
 
 

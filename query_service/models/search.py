@@ -9,6 +9,11 @@ class SearchMode(StrEnum):
     HYBRID = "hybrid"
 
 
+class FusionMethod(StrEnum):
+    SCORE = "score"  # each ranking's scores scaled to [0, 1] over its candidates, weighted sum
+    RRF = "rrf"  # weighted reciprocal rank fusion: Σ weight / (rrf_k + rank)
+
+
 class SearchRequest(BaseModel):
     """`query.search` and `POST /api/v1/query/search`."""
 
@@ -31,7 +36,10 @@ class SearchRequest(BaseModel):
     document_ids: list[str] | None = Field(None, max_length=500)
     top_k: int = Field(5, ge=1, le=100)
     mode: SearchMode = SearchMode.HYBRID
-    text_weight: float | None = Field(None, ge=0, le=10, description="hybrid: the text ranking's weight (vector: 1)")
+    text_weight: float | None = Field(
+        None, ge=0, le=10, description="hybrid: the text ranking's weight (vector: 1); default from the service"
+    )
+    fusion: FusionMethod | None = Field(None, description="hybrid: how the two rankings merge; default: the service's")
 
 
 class SearchHit(BaseModel):
@@ -44,7 +52,7 @@ class SearchHit(BaseModel):
     position: int
     page: int | None
     heading: str | None
-    score: float  # the ranking score of the mode (cosine similarity, text rank, or fused RRF)
+    score: float  # the ranking score of the mode (cosine similarity, BM25, or the fused score)
     vector_score: float | None = None
     text_score: float | None = None
 

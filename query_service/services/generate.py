@@ -60,15 +60,7 @@ async def generate(
         mode=SearchMode.HYBRID,
     )
     hits = relevant(
-        await search(
-            engine,
-            embedding,
-            parent,
-            search_req,
-            rrf_k=settings.rrf_k,
-            candidates=settings.hybrid_candidates,
-            text_weight=settings.hybrid_text_weight,
-        ),
+        await search(engine, embedding, parent, search_req, settings),
         settings.min_vector_similarity,
     )
     if not hits:

@@ -1,4 +1,5 @@
-"""Retrieval over the knowledge base: pgvector cosine, PostgreSQL full text, and their reciprocal rank fusion.
+"""Retrieval over the knowledge base: pgvector cosine (here), BM25 over PostgreSQL postings (`lexical`), and the
+fusion of the two (hybrid).
 
 Every query is scoped by tenant and collection ids (and optional document ids), and only sees chunks of
 documents that finished ingesting (`status = 'ready'`).
@@ -6,8 +7,8 @@ documents that finished ingesting (`status = 'ready'`).
 
 from __future__ import annotations
 
-import re
-from typing import Any
+import asyncio
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,41 +18,23 @@ from common.embedding_models import EMBEDDING_DIMENSIONS
 from common.errors import NotFoundError
 from common.knowledge_tables import collections
 from common.models.actions import DomainAction
-from query_service.models.search import SearchHit, SearchMode, SearchRequest
-
-_HIT_COLUMNS = """
-    c.id AS chunk_id, c.document_id, c.collection_id, d.title AS document_title, d.source, c.content,
-    c.position, c.page, c.heading
-"""
-_SCOPE = """
-    FROM chunks c
-    JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id AND d.status = 'ready'
-    WHERE c.tenant_id = :tenant_id AND c.collection_id = ANY(:collection_ids)
-      AND (CAST(:document_ids AS text[]) IS NULL OR c.document_id = ANY(CAST(:document_ids AS text[])))
-"""
-# OR of the query's stemmed words (plainto_tsquery alone would demand all of them)
-_TSQUERY = "to_tsquery('english', replace(plainto_tsquery('english', :query)::text, '&', '|'))"
-# Identifier-like words of a query (dotted, snake_case, camelCase, paths): each also matches its parts, all of
-# them, in the `simple` half of the index (migration 0007)
-IDENTIFIER = re.compile(r"\b[A-Za-z_][\w]*(?:[.:/-][\w]+)+\b|\b\w+_\w+\b|\b[a-z]+[A-Z]\w*\b")
-MAX_IDENTIFIERS = 5
+from query_service.models.search import FusionMethod, SearchHit, SearchMode, SearchRequest
+from query_service.services.lexical import text_search
+from query_service.services.scope import HIT_COLUMNS, READY_DOCUMENTS
+from query_service.settings import QuerySettings
 
 
-def identifier_parts(query: str) -> list[str]:
-    """`loop.call_at` → `loop call at`, `getUserName` → `get User Name`, one string per identifier."""
-    parts = []
-    for identifier in IDENTIFIER.findall(query)[:MAX_IDENTIFIERS]:
-        spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", identifier)
-        parts.append(re.sub(r"[._:/\-]+", " ", spaced))
-    return parts
+class Scope(NamedTuple):
+    by_model: dict[str, list[str]]  # embedding model → the requested collections using it
+    by_config: dict[str, list[str]]  # text search configuration → the requested collections using it
 
 
-async def _models_of(engine: AsyncEngine, tenant_id: str, collection_ids: list[str]) -> dict[str, list[str]]:
-    """Embedding model → the requested collections using it; NotFoundError if one is not the tenant's."""
+async def _scope_of(engine: AsyncEngine, tenant_id: str, collection_ids: list[str]) -> Scope:
+    """The requested collections grouped for each mode; NotFoundError if one is not the tenant's."""
     async with engine.connect() as conn:
         rows = (
             await conn.execute(
-                sa.select(collections.c.id, collections.c.embedding_model).where(
+                sa.select(collections.c.id, collections.c.embedding_model, collections.c.text_search_config).where(
                     collections.c.tenant_id == tenant_id, collections.c.id.in_(collection_ids)
                 )
             )
@@ -59,10 +42,11 @@ async def _models_of(engine: AsyncEngine, tenant_id: str, collection_ids: list[s
     missing = set(collection_ids) - {row.id for row in rows}
     if missing:
         raise NotFoundError(f"collection(s) not found: {', '.join(sorted(missing))}", code="collection_not_found")
-    by_model: dict[str, list[str]] = {}
+    scope = Scope({}, {})
     for row in rows:
-        by_model.setdefault(row.embedding_model, []).append(row.id)
-    return by_model
+        scope.by_model.setdefault(row.embedding_model, []).append(row.id)
+        scope.by_config.setdefault(row.text_search_config, []).append(row.id)
+    return scope
 
 
 # Filtered nearest neighbours. The HNSW index is shared by every tenant and collection, and pgvector 0.6
@@ -85,8 +69,17 @@ async def nearest_chunks(
 ) -> list[SearchHit]:
     """The `limit` chunks nearest to `vector` (cosine) in the scope: exact, or HNSW for very large scopes."""
     distance = f"c.embedding::vector({dims}) <=> CAST(:vector AS vector({dims}))"  # dims: a known integer
-    scope = f"{_SCOPE} AND c.dimensions = {dims} AND c.embedding IS NOT NULL"
-    params = _params(tenant_id, collection_ids, req) | {"vector": str(vector), "limit": limit}
+    scope = (
+        f"FROM chunks c {READY_DOCUMENTS} WHERE c.tenant_id = :tenant_id AND c.collection_id = ANY(:collection_ids)"
+        f" AND c.dimensions = {dims} AND c.embedding IS NOT NULL"
+    )
+    params = {
+        "tenant_id": tenant_id,
+        "collection_ids": collection_ids,
+        "document_ids": req.document_ids,
+        "vector": str(vector),
+        "limit": limit,
+    }
     async with engine.connect() as conn:
         size = await conn.scalar(
             sa.text(
@@ -96,14 +89,18 @@ async def nearest_chunks(
             params,
         )
         if (size or 0) <= EXACT_SEARCH_MAX_CHUNKS:
-            sql = sa.text(  # MATERIALIZED: every distance of the scope, so the planner cannot pick the index
-                f"WITH scoped AS MATERIALIZED (SELECT {_HIT_COLUMNS}, {distance} AS distance {scope}) "
-                "SELECT *, 1 - distance AS score FROM scoped ORDER BY distance, chunk_id LIMIT :limit"
+            sql = sa.text(  # MATERIALIZED: every distance of the scope, so the planner cannot pick the index;
+                # only ids and distances are sorted, the nearest rows' columns are read afterwards
+                "WITH scoped AS MATERIALIZED "
+                f"(SELECT c.id, c.embedding <=> CAST(:vector AS vector) AS distance {scope}), "
+                "nearest AS (SELECT id, distance FROM scoped ORDER BY distance, id LIMIT :limit) "
+                f"SELECT {HIT_COLUMNS}, 1 - n.distance AS score FROM nearest n JOIN chunks c ON c.id = n.id "
+                "JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id ORDER BY n.distance, c.id"
             )
         else:
             ef_search = min(1_000, max(100, 4 * limit))
             await conn.execute(sa.text(f"SET LOCAL hnsw.ef_search = {ef_search}"))
-            sql = sa.text(f"SELECT {_HIT_COLUMNS}, 1 - ({distance}) AS score {scope} ORDER BY {distance} LIMIT :limit")
+            sql = sa.text(f"SELECT {HIT_COLUMNS}, 1 - ({distance}) AS score {scope} ORDER BY {distance} LIMIT :limit")
         rows = (await conn.execute(sql, params)).all()
     return [
         SearchHit(**{k: v for k, v in row._asdict().items() if k != "distance"}, vector_score=row.score) for row in rows
@@ -127,70 +124,76 @@ async def vector_search(
     return sorted(hits, key=lambda hit: hit.score, reverse=True)[:limit]
 
 
-async def text_search(engine: AsyncEngine, tenant_id: str, req: SearchRequest, limit: int) -> list[SearchHit]:
-    identifiers = identifier_parts(req.query)
-    named = " || ".join(f"plainto_tsquery('simple', :identifier{i})" for i in range(len(identifiers))) or "NULL"
-    # ranked by cover density over the English index; a chunk holding a named identifier whole comes first
-    sql = sa.text(
-        f"WITH q AS (SELECT {_TSQUERY} AS words, ({named})::tsquery AS named) "
-        f"SELECT {_HIT_COLUMNS}, ts_rank_cd(c.tsv, q.words)"
-        " + CASE WHEN q.named IS NOT NULL AND c.tsv_parts @@ q.named THEN 1 ELSE 0 END AS score"
-        f" FROM q, {_SCOPE.strip().removeprefix('FROM ')}"
-        " AND (c.tsv @@ q.words OR (q.named IS NOT NULL AND c.tsv_parts @@ q.named))"
-        " ORDER BY score DESC, c.id LIMIT :limit"
-    )
-    params = _params(tenant_id, req.collection_ids, req) | {"query": req.query, "limit": limit}
-    params |= {f"identifier{i}": parts for i, parts in enumerate(identifiers)}
-    async with engine.connect() as conn:
-        rows = (await conn.execute(sql, params)).all()
-    return [SearchHit(**row._asdict(), text_score=row.score) for row in rows]
-
-
-def reciprocal_rank_fusion(
-    rankings: list[list[SearchHit]], k: int, top_k: int, weights: list[float] | None = None
-) -> list[SearchHit]:
+def reciprocal_rank_fusion(rankings: list[list[SearchHit]], weights: list[float], k: int) -> dict[int, float]:
     """score(chunk) = Σ weight / (k + rank) over the rankings that contain it (rank from 1)."""
-    fused: dict[int, SearchHit] = {}
     scores: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
+    for ranking, weight in zip(rankings, weights, strict=True):
         for rank, hit in enumerate(ranking, start=1):
             scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + weight / (k + rank)
-            known = fused.get(hit.chunk_id)
-            fused[hit.chunk_id] = (
-                hit
-                if known is None
-                else known.model_copy(
-                    update={
-                        "vector_score": known.vector_score if known.vector_score is not None else hit.vector_score,
-                        "text_score": known.text_score if known.text_score is not None else hit.text_score,
-                    }
-                )
-            )
-    ordered = sorted(scores, key=lambda chunk_id: scores[chunk_id], reverse=True)[:top_k]
-    return [fused[chunk_id].model_copy(update={"score": scores[chunk_id]}) for chunk_id in ordered]
+    return scores
+
+
+def score_fusion(rankings: list[list[SearchHit]], weights: list[float]) -> dict[int, float]:
+    """score(chunk) = Σ weight · (score - min) / (max - min) over the rankings, each scaled to [0, 1] over its own
+    candidates (a chunk missing from a ranking gets 0 there): how far ahead a hit is counts, not only its rank."""
+    scores: dict[int, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        if not ranking:
+            continue
+        top, bottom = ranking[0].score, ranking[-1].score
+        spread = (top - bottom) or 1.0
+        for hit in ranking:
+            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + weight * (hit.score - bottom) / spread
+    return scores
+
+
+def fuse(
+    vector_hits: list[SearchHit], text_hits: list[SearchHit], fused: dict[int, float], top_k: int
+) -> list[SearchHit]:
+    """The `top_k` best chunks by their fused score, carrying each mode's own score."""
+    vector_scores = {hit.chunk_id: hit.score for hit in vector_hits}
+    text_scores = {hit.chunk_id: hit.score for hit in text_hits}
+    hits = {hit.chunk_id: hit for hit in [*text_hits, *vector_hits]}
+    ordered = sorted(fused, key=lambda chunk_id: (-fused[chunk_id], chunk_id))[:top_k]
+    return [
+        hits[chunk_id].model_copy(
+            update={
+                "score": fused[chunk_id],
+                "vector_score": vector_scores.get(chunk_id),
+                "text_score": text_scores.get(chunk_id),
+            }
+        )
+        for chunk_id in ordered
+    ]
+
+
+def text_weight(req: SearchRequest, settings: QuerySettings) -> float:
+    """The request's own weight, else the keyword-query weight for short queries, else the question weight."""
+    if req.text_weight is not None:
+        return req.text_weight
+    if len(req.query.split()) <= settings.keyword_query_max_words:
+        return settings.hybrid_keyword_text_weight
+    return settings.hybrid_text_weight
 
 
 async def search(
-    engine: AsyncEngine,
-    embedding: BaseRedisClient,
-    parent: DomainAction,
-    req: SearchRequest,
-    *,
-    rrf_k: int,
-    candidates: int,
-    text_weight: float = 1.0,
+    engine: AsyncEngine, embedding: BaseRedisClient, parent: DomainAction, req: SearchRequest, settings: QuerySettings
 ) -> list[SearchHit]:
-    by_model = await _models_of(engine, parent.tenant_id, req.collection_ids)
+    """`req.mode` over the requested collections; hybrid fuses `hybrid_candidates` of each mode."""
+    scope = await _scope_of(engine, parent.tenant_id, req.collection_ids)
     if req.mode == SearchMode.VECTOR:
-        return await vector_search(engine, embedding, parent, req, req.top_k, by_model)
+        return await vector_search(engine, embedding, parent, req, req.top_k, scope.by_model)
     if req.mode == SearchMode.TEXT:
-        return await text_search(engine, parent.tenant_id, req, req.top_k)
-    pool = max(candidates, req.top_k)
-    vector_hits = await vector_search(engine, embedding, parent, req, pool, by_model)
-    text_hits = await text_search(engine, parent.tenant_id, req, pool)
-    weight = req.text_weight if req.text_weight is not None else text_weight
-    return reciprocal_rank_fusion([vector_hits, text_hits], rrf_k, req.top_k, [1.0, weight])
-
-
-def _params(tenant_id: str, collection_ids: list[str], req: SearchRequest) -> dict[str, Any]:
-    return {"tenant_id": tenant_id, "collection_ids": collection_ids, "document_ids": req.document_ids}
+        return await text_search(engine, parent.tenant_id, req, req.top_k, scope.by_config)
+    pool = max(settings.hybrid_candidates, req.top_k)
+    vector_hits, text_hits = await asyncio.gather(
+        vector_search(engine, embedding, parent, req, pool, scope.by_model),
+        text_search(engine, parent.tenant_id, req, pool, scope.by_config),
+    )
+    weight = text_weight(req, settings)
+    method = req.fusion or settings.hybrid_fusion
+    if method == FusionMethod.RRF:
+        fused = reciprocal_rank_fusion([vector_hits, text_hits], [1.0, weight], settings.rrf_k)
+    else:
+        fused = score_fusion([vector_hits, text_hits], [1.0, weight])
+    return fuse(vector_hits, text_hits, fused, req.top_k)

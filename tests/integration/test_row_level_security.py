@@ -23,6 +23,7 @@ TABLES = [
     "documents",
     "ingestion_tasks",
     "chunks",
+    "chunk_terms",
 ]
 
 

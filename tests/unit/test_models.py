@@ -111,9 +111,14 @@ def test_errors_are_classified_once_only_transient_ones_are_retried() -> None:
     assert duplicate.error_type == "conflict" and not duplicate.retryable
 
 
-def test_identifier_parts_of_a_query() -> None:
-    from query_service.services.search import identifier_parts
+def test_lexical_terms_keep_identifiers_whole_and_split() -> None:
+    from common.lexical import lexical_text
 
-    assert identifier_parts("how does asyncio.loop.call_at work?") == ["asyncio loop call at"]
-    assert identifier_parts("getUserName and snake_case_name") == ["get User Name", "snake case name"]
-    assert identifier_parts("what are the opening hours") == []
+    asyncio_call = lexical_text("how does asyncio.loop.call_at work?")
+    assert asyncio_call.prose == "how does asyncio loop call at work?"
+    assert asyncio_call.identifiers.split() == ["asyncioloopcallat", "loopcallat", "callat"]
+    names = lexical_text("getUserName and snake_case_name")
+    assert names.prose == "get User Name and snake case name"
+    assert names.identifiers.split() == ["getusername", "snakecasename", "casename"]
+    assert lexical_text("what are the opening hours") == ("what are the opening hours", "")
+    assert lexical_text(None, "", "a") == ("a", "")
