@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import timedelta
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from common.clients.reply_listener import reply_listener
 from common.errors import ActionTimeoutError, NoobleError
 from common.messaging.codec import ACTION_FIELD, encode
 from common.messaging.queue_manager import QueueManager
-from common.messaging.redis_manager import MAX_BLOCK_S, is_cluster
 from common.models.actions import DomainAction, DomainActionResponse, utc_now
 from common.models.tiers import Tier
 from common.settings import CommonSettings
-
-
-def _retrieve(exchange: asyncio.Future[DomainActionResponse]) -> None:
-    """An exchange whose caller was cancelled still ends; its outcome is read so none is reported as lost."""
-    if not exchange.cancelled():
-        exchange.exception()
 
 
 class BaseRedisClient:
@@ -74,47 +67,33 @@ class BaseRedisClient:
         return await self._xadd(self.redis, action)
 
     async def send_action_pseudo_sync(self, action: DomainAction, timeout: float | None = None) -> DomainActionResponse:
-        """Request/reply. Raises `common.errors.ActionTimeoutError` when no reply comes in time."""
+        """Request/reply. Raises `common.errors.ActionTimeoutError` when no reply comes in time.
+
+        The reply comes to the process's reply listener (common.clients.reply_listener), which hands it to this
+        call by correlation id; a cancelled caller stops waiting at once and cancels no Redis command."""
         timeout = timeout if timeout is not None else self.settings.pseudo_sync_timeout_s
         correlation_id = action.correlation_id or action.action_id
-        reply_queue = self.queues.response_queue(self.origin_service, correlation_id)
+        listener = reply_listener(self.redis, self.queues, self.origin_service)
         action = action.model_copy(
             update={
                 "correlation_id": correlation_id,
-                "callback_queue_name": reply_queue,
+                "callback_queue_name": listener.queue,
                 "callback_action_type": None,
                 "deadline": utc_now() + timedelta(seconds=timeout),
             }
         )
-        # The exchange is shielded: a caller that is cancelled (a cancelled chat turn, a closed
-        # request) stops waiting at once, while the blocking read it started finishes on its own
-        # server-side timeout instead of being cancelled mid-read (MESSAGING.md §3).
-        exchange = asyncio.ensure_future(self._exchange(action, reply_queue, timeout))
-        exchange.add_done_callback(_retrieve)
-        return await asyncio.shield(exchange)
-
-    async def _exchange(self, action: DomainAction, reply_queue: str, timeout: float) -> DomainActionResponse:
-        give_up_at = time.monotonic() + timeout
-        # XADD and the first BRPOP share one pipeline: one round trip and one pooled connection
-        # per call. The BRPOP uses its server-side timeout, in slices shorter than the socket
-        # timeout (MESSAGING.md §2).
-        if is_cluster(self.redis):  # the stream and the reply list live on different nodes: one after the other
+        reply = listener.expect(correlation_id, timeout)
+        try:
             await self._xadd(self.redis, action)
-            popped = None
-        else:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                self._xadd(pipe, action)
-                pipe.brpop([reply_queue], timeout=min(timeout, MAX_BLOCK_S))
-                _, popped = await pipe.execute()
-        while popped is None and (remaining := give_up_at - time.monotonic()) > 0:
-            popped = await self.redis.brpop([reply_queue], timeout=min(remaining, MAX_BLOCK_S))  # type: ignore[misc]  # redis-py types async commands as "Awaitable[T] | T"
-        if popped is not None:
-            return DomainActionResponse.model_validate_json(popped[1])
-        raise ActionTimeoutError(
-            f"{action.action_type} got no reply within {timeout:g} s",
-            code="reply_timeout",
-            details={"action_id": action.action_id, "correlation_id": action.correlation_id},
-        )
+            return await asyncio.wait_for(reply, timeout)
+        except TimeoutError:
+            raise ActionTimeoutError(
+                f"{action.action_type} got no reply within {timeout:g} s",
+                code="reply_timeout",
+                details={"action_id": action.action_id, "correlation_id": correlation_id},
+            ) from None
+        finally:
+            listener.forget(correlation_id)
 
     async def call(self, action: DomainAction, timeout: float | None = None) -> dict[str, Any]:
         """Pseudo-sync, returning the reply data or raising the reply's error as a NoobleError."""

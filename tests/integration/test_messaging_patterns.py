@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from common.clients import BaseRedisClient
+from common.clients.reply_listener import reply_listener
 from common.errors import ActionTimeoutError, NoobleError, NotFoundError
 from common.handlers import CallbackReceiverHandler
 from common.messaging.codec import ACTION_FIELD
@@ -208,7 +209,7 @@ async def test_pseudo_sync_timeout_leaves_no_reply_behind(client, redis, queues,
     await redis.lpush(key(queues, "release", action.action_id), "go")  # the handler finishes late
     stream = queues.action_stream("echo", Tier.FREE)
     await eventually(lambda: _all_acked(redis, stream), what="late action acknowledged")
-    reply_queue = queues.response_queue("tester", action.action_id)
+    reply_queue = reply_listener(client.redis, client.queues, client.origin_service).queue
     assert await redis.exists(reply_queue) == 0
 
 
@@ -244,8 +245,8 @@ async def test_work_past_its_deadline_is_skipped(client, redis, queues, processe
 async def test_a_cancelled_caller_stops_waiting_and_its_read_still_ends_cleanly(
     client, redis, queues, processes
 ) -> None:
-    """Cancelling a pseudo-sync caller (e.g. a cancelled chat turn) never cancels the blocking read itself:
-    the caller is released at once, the reply that comes later is consumed, and the pool keeps working."""
+    """Cancelling a pseudo-sync caller (e.g. a cancelled chat turn) never cancels a Redis read: the caller is
+    released at once, the process's reply listener still consumes the reply that comes later, and calls go on."""
     processes.start(WORKER)
     await client.call(client.new_action("echo.message.say", tenant_id="t1", data={"text": "up?"}), 15)
     action = client.new_action("echo.job.hold", tenant_id="t1")
@@ -255,12 +256,30 @@ async def test_a_cancelled_caller_stops_waiting_and_its_read_still_ends_cleanly(
     with pytest.raises(asyncio.CancelledError):
         await waiting
     await redis.lpush(key(queues, "release", action.action_id), "go")
-    reply_queue = queues.response_queue("tester", action.action_id)
+    reply_queue = reply_listener(client.redis, client.queues, client.origin_service).queue
 
-    async def reply_taken() -> bool:  # the shielded read popped the late reply: nothing is left behind
+    async def reply_taken() -> bool:  # the listener popped the late reply: nothing is left behind
         stream = queues.action_stream("echo", Tier.FREE)
         return await _all_acked(redis, stream) and await redis.exists(reply_queue) == 0
 
     await eventually(reply_taken, what="late reply consumed by the still-running read")
     again = await client.call(client.new_action("echo.message.say", tenant_id="t1", data={"text": "still"}), 15)
     assert again["text"] == "still"
+
+
+async def test_concurrent_calls_share_one_blocking_reply_read(client, redis, queues, processes, settings) -> None:
+    """40 calls in flight hold one blocking connection between them (the process's reply listener), not one
+    each, and every caller gets its own reply."""
+    processes.start(WORKER, NOOBLE4_WORKER_CONCURRENCY="64")
+    await client.call(client.new_action("echo.message.say", tenant_id="t1", data={"text": "up?"}), 15)
+    actions = [client.new_action("echo.job.hold", tenant_id="t1") for _ in range(40)]
+    calls = [asyncio.create_task(client.call(action, 30)) for action in actions]
+    started = {await pop(redis, key(queues, "started")) for _ in actions}
+    assert started == {action.action_id for action in actions}
+    clients = await redis.client_list()
+    blocked = [c for c in clients if c.get("name") == settings.service_name and c.get("cmd") == "brpop"]
+    assert len(blocked) == 1
+    for action in reversed(actions):
+        await redis.lpush(key(queues, "release", action.action_id), "go")
+    results = await asyncio.gather(*calls)
+    assert [result["released"] for result in results] == [action.action_id for action in actions]

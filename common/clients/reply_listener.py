@@ -1,0 +1,108 @@
+"""One reply listener per process (per Redis client, event loop and origin service) for pseudo-sync calls
+(MESSAGING.md §1).
+
+Every call of the process names the same reply list, `nooble4:{env}:{origin}:responses:{listener id}`; one task
+pops it — a blocking BRPOP for one reply, and while more calls are in flight a non-blocking RPOP of up to
+REPLY_BATCH replies — and resolves each waiting call by its correlation id. So a process holds one blocking
+connection however many calls are in flight, and a busy one reads many replies per round trip.
+
+Callers only ever await a future: a cancelled or timed-out caller never cancels a Redis command (§3). The task
+runs while calls are waiting and until the last deadline of the calls it served has passed, so a late reply is
+still read and dropped instead of left behind; then it ends, and the next call starts it again. Replies nobody
+takes expire with their list (the worker EXPIREs it with every push, §8).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+import weakref
+
+from redis.asyncio import Redis
+
+from common.log import get_logger
+from common.messaging.backoff import REDIS_DOWN, Backoff
+from common.messaging.queue_manager import QueueManager
+from common.messaging.redis_manager import MAX_BLOCK_S
+from common.models.actions import DomainActionResponse
+
+log = get_logger(__name__)
+REPLY_BATCH = 256
+IDLE_BLOCK_S = 1.0
+
+_listeners: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[int, str], ReplyListener]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class ReplyListener:
+    def __init__(self, redis: Redis, queues: QueueManager, origin: str):
+        self.redis = redis
+        self.queue = queues.response_queue(origin, uuid.uuid4().hex)
+        self._waiting: dict[str, asyncio.Future[DomainActionResponse]] = {}
+        self._listen_until = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def expect(self, correlation_id: str, timeout: float) -> asyncio.Future[DomainActionResponse]:
+        """A future for the reply to `correlation_id`; the listener runs at least `timeout` seconds more."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiting[correlation_id] = future
+        self._listen_until = max(self._listen_until, time.monotonic() + timeout)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._listen(), name=f"replies:{self.queue}")
+        return future
+
+    def forget(self, correlation_id: str) -> None:
+        """The caller stopped waiting (answered, timed out or cancelled)."""
+        self._waiting.pop(correlation_id, None)
+
+    async def _listen(self) -> None:
+        backoff = Backoff()
+        drain = False
+        while self._waiting or time.monotonic() < self._listen_until:
+            try:
+                replies = await self._pop(drain)
+                backoff.reset()
+            except REDIS_DOWN as exc:  # the waiting callers time out on their own; the listener keeps trying
+                await backoff.wait(exc, "reply_listener_redis_unavailable", waiting=len(self._waiting))
+                continue
+            except Exception:  # never die silently with callers waiting: they would all time out
+                log.exception("reply_listener_failed", queue=self.queue)
+                await asyncio.sleep(0.1)
+                continue
+            for raw in replies:
+                self._resolve(raw)
+            drain = bool(replies) and bool(self._waiting)  # more calls in flight: their replies may be there
+
+    async def _pop(self, drain: bool) -> list[str]:
+        """Up to REPLY_BATCH waiting replies when draining; else one, blocking (server-side) while there is none."""
+        if drain:
+            replies = await self.redis.rpop(self.queue, REPLY_BATCH)  # type: ignore[misc]  # async client
+            if replies:
+                return list(replies)
+        block = min(MAX_BLOCK_S, IDLE_BLOCK_S, max(0.01, self._listen_until - time.monotonic()))
+        popped = await self.redis.brpop([self.queue], timeout=block)  # type: ignore[misc]  # async client
+        return [popped[1]] if popped else []
+
+    def _resolve(self, raw: str) -> None:
+        try:
+            response = DomainActionResponse.model_validate_json(raw)
+        except ValueError:
+            log.error("reply_unreadable", queue=self.queue, size=len(raw))
+            return
+        future = self._waiting.pop(response.correlation_id, None)
+        if future is None:
+            log.debug("reply_after_caller_left", correlation_id=response.correlation_id)
+        elif not future.done():
+            future.set_result(response)
+
+
+def reply_listener(redis: Redis, queues: QueueManager, origin: str) -> ReplyListener:
+    """The listener of this event loop for replies to `origin`'s calls through `redis`."""
+    by_client = _listeners.setdefault(asyncio.get_running_loop(), {})
+    key = (id(redis), origin)
+    listener = by_client.get(key)
+    if listener is None or listener.redis is not redis:
+        listener = by_client[key] = ReplyListener(redis, queues, origin)
+    return listener
