@@ -4,6 +4,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
 
+from cachetools import LRUCache
+
 from agent_execution_service.clients.conversation_client import ConversationClient
 from agent_execution_service.clients.management_client import ManagementClient
 from agent_execution_service.clients.query_client import QueryClient
@@ -21,6 +23,7 @@ class ExecutionDeps(ServiceDeps):
     conversation: ConversationClient
     query: QueryClient
     events: CallbackSenderHandler
+    history_limits: LRUCache[str, tuple[int, int]]  # agent id → its history limits at its last turn
 
 
 @asynccontextmanager
@@ -33,4 +36,5 @@ async def open_execution_deps(settings: ExecutionSettings) -> AsyncIterator[Exec
             conversation=ConversationClient(redis, settings, ORIGIN),
             query=QueryClient(redis, settings, ORIGIN),
             events=CallbackSenderHandler(redis, base.queues, ORIGIN, settings.max_message_bytes),
+            history_limits=LRUCache(maxsize=10_000),
         )

@@ -1,10 +1,11 @@
 """Chat latency through the whole platform: WebSocket message → first token and → message_end.
 
 Starts the platform with `nooble4 up` (the `local` provider served by the scripted model, so the
-numbers are the platform's, not a model's), runs 1 and 50 concurrent sessions, and prints p50/p99
-beside the messaging floor (a bare redis-py XADD → XREADGROUP → LPUSH → BRPOP round trip, from
-`bench.messaging`, at the same concurrency). Then measures the tokens/s of the bundled local model
-(SmolLM2-135M on llama-cpp-python), streamed through its OpenAI-compatible server.
+numbers are the platform's, not a model's), runs 1 and 50 concurrent sessions, and prints p50/p99 and
+each service's CPU time per turn (where a turn's work goes) beside the messaging floor (a bare redis-py
+XADD → XREADGROUP → LPUSH → BRPOP round trip, from `bench.messaging`, at the same concurrency). Then
+measures the tokens/s of the bundled local model (SmolLM2-135M on llama-cpp-python), streamed through its
+OpenAI-compatible server.
 
     python -m bench.chat [--turns 20] [--sessions 1 50] [--skip-local-model]
 
@@ -100,14 +101,19 @@ async def chat_latency(platform: BenchPlatform, sessions: int, turns: int) -> di
         )
         agent_id = response.json()["id"]
     await one_session(platform, api_key, agent_id, 2)  # warm-up
+    cpu_before = platform.service_cpu_s()
     began = time.perf_counter()
     results = await asyncio.gather(*(one_session(platform, api_key, agent_id, turns) for _ in range(sessions)))
     elapsed = time.perf_counter() - began
+    cpu_after = platform.service_cpu_s()
     flat = [t for session in results for t in session]
     return {
         "turns/s": len(flat) / elapsed,
         "first token": pct([t[0] for t in flat]),
         "message_end": pct([t[1] for t in flat]),
+        "cpu ms/turn": {
+            name: (cpu_after[name] - cpu_before.get(name, 0.0)) * 1000 / len(flat) for name in sorted(cpu_after)
+        },
     }
 
 
@@ -170,6 +176,10 @@ def main() -> None:
             f"{sessions:>8} {turns:>6} {r['turns/s']:>8.1f} {t50:>14.1f} {t99:>7.1f} {e50:>12.1f} {e99:>7.1f}   "
             f"{f50:>10.2f} {f99:>10.2f}"
         )
+    print("CPU per turn by process (ms; the scripted model runs inside the execution service):")
+    for sessions, _, r, _ in rows:
+        used = {name.removesuffix("_service"): ms for name, ms in r["cpu ms/turn"].items() if ms >= 0.05}
+        print(f"  {sessions:>3} sessions: " + ", ".join(f"{name} {ms:.2f}" for name, ms in used.items()))
     if not args.skip_local_model:
         rate = asyncio.run(local_model_tokens_per_second())
         print(f"local model ({LOCAL_MODEL_ALIAS}, llama-cpp-python, 2 threads): {rate:.0f} tokens/s (median of 3)")

@@ -46,7 +46,7 @@ class BenchPlatform:
             "database_url": database_url,
             "database_schema": self.schema,
             "local_chat_model": "scripted",
-            "log_level": "WARNING",
+            "log_level": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         }
         env = {k: v for k, v in os.environ.items() if not k.startswith("NOOBLE4_")}
         env.update({f"NOOBLE4_{k.upper()}": v for k, v in values.items()} | self.extra_env)
@@ -75,6 +75,22 @@ class BenchPlatform:
             self.proc.wait(60)
         if self.redis_server:
             self.redis_server.stop()
+
+    def service_cpu_s(self) -> dict[str, float]:
+        """CPU seconds used so far by each process the launcher started (services, local model), by name."""
+        assert self.proc is not None
+        used: dict[str, float] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) != self.proc.pid:
+                    continue
+                command = (stat.parent / "cmdline").read_text().split("\0")
+            except (OSError, IndexError, ValueError):  # the process ended meanwhile
+                continue
+            name = next((part for part in command if part.endswith("_service")), Path(command[0]).name)
+            used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return used
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{SERVICE_PORTS[service] + self.offset}"

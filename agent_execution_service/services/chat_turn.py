@@ -84,14 +84,8 @@ async def _run(
     task_id = events.task_id
     if not action.agent_id:
         raise ValidationError("execution.chat.run needs an agent_id", code="missing_agent_id")
-    with state.timed("config_ms"):
-        agent = await deps.management.agent_config(action, action.agent_id)
-    if not agent.is_active:
-        raise ForbiddenError(f"agent {agent.id} is not active", code="agent_inactive")
-    with state.timed("history_ms"):
-        history = await deps.conversation.history(
-            action, req.conversation_id, agent.max_history_messages, agent.memory.max_tokens
-        )
+    with state.timed("config_and_history_ms"):
+        agent, history = await _config_and_history(action, req, deps)
     user_message_id = f"{task_id}:user"
     user_saved = asyncio.create_task(  # stored while the model runs; confirmed before the turn ends
         deps.conversation.save_message(
@@ -118,6 +112,35 @@ async def _run(
         return outcome
     finally:
         await asyncio.gather(user_saved, return_exceptions=True)
+
+
+async def _config_and_history(
+    action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps
+) -> tuple[TurnAgent, list[dict[str, Any]]]:
+    """The agent's config (fresh every turn: edits and deactivation apply at once) and the conversation's
+    history. The history depends on the agent's limits, so it is fetched at the same time as the config with
+    the limits this agent had last time (they rarely change), and fetched again only when they did."""
+    assert action.agent_id
+    guess = deps.history_limits.get(action.agent_id)
+    guessed = asyncio.create_task(deps.conversation.history(action, req.conversation_id, *guess)) if guess else None
+    try:
+        agent = await deps.management.agent_config(action, action.agent_id)
+    except BaseException:
+        if guessed:
+            guessed.cancel()
+            await asyncio.gather(guessed, return_exceptions=True)
+        raise
+    limits = (agent.max_history_messages, agent.memory.max_tokens)
+    deps.history_limits[action.agent_id] = limits
+    if not agent.is_active:
+        if guessed:
+            await asyncio.gather(guessed, return_exceptions=True)
+        raise ForbiddenError(f"agent {agent.id} is not active", code="agent_inactive")
+    if guessed and guess == limits:
+        return agent, await guessed
+    if guessed:
+        await asyncio.gather(guessed, return_exceptions=True)
+    return agent, await deps.conversation.history(action, req.conversation_id, *limits)
 
 
 async def _generate(

@@ -39,60 +39,36 @@ def _conversation(tenant_id: str, conversation_id: str) -> Any:
     return sa.and_(conversations.c.tenant_id == tenant_id, conversations.c.id == conversation_id)
 
 
-async def save_message(engine: AsyncEngine, action: DomainAction, req: SaveMessageRequest) -> bool:
-    """Stores the message once; a redelivered action changes nothing. True when it was new.
+MESSAGE_FIELDS = (
+    "tenant_id", "conversation_id", "message_id", "role", "content", "tokens", "usage", "sources", "tool_calls",
+    "created_at",
+)  # fmt: skip
+CONVERSATION_FIELDS = ("tenant_id", "id", "agent_id", "session_id", "user_id", "title")
+COUNTERS = ("message_count", "total_tokens", "prompt_tokens", "completion_tokens")
 
-    One statement: insert the message (nothing if it is a redelivery) and, only if it was new, create its
-    conversation or add the message to its counters (a data-modifying CTE feeding an upsert).
-    """
-    tenant_id = action.tenant_id
-    usage = req.usage.model_dump() if req.usage else None
-    tokens = req.usage.completion_tokens if req.usage and req.role == "assistant" else count_tokens(req.content)
-    title = req.content[:80] if req.role == "user" else None
-    counts = {
-        "message_count": 1,
-        "total_tokens": req.usage.total_tokens if req.usage else tokens,
-        "prompt_tokens": req.usage.prompt_tokens if req.usage else 0,
-        "completion_tokens": req.usage.completion_tokens if req.usage else 0,
-    }
+
+def _save_statement() -> sa.Insert:
+    """Insert the message (nothing if it is a redelivery) and, only if it was new, create its conversation or
+    add the message to its counters: a data-modifying CTE feeding an upsert. Built once; values are bound."""
     new_message = (
         insert(messages)
-        .values(
-            tenant_id=tenant_id,
-            conversation_id=req.conversation_id,
-            message_id=req.message_id or action.action_id,
-            role=req.role.value,
-            content=req.content,
-            tokens=tokens,
-            usage=usage,
-            sources=req.sources,
-            tool_calls=req.tool_calls,
-            created_at=action.timestamp,  # when it was sent: saves handled out of order still sort right
-        )
+        .values({name: sa.bindparam(f"m_{name}", type_=messages.c[name].type) for name in MESSAGE_FIELDS})
         .on_conflict_do_nothing(constraint="uq_messages_idempotency")
         .returning(messages.c.id)
         .cte("new_message")
     )
-    row = {
-        "tenant_id": tenant_id,
-        "id": req.conversation_id,
-        "agent_id": action.agent_id,
-        "session_id": action.session_id,
-        "user_id": action.user_id,
-        "title": title,
-        **counts,
-    }
+    names = [*CONVERSATION_FIELDS, *COUNTERS]
     upsert = insert(conversations).from_select(
-        list(row),
-        sa.select(*(sa.literal(value, conversations.c[name].type).label(name) for name, value in row.items())).where(
+        names,
+        sa.select(*(sa.bindparam(f"c_{name}", type_=conversations.c[name].type).label(name) for name in names)).where(
             sa.exists(sa.select(new_message.c.id))
         ),
     )
-    count_it = (
+    return (
         upsert.on_conflict_do_update(
             index_elements=[conversations.c.tenant_id, conversations.c.id],
             set_={
-                **{name: conversations.c[name] + upsert.excluded[name] for name in counts},
+                **{name: conversations.c[name] + upsert.excluded[name] for name in COUNTERS},
                 "title": sa.func.coalesce(conversations.c.title, upsert.excluded.title),
                 "updated_at": sa.func.now(),
             },
@@ -100,8 +76,42 @@ async def save_message(engine: AsyncEngine, action: DomainAction, req: SaveMessa
         .returning(conversations.c.id)
         .add_cte(new_message)
     )
+
+
+SAVE_MESSAGE = _save_statement()
+
+
+async def save_message(engine: AsyncEngine, action: DomainAction, req: SaveMessageRequest) -> bool:
+    """Stores the message once, in one statement (SAVE_MESSAGE); a redelivered action changes nothing. True
+    when it was new."""
+    tokens = req.usage.completion_tokens if req.usage and req.role == "assistant" else count_tokens(req.content)
+    message = {
+        "tenant_id": action.tenant_id,
+        "conversation_id": req.conversation_id,
+        "message_id": req.message_id or action.action_id,
+        "role": req.role.value,
+        "content": req.content,
+        "tokens": tokens,
+        "usage": req.usage.model_dump() if req.usage else None,
+        "sources": req.sources,
+        "tool_calls": req.tool_calls,
+        "created_at": action.timestamp,  # when it was sent: saves handled out of order still sort right
+    }
+    conversation = {
+        "tenant_id": action.tenant_id,
+        "id": req.conversation_id,
+        "agent_id": action.agent_id,
+        "session_id": action.session_id,
+        "user_id": action.user_id,
+        "title": req.content[:80] if req.role == "user" else None,
+        "message_count": 1,
+        "total_tokens": req.usage.total_tokens if req.usage else tokens,
+        "prompt_tokens": req.usage.prompt_tokens if req.usage else 0,
+        "completion_tokens": req.usage.completion_tokens if req.usage else 0,
+    }
+    params = {f"m_{k}": v for k, v in message.items()} | {f"c_{k}": v for k, v in conversation.items()}
     async with engine.begin() as conn:  # one transaction: row-level security applies to it
-        return (await conn.execute(count_it)).first() is not None
+        return (await conn.execute(SAVE_MESSAGE, params)).first() is not None
 
 
 async def history(
