@@ -140,8 +140,9 @@ _STORE_POSTINGS = sa.text(
         FROM (SELECT id, sum(tf) AS length FROM terms GROUP BY id) l WHERE chunks.id = l.id
         RETURNING chunks.id, chunks.term_count
     )
-    INSERT INTO chunk_terms (tenant_id, collection_id, term, chunk_id, tf, chunk_length)
-    SELECT :tenant_id, :collection_id, t.lexeme, t.id, t.tf, l.term_count FROM terms t JOIN lengths l ON l.id = t.id
+    INSERT INTO chunk_terms (tenant_id, collection_id, term, document_id, chunk_id, tf, chunk_length)
+    SELECT :tenant_id, :collection_id, t.lexeme, :document_id, t.id, t.tf, l.term_count
+    FROM terms t JOIN lengths l ON l.id = t.id
     ON CONFLICT DO NOTHING
     """
 )

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.lexical import lexical_text
 from query_service.models.search import SearchHit, SearchRequest
-from query_service.services.scope import HIT_COLUMNS, READY_DOCUMENTS
+from query_service.services.scope import HIT_COLUMNS
 
 K1 = 1.2  # term frequency saturation
 B = 0.75  # length normalisation
@@ -30,23 +30,28 @@ _BM25 = f"""
 WITH q AS (
     SELECT DISTINCT lexeme AS term
     FROM unnest(to_tsvector(CAST(:config AS regconfig), :prose) || to_tsvector('simple', :identifiers))
-), stats AS (
+), stats AS MATERIALIZED (  -- computed once (inline, the planner may recompute it per posting)
     SELECT count(*)::float8 AS n, greatest(avg(term_count), 1)::float8 AS avg_length
     FROM chunks WHERE tenant_id = :tenant_id AND collection_id = ANY(:collection_ids)
-), postings AS (
-    SELECT p.chunk_id, p.term, p.tf, p.chunk_length FROM chunk_terms p
-    WHERE p.tenant_id = :tenant_id AND p.collection_id = ANY(:collection_ids) AND p.term IN (SELECT term FROM q)
-), idf AS (
-    SELECT p.term, ln(1 + (s.n - count(*) + 0.5) / (count(*) + 0.5)) AS idf
-    FROM postings p, stats s GROUP BY p.term, s.n
+), postings AS (  -- each with its term's document frequency (the index returns them in term order)
+    SELECT p.chunk_id, p.document_id, p.tf, p.chunk_length, count(*) OVER (PARTITION BY p.term) AS df
+    FROM chunk_terms p
+    WHERE p.tenant_id = :tenant_id AND p.collection_id = ANY(:collection_ids)
+      AND p.term = ANY(ARRAY(SELECT term FROM q))  -- an array, so the terms are a condition of the index scan
 ), scored AS (
-    SELECT p.chunk_id,
-           sum(i.idf * p.tf * {K1 + 1} / (p.tf + {K1} * (1 - {B} + {B} * p.chunk_length / s.avg_length))) AS score
-    FROM postings p JOIN idf i ON i.term = p.term, stats s GROUP BY p.chunk_id
+    SELECT p.chunk_id, p.document_id,
+           sum(ln(1 + (s.n - p.df + 0.5) / (p.df + 0.5))
+               * p.tf * {K1 + 1} / (p.tf + {K1} * (1 - {B} + {B} * p.chunk_length / s.avg_length))) AS score
+    FROM postings p, stats s GROUP BY p.chunk_id, p.document_id
+), best AS (  -- ranked on the postings alone; only the best chunks' rows are read
+    SELECT scored.chunk_id, scored.score FROM scored
+    JOIN documents d ON d.tenant_id = :tenant_id AND d.id = scored.document_id AND d.status = 'ready'
+      AND (CAST(:document_ids AS text[]) IS NULL OR d.id = ANY(CAST(:document_ids AS text[])))
+    ORDER BY scored.score DESC, scored.chunk_id LIMIT :limit
 )
-SELECT {HIT_COLUMNS}, scored.score
-FROM scored JOIN chunks c ON c.id = scored.chunk_id {READY_DOCUMENTS}
-ORDER BY scored.score DESC, c.id LIMIT :limit
+SELECT {HIT_COLUMNS}, best.score
+FROM best JOIN chunks c ON c.id = best.chunk_id JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id
+ORDER BY best.score DESC, c.id
 """
 
 

@@ -1,6 +1,6 @@
 """Lexical search ranked by BM25 inside PostgreSQL: an inverted index of chunk terms.
 
-`chunk_terms` holds one row per (chunk, term) with the term's frequency and the chunk's length, keyed by
+`chunk_terms` holds one row per (chunk, term) with the term's frequency, the chunk's length and its document, keyed by
 (tenant, collection, term): a query reads only the postings of its own terms in its own scope, and gets
 document frequencies (IDF) from the same rows (query_service.services.lexical). Terms come from
 `common.lexical` (the collection's text search configuration for prose, identifiers kept whole and split).
@@ -26,12 +26,16 @@ SPLIT = r"regexp_replace(regexp_replace(content, '([a-z0-9])([A-Z])', '\1 \2', '
 def upgrade() -> None:
     op.execute("ALTER TABLE collections ADD COLUMN text_search_config text NOT NULL DEFAULT 'english'")
     op.execute("ALTER TABLE chunks ADD COLUMN term_count integer NOT NULL DEFAULT 0")
+    # the scope's size and average length (BM25's N and avgdl) from the index alone
+    op.execute("CREATE INDEX ix_chunks_scope_length ON chunks (tenant_id, collection_id) INCLUDE (term_count)")
+    op.execute("DROP INDEX ix_chunks_scope")
     op.execute(
         """
         CREATE TABLE chunk_terms (
             tenant_id varchar(36) NOT NULL,
             collection_id varchar(36) NOT NULL,
             term text NOT NULL,
+            document_id varchar(36) NOT NULL,
             chunk_id bigint NOT NULL REFERENCES chunks (id) ON DELETE CASCADE,
             tf integer NOT NULL,
             chunk_length integer NOT NULL,
@@ -53,15 +57,16 @@ def upgrade() -> None:
     op.execute(
         f"""
         WITH terms AS (
-            SELECT c.id, c.tenant_id, c.collection_id, t.lexeme, coalesce(array_length(t.positions, 1), 1) AS tf
+            SELECT c.id, c.tenant_id, c.collection_id, c.document_id, t.lexeme,
+                   coalesce(array_length(t.positions, 1), 1) AS tf
             FROM chunks c, unnest(to_tsvector('english', {SPLIT})) t
         ), lengths AS (
             UPDATE chunks SET term_count = l.length
             FROM (SELECT id, sum(tf) AS length FROM terms GROUP BY id) l WHERE chunks.id = l.id
             RETURNING chunks.id, chunks.term_count
         )
-        INSERT INTO chunk_terms (tenant_id, collection_id, term, chunk_id, tf, chunk_length)
-        SELECT t.tenant_id, t.collection_id, t.lexeme, t.id, t.tf, l.term_count
+        INSERT INTO chunk_terms (tenant_id, collection_id, term, document_id, chunk_id, tf, chunk_length)
+        SELECT t.tenant_id, t.collection_id, t.lexeme, t.document_id, t.id, t.tf, l.term_count
         FROM terms t JOIN lengths l ON l.id = t.id
         """
     )
@@ -81,5 +86,6 @@ def downgrade() -> None:
     )
     op.execute("CREATE INDEX ix_chunks_tsv_parts ON chunks USING gin (tsv_parts)")
     op.execute("DROP TABLE chunk_terms")
+    op.execute("CREATE INDEX ix_chunks_scope ON chunks (tenant_id, collection_id)")
     op.execute("ALTER TABLE chunks DROP COLUMN term_count")
     op.execute("ALTER TABLE collections DROP COLUMN text_search_config")
