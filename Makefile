@@ -38,7 +38,12 @@ bench: install          ## every benchmark, each against a baseline measured in 
 	$(PY) -m bench.scale --workers 1 2 4
 	$(PY) -m bench.chat
 	$(PY) -m bench.embedding
+	$(PY) -m bench.ingestion
+	$(PY) -m bench.datasets.debian_docs
+	$(PY) -m bench.search_latency
 	$(PY) -m bench.retrieval bench/datasets/lumora
+	$(PY) -m bench.retrieval .artifacts/datasets/unix-faq
+	$(PY) -m bench.retrieval .artifacts/datasets/node-api
 
 migrate: install
 	$(VENV)/bin/nooble4 migrate
