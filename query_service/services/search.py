@@ -141,9 +141,9 @@ def score_fusion(rankings: list[list[SearchHit]], weights: list[float]) -> dict[
         if not ranking:
             continue
         top, bottom = ranking[0].score, ranking[-1].score
-        spread = (top - bottom) or 1.0
-        for hit in ranking:
-            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + weight * (hit.score - bottom) / spread
+        for hit in ranking:  # all equal (e.g. a single hit): each is that ranking's best
+            scaled = (hit.score - bottom) / (top - bottom) if top > bottom else 1.0
+            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + weight * scaled
     return scores
 
 
