@@ -213,7 +213,9 @@ def chat_platform(
         "openai_api_key": API_KEY,
         "openai_base_url": f"{openai_standin}/v1",
         "turn_grace_s": "3",
-        "turn_timeout_cap_s": "8",  # long enough for the 4 s long story, short enough to test timeouts
+        # long enough for the 4 s long story even when it is rerun after its worker was killed (restart and
+        # reclaim take 2-4 s on 2 busy cores), short enough to test timeouts
+        "turn_timeout_cap_s": "12",
         # a killed worker's turn is reclaimed within the turn's time (the failover tests kill one)
         "claim_idle_ms": "1500",
         "reclaim_interval_s": "0.3",
