@@ -96,6 +96,36 @@ def references(corpus: list[dict], queries: dict[str, str], qrels: dict[str, dic
     return results
 
 
+def words(text: str) -> set[str]:
+    return set(text.lower().split())
+
+
+async def section_coverage(
+    http: httpx.AsyncClient,
+    query: str,
+    collection: str,
+    corpus: list[dict],
+    queries: dict[str, str],
+    qrels: dict[str, dict[str, int]],
+) -> list[float]:
+    """How much of the judged section the top 3 hybrid hits hold (share of its distinct words, best hit): the
+    chunk alone vs the hit's section context (`with_context`), as a grounded answer reads them."""
+    texts = {doc["_id"]: words(doc["text"]) for doc in corpus}
+    chunk_total = context_total = 0.0
+    for query_id, relevant in qrels.items():
+        body = {"query": queries[query_id], "collection_ids": [collection], "top_k": 3, "with_context": True}
+        hits = (await http.post(f"{query}/api/v1/query/search", json=body)).json()["results"]
+        best_chunk = best_context = 0.0
+        for hit in hits:
+            gold = texts.get(hit["document_title"]) if hit["document_title"] in relevant else None
+            if gold:
+                best_chunk = max(best_chunk, len(gold & words(hit["content"])) / len(gold))
+                best_context = max(best_context, len(gold & words(hit["context"] or "")) / len(gold))
+        chunk_total += best_chunk
+        context_total += best_context
+    return [chunk_total / len(qrels), context_total / len(qrels)]
+
+
 async def run(
     platform: BenchPlatform,
     dataset: Path,
@@ -147,6 +177,7 @@ async def run(
                     totals[i] += value
             cuts = quantiles(latencies, n=100, method="inclusive")
             results[label] = [t / len(qrels) for t in totals] + [cuts[49] * 1000, cuts[98] * 1000]
+        results["coverage"] = await section_coverage(http, query, collection, corpus, queries, qrels)
         saved: dict = {"qrels": qrels}
         if save_candidates:  # each mode's 40 best hits per query, to study fusion offline
             for mode in ("vector", "text"):
@@ -190,8 +221,10 @@ def main() -> None:
     print(f"dataset {args.dataset.name}: {docs} documents, {queries} queries with judgements")
     print(f"ingestion: {chunks} chunks in {ingest_s:.1f} s = {chunks / ingest_s:.1f} chunks/s (upload to indexed)")
     print(f"{'mode':<20} {'recall@' + str(args.k):>10} {'MRR@10':>8} {'nDCG@10':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    chunk_share, context_share = results.pop("coverage")
     for mode, (recall, mrr, ndcg, p50, p99) in results.items():
         print(f"{mode:<20} {recall:>10.3f} {mrr:>8.3f} {ndcg:>8.3f} {p50:>8.1f} {p99:>8.1f}")
+    print(f"judged section's words held by the top 3 hybrid hits: chunk {chunk_share:.3f}, context {context_share:.3f}")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,9 @@ class SearchRequest(BaseModel):
         None, ge=0, le=10, description="hybrid: the text ranking's weight (vector: 1); default from the service"
     )
     fusion: FusionMethod | None = Field(None, description="hybrid: how the two rankings merge; default: the service's")
+    with_context: bool = Field(
+        False, description="also return each hit's section as `context`: the chunks around it under the same heading"
+    )
 
 
 class SearchHit(BaseModel):
@@ -55,6 +58,7 @@ class SearchHit(BaseModel):
     score: float  # the ranking score of the mode (cosine similarity, BM25, or the fused score)
     vector_score: float | None = None
     text_score: float | None = None
+    context: str | None = None  # the hit's section, when asked for (`with_context`) and in grounded answers
 
 
 class SearchResult(BaseModel):

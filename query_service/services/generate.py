@@ -15,6 +15,7 @@ from common.llm.settings import ModelSpec
 from common.models.actions import DomainAction
 from common.policy import check_model_allowed
 from query_service.models.search import Citation, GenerateRequest, GenerateResult, SearchHit, SearchMode, SearchRequest
+from query_service.services.context import with_sections
 from query_service.services.search import search
 from query_service.settings import QuerySettings
 
@@ -65,8 +66,10 @@ async def generate(
     )
     if not hits:
         return GenerateResult(query=req.query, answer=NOT_FOUND_ANSWER, citations=[], sources=[], found=False)
-    sources = "\n".join(  # one line per source
-        f"[{n}] {hit.document_title}: {' '.join(hit.content.split())}" for n, hit in enumerate(hits, start=1)
+    hits = await with_sections(engine, parent.tenant_id, hits, settings.context_max_tokens)
+    sources = "\n".join(  # one line per source: the section the chunk was found in
+        f"[{n}] {hit.document_title}: {' '.join((hit.context or hit.content).split())}"
+        for n, hit in enumerate(hits, start=1)
     )
     model = build_chat_model(answer_model(req, settings), settings)
     try:
