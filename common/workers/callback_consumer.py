@@ -4,6 +4,7 @@ when the list is busy, callbacks are taken and removed in batches."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from redis.asyncio import Redis
 
@@ -62,31 +63,46 @@ class CallbackConsumer:
         handled again: callback handlers are idempotent). Run it under `common.tasks.supervised`."""
         backoff = Backoff()
         recovered = False
-        while not self._stopping.is_set():
-            try:
-                if not recovered:
-                    await self.recover()
-                    recovered = True
-                batch = await self._take()
-                for raw in batch:  # in arrival order: a session's events stay in order
-                    await self._handle(raw)
-                if batch:
-                    async with self.redis.pipeline(transaction=False) as pipe:
-                        for raw in batch:
-                            pipe.lrem(self.processing, 1, raw)
-                        await pipe.execute()
-                backoff.reset()
-            except REDIS_DOWN as exc:
-                recovered = False  # a restarted Redis may still hold the processing list (AOF): recover it
-                await backoff.wait(exc, queue=self.queue)
+        handled: list[str] = []  # removed from the processing list with the next take, in its round trip
+        try:
+            while not self._stopping.is_set():
+                try:
+                    if not recovered:
+                        await self.recover()
+                        recovered, handled = True, []
+                    batch = await self._take(handled)
+                    handled = []
+                    for raw in batch:  # in arrival order: a session's events stay in order
+                        await self._handle(raw)
+                    handled = batch
+                    backoff.reset()
+                except REDIS_DOWN as exc:
+                    recovered = False  # a restarted Redis may still hold the processing list (AOF): recover it
+                    await backoff.wait(exc, queue=self.queue)
+        finally:
+            if handled and recovered:
+                with contextlib.suppress(*REDIS_DOWN):  # else recovered and handled again at the next start
+                    await self._remove(handled)
 
-    async def _take(self) -> list[str]:
-        """Wait for one callback, then take what else is queued (up to a batch) in one more round trip, so a
-        busy list costs about one round trip per callback (its handler's) instead of three."""
-        first = await self.redis.blmove(self.queue, self.processing, int(MAX_BLOCK_S / 2), "RIGHT", "LEFT")
+    async def _remove(self, handled: list[str]) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for raw in handled:
+                pipe.lrem(self.processing, 1, raw)
+            await pipe.execute()
+
+    async def _take(self, handled: list[str]) -> list[str]:
+        """Remove the callbacks just handled, wait for one more and learn how many others are queued, all in one
+        round trip; then take those (up to a batch) in one more. An idle list costs one round trip per callback
+        besides its handler's."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for raw in handled:
+                pipe.lrem(self.processing, 1, raw)
+            pipe.blmove(self.queue, self.processing, int(MAX_BLOCK_S / 2), "RIGHT", "LEFT")
+            pipe.llen(self.queue)
+            *_, first, queued = await pipe.execute()
         if first is None:
             return []
-        waiting = min(await self.redis.llen(self.queue), BATCH - 1)  # type: ignore[misc]  # redis-py types async commands as "Awaitable[T] | T"
+        waiting = min(queued, BATCH - 1)
         if not waiting:
             return [first]
         async with self.redis.pipeline(transaction=False) as pipe:
