@@ -11,6 +11,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from bench.messaging import process_cpu_s
 from common.database import create_engine
 from common.launcher.embedded import EmbeddedRedis, start_embedded_postgres
 from common.launcher.services import SERVICE_PORTS, free_port_offset
@@ -82,14 +83,14 @@ class BenchPlatform:
         used: dict[str, float] = {}
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                if int(fields[1]) != self.proc.pid:
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) != self.proc.pid:  # its parent's pid
                     continue
                 command = (stat.parent / "cmdline").read_text().split("\0")
+                cpu_s = process_cpu_s(int(stat.parent.name))
             except (OSError, IndexError, ValueError):  # the process ended meanwhile
                 continue
             name = next((part for part in command if part.endswith("_service")), Path(command[0]).name)
-            used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            used[name] = used.get(name, 0.0) + cpu_s
         return used
 
     def url(self, service: str) -> str:

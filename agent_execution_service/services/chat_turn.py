@@ -125,21 +125,16 @@ async def _config_and_history(
     guessed = asyncio.create_task(deps.conversation.history(action, req.conversation_id, *guess)) if guess else None
     try:
         agent = await deps.management.agent_config(action, action.agent_id)
-    except BaseException:
-        if guessed:
+        limits = (agent.max_history_messages, agent.memory.max_tokens)
+        deps.history_limits[action.agent_id] = limits
+        if not agent.is_active:
+            raise ForbiddenError(f"agent {agent.id} is not active", code="agent_inactive")
+        if guessed and guess == limits:
+            return agent, await guessed
+    finally:  # a guess not used (failure, inactive agent, changed limits) is dropped; no Redis read is cut
+        if guessed and not guessed.done():
             guessed.cancel()
             await asyncio.gather(guessed, return_exceptions=True)
-        raise
-    limits = (agent.max_history_messages, agent.memory.max_tokens)
-    deps.history_limits[action.agent_id] = limits
-    if not agent.is_active:
-        if guessed:
-            await asyncio.gather(guessed, return_exceptions=True)
-        raise ForbiddenError(f"agent {agent.id} is not active", code="agent_inactive")
-    if guessed and guess == limits:
-        return agent, await guessed
-    if guessed:
-        await asyncio.gather(guessed, return_exceptions=True)
     return agent, await deps.conversation.history(action, req.conversation_id, *limits)
 
 

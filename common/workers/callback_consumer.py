@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from common.errors import ValidationError
 from common.log import bound_action, get_logger
@@ -86,17 +87,19 @@ class CallbackConsumer:
 
     async def _remove(self, handled: list[str]) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
-            for raw in handled:
-                pipe.lrem(self.processing, 1, raw)
+            self._queue_removal(pipe, handled)
             await pipe.execute()
+
+    def _queue_removal(self, pipe: Pipeline, handled: list[str]) -> None:
+        for raw in handled:
+            pipe.lrem(self.processing, 1, raw)
 
     async def _take(self, handled: list[str]) -> list[str]:
         """Remove the callbacks just handled, wait for one more and learn how many others are queued, all in one
         round trip; then take those (up to a batch) in one more. An idle list costs one round trip per callback
         besides its handler's."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            for raw in handled:
-                pipe.lrem(self.processing, 1, raw)
+            self._queue_removal(pipe, handled)
             pipe.blmove(self.queue, self.processing, int(MAX_BLOCK_S / 2), "RIGHT", "LEFT")
             pipe.llen(self.queue)
             *_, first, queued = await pipe.execute()

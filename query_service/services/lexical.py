@@ -21,12 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.lexical import lexical_text
 from query_service.models.search import SearchHit, SearchRequest
-from query_service.services.scope import HIT_COLUMNS
+from query_service.services.scope import DOCUMENT_OF_CHUNK, HIT_COLUMNS, SEARCHABLE_DOCUMENT
 
 K1 = 1.2  # term frequency saturation
 B = 0.75  # length normalisation
 
-_BM25 = f"""
+_BM25 = sa.text(f"""
 WITH q AS (
     SELECT DISTINCT lexeme AS term
     FROM unnest(to_tsvector(CAST(:config AS regconfig), :prose) || to_tsvector('simple', :identifiers))
@@ -45,14 +45,13 @@ WITH q AS (
     FROM postings p, stats s GROUP BY p.chunk_id, p.document_id
 ), best AS (  -- ranked on the postings alone; only the best chunks' rows are read
     SELECT scored.chunk_id, scored.score FROM scored
-    JOIN documents d ON d.tenant_id = :tenant_id AND d.id = scored.document_id AND d.status = 'ready'
-      AND (CAST(:document_ids AS text[]) IS NULL OR d.id = ANY(CAST(:document_ids AS text[])))
+    JOIN documents d ON d.tenant_id = :tenant_id AND d.id = scored.document_id AND {SEARCHABLE_DOCUMENT}
     ORDER BY scored.score DESC, scored.chunk_id LIMIT :limit
 )
 SELECT {HIT_COLUMNS}, best.score
-FROM best JOIN chunks c ON c.id = best.chunk_id JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id
+FROM best JOIN chunks c ON c.id = best.chunk_id {DOCUMENT_OF_CHUNK}
 ORDER BY best.score DESC, c.id
-"""
+""")
 
 
 async def text_search(
@@ -72,6 +71,6 @@ async def text_search(
                 "identifiers": terms.identifiers,
                 "limit": limit,
             }
-            rows = (await conn.execute(sa.text(_BM25), params)).all()
+            rows = (await conn.execute(_BM25, params)).all()
             hits += [SearchHit(**row._asdict(), text_score=row.score) for row in rows]
     return sorted(hits, key=lambda hit: hit.score, reverse=True)[:limit]

@@ -20,7 +20,7 @@ from common.knowledge_tables import collections
 from common.models.actions import DomainAction
 from query_service.models.search import FusionMethod, SearchHit, SearchMode, SearchRequest
 from query_service.services.lexical import text_search
-from query_service.services.scope import HIT_COLUMNS, READY_DOCUMENTS
+from query_service.services.scope import DOCUMENT_OF_CHUNK, HIT_COLUMNS, READY_DOCUMENTS
 from query_service.settings import QuerySettings
 
 
@@ -95,7 +95,7 @@ async def nearest_chunks(
                 f"(SELECT c.id, c.embedding <=> CAST(:vector AS vector) AS distance {scope}), "
                 "nearest AS (SELECT id, distance FROM scoped ORDER BY distance, id LIMIT :limit) "
                 f"SELECT {HIT_COLUMNS}, 1 - n.distance AS score FROM nearest n JOIN chunks c ON c.id = n.id "
-                "JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id ORDER BY n.distance, c.id"
+                f"{DOCUMENT_OF_CHUNK} ORDER BY n.distance, c.id"
             )
         else:
             ef_search = min(1_000, max(100, 4 * limit))

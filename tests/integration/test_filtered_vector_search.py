@@ -8,9 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from common.database import create_engine
-from common.knowledge_tables import chunks, collections, documents
+from common.knowledge_tables import chunks
 from query_service.models.search import SearchMode, SearchRequest
 from query_service.services import search
+from tests.support.knowledge_rows import add_collection, add_ready_document
 
 DIMS = 384
 SMALL, LARGE = 40, 3_960  # the searching tenant holds 1 % of the chunks
@@ -23,31 +24,8 @@ def unit_vectors(rng: np.random.Generator, n: int) -> np.ndarray:
 
 async def _fill(engine, tenant: str, vectors: np.ndarray) -> None:
     async with engine.begin() as conn:
-        await conn.execute(
-            collections.insert().values(
-                tenant_id=tenant,
-                id=f"{tenant}-c",
-                name="c",
-                embedding_model="all-MiniLM-L6-v2",
-                dimensions=DIMS,
-                chunk_size=200,
-                chunk_overlap=0,
-            )
-        )
-        await conn.execute(
-            documents.insert().values(
-                tenant_id=tenant,
-                id=f"{tenant}-d",
-                collection_id=f"{tenant}-c",
-                title="t",
-                source="s",
-                content_type="txt",
-                content_hash=tenant,
-                size_bytes=1,
-                raw=b"x",
-                status="ready",
-            )
-        )
+        await add_collection(conn, tenant, f"{tenant}-c")
+        await add_ready_document(conn, tenant, f"{tenant}-d", f"{tenant}-c", title="t")
         await conn.execute(
             chunks.insert(),
             [

@@ -11,11 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from common.database import create_engine
-from common.knowledge_tables import collections, documents
 from ingestion_service.services.chunking import Chunk
 from ingestion_service.services.pipeline import store_chunks
 from query_service.models.search import SearchMode, SearchRequest
 from query_service.services.lexical import K1, B, text_search
+from tests.support.knowledge_rows import add_collection, add_ready_document
 
 DOCS = {
     "call-at": "Schedule a callback: asyncio.loop.call_at(when, callback) runs it at an absolute time.",
@@ -30,36 +30,12 @@ DOCS = {
 
 async def _collection(engine, tenant: str, docs: dict[str, str], config: str = "english") -> None:
     async with engine.begin() as conn:
-        await conn.execute(
-            collections.insert().values(
-                tenant_id=tenant,
-                id=f"{tenant}-c",
-                name="c",
-                embedding_model="all-MiniLM-L6-v2",
-                dimensions=384,
-                chunk_size=200,
-                chunk_overlap=0,
-                text_search_config=config,
-            )
-        )
+        await add_collection(conn, tenant, f"{tenant}-c", text_search_config=config)
+    collection = SimpleNamespace(dimensions=384, text_search_config=config)
     for name, text in docs.items():
         document = SimpleNamespace(id=f"{tenant}-{name}", collection_id=f"{tenant}-c", title=name)
         async with engine.begin() as conn:
-            await conn.execute(
-                documents.insert().values(
-                    tenant_id=tenant,
-                    id=document.id,
-                    collection_id=document.collection_id,
-                    title=name,
-                    source="test",
-                    content_type="text/plain",
-                    content_hash=document.id,
-                    size_bytes=len(text),
-                    raw=text.encode(),
-                    status="ready",
-                )
-            )
-        collection = SimpleNamespace(dimensions=384, text_search_config=config)
+            await add_ready_document(conn, tenant, document.id, document.collection_id, title=name)
         await store_chunks(engine, tenant, document, collection, [Chunk(0, text, None, None, len(text.split()))])
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from common.database import create_engine
-from common.knowledge_tables import collections, documents
 from ingestion_service.services.chunking import Chunk
 from ingestion_service.services.pipeline import store_chunks
 from query_service.models.search import SearchHit
 from query_service.services.context import join_overlapping, with_sections
+from tests.support.knowledge_rows import add_collection, add_ready_document
 
 REFUNDS = [  # one section cut into overlapping chunks, as the chunker does (each repeats the last words)
     "Refunds: send the receipt within 30 days of purchase.",
@@ -21,18 +21,8 @@ REFUNDS = [  # one section cut into overlapping chunks, as the chunker does (eac
 
 async def _document(engine, pieces: list[Chunk]) -> None:
     async with engine.begin() as conn:
-        await conn.execute(
-            collections.insert().values(
-                tenant_id="t", id="c", name="c", embedding_model="all-MiniLM-L6-v2", dimensions=384,
-                chunk_size=20, chunk_overlap=5,
-            )
-        )  # fmt: skip
-        await conn.execute(
-            documents.insert().values(
-                tenant_id="t", id="d", collection_id="c", title="handbook", source="handbook.md",
-                content_type="text/markdown", content_hash="h", size_bytes=1, raw=b"x", status="ready",
-            )
-        )  # fmt: skip
+        await add_collection(conn, "t", "c")
+        await add_ready_document(conn, "t", "d", "c", title="handbook")
     document = SimpleNamespace(id="d", collection_id="c", title="handbook")
     await store_chunks(engine, "t", document, SimpleNamespace(dimensions=384, text_search_config="english"), pieces)
 
