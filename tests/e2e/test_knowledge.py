@@ -227,3 +227,26 @@ async def test_identifiers_are_findable_in_full_text(chat_platform: ChatPlatform
         ):
             hits = (await kb.search(query, [collection], mode="text", top_k=3)).json()["results"]
             assert hits and hits[0]["source"] == expected, (query, [h["source"] for h in hits])
+
+
+async def test_search_language_and_options_refuse_what_does_not_exist(chat_platform: ChatPlatform) -> None:
+    """A collection's text search language must be one PostgreSQL has; hostile names and unknown fusion methods
+    are refused with a typed 422, never a 500; a Spanish collection is created and searchable."""
+    key = await chat_platform.new_tenant()
+    async with Knowledge(chat_platform, key) as kb:
+        url = f"{kb.ingestion}/api/v1/collections"
+        unknown = await kb.http.post(url, json={"name": "k", "text_search_config": "klingon"})
+        assert unknown.status_code == 422
+        assert unknown.json()["error"]["error_code"] == "unknown_text_search_config"
+        assert "english" in unknown.json()["error"]["message"]
+        for hostile in ("english'; DROP TABLE chunks; --", "pg_catalog.english", "x" * 64):
+            refused = await kb.http.post(url, json={"name": "h", "text_search_config": hostile})
+            assert refused.status_code == 422, hostile
+        spanish = await kb.collection("es", text_search_config="spanish")
+        assert (await kb.ingested(spanish, "horario.md", b"Abrimos las tiendas por las mananas."))["status"] == "done"
+        hits = (await kb.search("cuando abren la tienda", [spanish], mode="text")).json()["results"]
+        assert [hit["document_title"] for hit in hits] == ["horario.md"]
+        bad_fusion = await kb.search("tienda", [spanish], fusion="median")
+        assert bad_fusion.status_code == 422
+        with_context = (await kb.search("tienda", [spanish], with_context=True)).json()["results"]
+        assert with_context[0]["context"] == "Abrimos las tiendas por las mananas."
