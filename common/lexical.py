@@ -35,8 +35,13 @@ class LexicalText(NamedTuple):
 
 def _whole_terms(identifier: str) -> list[str]:
     segments = [s for s in _SEPARATORS.split(identifier) if s]
-    terms = ["".join(segments[i:]).lower() for i in range(len(segments) - 1)]
-    terms += [s.lower() for s in segments if _HUMP.search(s)]
+    suffixes, suffix = [], segments[-1] if segments else ""
+    for segment in reversed(segments[:-1]):  # longer and longer: stop at the first too long (linear, not n²)
+        suffix = segment + suffix
+        if len(suffix) > MAX_TERM_CHARS:
+            break
+        suffixes.append(suffix.lower())
+    terms = [*reversed(suffixes), *(s.lower() for s in segments if _HUMP.search(s))]
     return [t for t in dict.fromkeys(terms) if len(t) <= MAX_TERM_CHARS]
 
 

@@ -122,3 +122,6 @@ def test_lexical_terms_keep_identifiers_whole_and_split() -> None:
     assert names.identifiers.split() == ["getusername", "snakecasename", "casename"]
     assert lexical_text("what are the opening hours") == ("what are the opening hours", "")
     assert lexical_text(None, "", "a") == ("a", "")
+    # a 20,000-segment dotted "identifier" (minified code) yields only its suffixes that can be terms
+    minified = lexical_text(".".join(["ab"] * 20_000)).identifiers.split()
+    assert minified == ["ab" * n for n in range(50, 1, -1)]
