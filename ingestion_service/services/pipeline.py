@@ -164,7 +164,8 @@ async def store_chunks(engine: AsyncEngine, tenant_id: str, document: Any, colle
         }
         for piece in pieces
     ]
-    lexical = [lexical_text(document.title, piece.heading, piece.content) for piece in pieces]
+    # about a second of regular expressions for a few MB of text: off the event loop (leases, heartbeats)
+    lexical = await asyncio.to_thread(lambda: [lexical_text(document.title, p.heading, p.content) for p in pieces])
     async with engine.begin() as conn:  # all chunks or none; a concurrent run of the same document adds nothing
         await conn.execute(insert(chunks).on_conflict_do_nothing(constraint="uq_chunks_position"), rows)
         await conn.execute(
