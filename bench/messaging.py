@@ -153,7 +153,19 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def measure(call: CallFactory, callers: int, seconds: float, worker_pid: int) -> tuple[float, ...]:
+async def redis_usage_us(redis: Redis) -> tuple[float, float]:
+    """Redis's time in commands (sum of `INFO commandstats` usec) and its process CPU (`INFO cpu`), in us."""
+    stats = await redis.info("commandstats")
+    cpu = await redis.info("cpu")
+    command_us = sum(float(entry["usec"]) for entry in stats.values())
+    return command_us, (float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])) * 1e6
+
+
+async def measure(
+    call: CallFactory, callers: int, seconds: float, worker_pid: int, redis: Redis | None = None
+) -> tuple[float, ...]:
+    """calls/s, p50 ms, p99 ms, caller and worker CPU us per call, and — given `redis` — Redis's command
+    time and process CPU us per call."""
     latencies: list[float] = []
     stop_at = 0.0
 
@@ -167,6 +179,7 @@ async def measure(call: CallFactory, callers: int, seconds: float, worker_pid: i
     await asyncio.gather(*(caller() for _ in range(callers)))
     latencies.clear()
     began = time.perf_counter()
+    redis_before = await redis_usage_us(redis) if redis else (0.0, 0.0)
     caller_cpu, worker_cpu = time.process_time(), process_cpu_s(worker_pid)
     stop_at = began + seconds
     await asyncio.gather(*(caller() for _ in range(callers)))
@@ -174,8 +187,12 @@ async def measure(call: CallFactory, callers: int, seconds: float, worker_pid: i
     calls = len(latencies)
     caller_us = (time.process_time() - caller_cpu) * 1e6 / calls
     worker_us = (process_cpu_s(worker_pid) - worker_cpu) * 1e6 / calls
+    redis_after = await redis_usage_us(redis) if redis else (0.0, 0.0)
+    command_us, redis_cpu_us = (
+        (after - before) / calls for before, after in zip(redis_before, redis_after, strict=True)
+    )
     cuts = quantiles(latencies, n=100, method="inclusive")
-    return calls / elapsed, cuts[49] * 1000, cuts[98] * 1000, caller_us, worker_us
+    return calls / elapsed, cuts[49] * 1000, cuts[98] * 1000, caller_us, worker_us, command_us, redis_cpu_us
 
 
 async def bench(url: str, seconds: float, caller_counts: list[int], rounds: int) -> list[tuple[str, int, tuple | None]]:
@@ -214,10 +231,10 @@ async def bench(url: str, seconds: float, caller_counts: list[int], rounds: int)
             samples: dict[str, list[tuple[float, ...]]] = {kind: [] for kind in calls}
             for _ in range(rounds):
                 for kind, call in calls.items():
-                    samples[kind].append(await measure(call, callers, seconds, pids[kind]))
+                    samples[kind].append(await measure(call, callers, seconds, pids[kind], redis))
             for kind in ("bare", "nooble4", "faststream"):
                 runs = samples.get(kind)
-                results.append((kind, callers, tuple(median(r[i] for r in runs) for i in range(5)) if runs else None))
+                results.append((kind, callers, tuple(median(r[i] for r in runs) for i in range(7)) if runs else None))
     finally:
         for stop in stops:
             await stop()
@@ -233,20 +250,24 @@ def print_table(results: list[tuple[str, int, tuple | None]]) -> None:
     floor = {n: r for kind, n, r in results if kind == "bare" and r}
     print(
         f"{'implementation':<12} {'callers':>7} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'x bare calls/s':>15} {'x bare p99':>11} {'caller us/call':>15} {'worker us/call':>15} {'x bare cpu':>11}"
+        f"{'x bare calls/s':>15} {'x bare p50':>11} {'x bare p99':>11} {'caller us/call':>15} {'worker us/call':>15} "
+        f"{'x bare cpu':>11} {'redis cmd us/call':>18} {'x bare':>7} {'redis cpu us/call':>18}"
     )
     for kind, n, r in results:
         if r is None:
             print(f"{kind:<12} {n:>7} {'n/a':>9}")
             continue
-        rate, p50, p99, caller_us, worker_us = r
+        rate, p50, p99, caller_us, worker_us, command_us, redis_cpu_us = r
         base = floor.get(n)
         ratio = f"{rate / base[0]:.2f}" if base else "-"
+        p50_ratio = f"{p50 / base[1]:.2f}" if base else "-"
         p99_ratio = f"{p99 / base[2]:.2f}" if base else "-"
         cpu_ratio = f"{(caller_us + worker_us) / (base[3] + base[4]):.2f}" if base else "-"
+        command_ratio = f"{command_us / base[5]:.2f}" if base else "-"
         print(
-            f"{kind:<12} {n:>7} {rate:>9.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>15} {p99_ratio:>11} "
-            f"{caller_us:>15.0f} {worker_us:>15.0f} {cpu_ratio:>11}"
+            f"{kind:<12} {n:>7} {rate:>9.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>15} {p50_ratio:>11} {p99_ratio:>11} "
+            f"{caller_us:>15.0f} {worker_us:>15.0f} {cpu_ratio:>11} {command_us:>18.1f} {command_ratio:>7} "
+            f"{redis_cpu_us:>18.1f}"
         )
 
 

@@ -2,50 +2,87 @@
 
 Handlers finish one by one; each hands its commands to the outbox and waits. While one flush is
 on the wire, the next batch gathers, so a busy worker sends one pipeline for many messages
-(MESSAGING.md §1) and an idle one flushes at once. Per message the order of commands is kept.
+(MESSAGING.md §1) and an idle one flushes at once. A batch travels as few commands as it can: one
+LPUSH per list with all its values (all replies to one caller process share its reply list), one
+EXPIRE per list, one HDEL per hash and one XACK per stream with all the ids. Every message's own order
+— reply, then dead letter, then forgetting its failures, then XACK — is kept, because the pipeline
+sends the commands in that order of kinds.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from common.log import get_logger
 from common.messaging.backoff import REDIS_DOWN, Backoff
 from common.tasks import supervised
 
 log = get_logger(__name__)
-Command = tuple[str, tuple[Any, ...], dict[str, Any]]
 
 
+@dataclass
 class CommandBuffer:
-    """Records the few write commands a message's ending needs; replayed later on a pipeline."""
+    """The few write commands one message's ending needs, by kind; sent later with other messages'."""
 
-    def __init__(self) -> None:
-        self.commands: list[Command] = []
+    pushes: list[tuple[str, str]] = field(default_factory=list)  # LPUSH list value
+    expiries: dict[str, int] = field(default_factory=dict)  # EXPIRE list seconds
+    stream_entries: list[tuple[str, dict[str, str], dict[str, Any]]] = field(default_factory=list)  # XADD
+    hash_deletes: list[tuple[str, str]] = field(default_factory=list)  # HDEL hash field
+    acks: list[tuple[str, str, str]] = field(default_factory=list)  # XACK stream group id
 
     def lpush(self, key: str, value: str) -> None:
-        self.commands.append(("lpush", (key, value), {}))
+        self.pushes.append((key, value))
 
     def expire(self, key: str, seconds: int) -> None:
-        self.commands.append(("expire", (key, seconds), {}))
+        self.expiries[key] = max(seconds, self.expiries.get(key, 0))
 
     def xadd(self, stream: str, fields: dict[str, str], **kwargs: Any) -> None:
-        self.commands.append(("xadd", (stream, fields), kwargs))
+        self.stream_entries.append((stream, fields, kwargs))
 
     def hdel(self, key: str, field: str) -> None:
-        self.commands.append(("hdel", (key, field), {}))
+        self.hash_deletes.append((key, field))
 
     def xack(self, stream: str, group: str, message_id: str) -> None:
-        self.commands.append(("xack", (stream, group, message_id), {}))
+        self.acks.append((stream, group, message_id))
+
+
+def queue_batch(pipe: Pipeline, buffers: list[CommandBuffer]) -> None:
+    """Queue `buffers` on `pipe` merged by kind and key, in the order every message needs (see module doc)."""
+    pushes: dict[str, list[str]] = {}
+    expiries: dict[str, int] = {}
+    hash_deletes: dict[str, list[str]] = {}
+    acks: dict[tuple[str, str], list[str]] = {}
+    for buffer in buffers:
+        for key, value in buffer.pushes:
+            pushes.setdefault(key, []).append(value)
+        for key, seconds in buffer.expiries.items():
+            expiries[key] = max(seconds, expiries.get(key, 0))
+        for key, name in buffer.hash_deletes:
+            hash_deletes.setdefault(key, []).append(name)
+        for stream, group, message_id in buffer.acks:
+            acks.setdefault((stream, group), []).append(message_id)
+    for key, values in pushes.items():
+        pipe.lpush(key, *values)
+    for key, seconds in expiries.items():
+        pipe.expire(key, seconds)
+    for buffer in buffers:
+        for stream, fields, kwargs in buffer.stream_entries:
+            pipe.xadd(stream, fields, **kwargs)  # type: ignore[arg-type]  # str fields are valid
+    for key, names in hash_deletes.items():
+        pipe.hdel(key, *names)
+    for (stream, group), ids in acks.items():
+        pipe.xack(stream, group, *ids)
 
 
 class Outbox:
     def __init__(self, redis: Redis):
         self.redis = redis
-        self._pending: list[tuple[list[Command], asyncio.Future[None]]] = []
+        self._pending: list[tuple[CommandBuffer, asyncio.Future[None]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -64,7 +101,7 @@ class Outbox:
     async def send(self, buffer: CommandBuffer) -> None:
         """Returns once the commands have been executed by Redis."""
         future = asyncio.get_running_loop().create_future()
-        self._pending.append((buffer.commands, future))
+        self._pending.append((buffer, future))
         self._wakeup.set()
         await future
 
@@ -84,14 +121,12 @@ class Outbox:
                 self._pending = batch + self._pending  # cancelled at close(): close() cancels their futures
                 raise
 
-    async def _flush(self, batch: list[tuple[list[Command], asyncio.Future[None]]]) -> None:
+    async def _flush(self, batch: list[tuple[CommandBuffer, asyncio.Future[None]]]) -> None:
         backoff = Backoff()
         while True:
             try:
                 async with self.redis.pipeline(transaction=False) as pipe:
-                    for commands, _ in batch:
-                        for name, args, kwargs in commands:
-                            getattr(pipe, name)(*args, **kwargs)
+                    queue_batch(pipe, [buffer for buffer, _ in batch])
                     results = await pipe.execute(raise_on_error=False)
                 break
             except REDIS_DOWN as exc:  # at least once: a retried batch may repeat a push
