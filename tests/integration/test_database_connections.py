@@ -7,6 +7,7 @@ import asyncio
 import asyncpg
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common import database
 from common.database import async_url, create_engine
@@ -25,7 +26,7 @@ async def _terminate_backends(settings: CommonSettings, application_pids: list[i
         await admin.close()
 
 
-async def _pool_pids(engine, connections: int) -> list[int]:  # type: ignore[no-untyped-def]
+async def _pool_pids(engine: AsyncEngine, connections: int) -> list[int]:
     """Holds `connections` connections at once so the pool keeps that many, and returns their backend pids."""
     held = [await engine.connect() for _ in range(connections)]
     try:
