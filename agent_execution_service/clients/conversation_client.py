@@ -1,8 +1,23 @@
+from datetime import datetime
 from typing import Any
+
+from pydantic import BaseModel, Field
 
 from common.clients.base_redis_client import BaseRedisClient
 from common.models.actions import DomainAction
 from common.models.chat import Usage
+
+
+class TurnMessage(BaseModel):
+    """A message of a turn as `conversation.messages.save` takes it."""
+
+    message_id: str
+    role: str
+    content: str
+    created_at: datetime
+    usage: Usage | None = None
+    sources: list[dict[str, Any]] = Field(default_factory=list)
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class ConversationClient(BaseRedisClient):
@@ -13,27 +28,11 @@ class ConversationClient(BaseRedisClient):
         reply = await self.call(self.follow_up(parent, "conversation.history.get", data), timeout=10)
         return reply["messages"]
 
-    async def save_message(
-        self,
-        parent: DomainAction,
-        conversation_id: str,
-        *,
-        message_id: str,
-        role: str,
-        content: str,
-        usage: Usage | None = None,
-        sources: list[dict[str, Any]] | None = None,
-        tool_calls: list[dict[str, Any]] | None = None,
-    ) -> None:
-        """Stored when this returns (pseudo-sync, so the next turn's history sees it); idempotent by `message_id`,
-        so a redelivered turn saves nothing twice."""
+    async def save_messages(self, parent: DomainAction, conversation_id: str, messages: list[TurnMessage]) -> None:
+        """A turn's messages, stored in order when this returns (pseudo-sync, so the next turn's history sees
+        them) in one round trip; idempotent by `message_id`, so a redelivered turn saves nothing twice."""
         data = {
             "conversation_id": conversation_id,
-            "message_id": message_id,
-            "role": role,
-            "content": content,
-            "usage": usage.model_dump() if usage else None,
-            "sources": sources or [],
-            "tool_calls": tool_calls or [],
+            "messages": [message.model_dump(mode="json", exclude_none=True) for message in messages],
         }
-        await self.call(self.follow_up(parent, "conversation.message.save", data), timeout=10)
+        await self.call(self.follow_up(parent, "conversation.messages.save", data), timeout=10)

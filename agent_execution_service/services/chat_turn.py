@@ -19,6 +19,7 @@ from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.errors import GraphRecursionError
 
+from agent_execution_service.clients.conversation_client import TurnMessage
 from agent_execution_service.deps import ExecutionDeps
 from agent_execution_service.models.agents import TurnAgent
 from agent_execution_service.models.chat import ChatRunRequest
@@ -86,32 +87,41 @@ async def _run(
         raise ValidationError("execution.chat.run needs an agent_id", code="missing_agent_id")
     with state.timed("config_and_history_ms"):
         agent, history = await _config_and_history(action, req, deps)
-    user_message_id = f"{task_id}:user"
-    user_saved = asyncio.create_task(  # stored while the model runs; confirmed before the turn ends
-        deps.conversation.save_message(
-            action, req.conversation_id, message_id=user_message_id, role="user", content=req.message
-        )
-    )
+    question = TurnMessage(message_id=f"{task_id}:user", role="user", content=req.message, created_at=utc_now())
+    messages = [*_to_langchain(history, skip_id=question.message_id), HumanMessage(req.message)]
     try:
-        messages = [*_to_langchain(history, skip_id=user_message_id), HumanMessage(req.message)]
         outcome = await _generate(action, agent, messages, deps, events, state)
-        if isinstance(outcome, ChatError):
-            return outcome
-        await user_saved  # both messages are stored before message_end: the next turn's history has them
-        if outcome.content:
-            await deps.conversation.save_message(
-                action,
-                req.conversation_id,
+    except Exception:
+        await _save_question_anyway(action, req, deps, question)
+        raise
+    turn = [question]
+    if isinstance(outcome, MessageEnd) and outcome.content:
+        turn.append(
+            TurnMessage(
                 message_id=f"{task_id}:assistant",
                 role="assistant",
                 content=outcome.content,
+                created_at=utc_now(),
                 usage=state.usage,
                 sources=state.sources,
                 tool_calls=state.tool_calls,
             )
-        return outcome
-    finally:
-        await asyncio.gather(user_saved, return_exceptions=True)
+        )
+    # both stored before message_end, so the next turn's history has them: one round trip after the answer,
+    # none while the model is starting; the question is stored also when the turn ends in an error
+    with state.timed("save_ms"):
+        await deps.conversation.save_messages(action, req.conversation_id, turn)
+    return outcome
+
+
+async def _save_question_anyway(
+    action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps, question: TurnMessage
+) -> None:
+    """The model failed: the user's question is still kept (the turn's error is what the caller learns)."""
+    try:
+        await deps.conversation.save_messages(action, req.conversation_id, [question])
+    except Exception as exc:
+        log.warning("question_not_saved", task_id=question.message_id, error=str(exc))
 
 
 async def _config_and_history(

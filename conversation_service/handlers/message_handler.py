@@ -6,6 +6,7 @@ from conversation_service.models.conversations import (
     History,
     HistoryRequest,
     SaveMessageRequest,
+    SaveMessagesRequest,
 )
 from conversation_service.services import conversations
 
@@ -14,7 +15,12 @@ router: ActionRouter[ServiceDeps] = ActionRouter()
 
 @router.handle("conversation.message.save", SaveMessageRequest)
 async def save(action: DomainAction, req: SaveMessageRequest, deps: ServiceDeps) -> dict[str, bool]:
-    return {"stored": await conversations.save_message(deps.engine, action, req)}
+    return {"stored": await conversations.save_messages(deps.engine, action, req.conversation_id, [req]) == 1}
+
+
+@router.handle("conversation.messages.save", SaveMessagesRequest)
+async def save_turn(action: DomainAction, req: SaveMessagesRequest, deps: ServiceDeps) -> dict[str, int]:
+    return {"stored": await conversations.save_messages(deps.engine, action, req.conversation_id, req.messages)}
 
 
 @router.handle("conversation.history.get", HistoryRequest)

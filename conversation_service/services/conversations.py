@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +18,7 @@ from conversation_service.models.conversations import (
     ConversationWithMessages,
     History,
     MessageOut,
-    SaveMessageRequest,
+    NewMessage,
     TenantStats,
 )
 from conversation_service.models.tables import conversations, messages
@@ -81,37 +82,46 @@ def _save_statement() -> sa.Insert:
 SAVE_MESSAGE = _save_statement()
 
 
-async def save_message(engine: AsyncEngine, action: DomainAction, req: SaveMessageRequest) -> bool:
-    """Stores the message once, in one statement (SAVE_MESSAGE); a redelivered action changes nothing. True
-    when it was new."""
-    tokens = req.usage.completion_tokens if req.usage and req.role == "assistant" else count_tokens(req.content)
+async def save_messages(
+    engine: AsyncEngine, action: DomainAction, conversation_id: str, new: Sequence[NewMessage]
+) -> int:
+    """Stores each message once, in order, one statement each (SAVE_MESSAGE) in one transaction; a redelivered
+    action changes nothing. Returns how many were new. A message without an id is the action's own."""
+    stored = 0
+    async with engine.begin() as conn:  # one transaction: row-level security applies to it
+        for message in new:
+            params = _save_parameters(action, conversation_id, message)
+            stored += (await conn.execute(SAVE_MESSAGE, params)).first() is not None
+    return stored
+
+
+def _save_parameters(action: DomainAction, conversation_id: str, new: NewMessage) -> dict[str, Any]:
+    tokens = new.usage.completion_tokens if new.usage and new.role == "assistant" else count_tokens(new.content)
     message = {
         "tenant_id": action.tenant_id,
-        "conversation_id": req.conversation_id,
-        "message_id": req.message_id or action.action_id,
-        "role": req.role.value,
-        "content": req.content,
+        "conversation_id": conversation_id,
+        "message_id": new.message_id or action.action_id,
+        "role": new.role.value,
+        "content": new.content,
         "tokens": tokens,
-        "usage": req.usage.model_dump() if req.usage else None,
-        "sources": req.sources,
-        "tool_calls": req.tool_calls,
-        "created_at": action.timestamp,  # when it was sent: saves handled out of order still sort right
+        "usage": new.usage.model_dump() if new.usage else None,
+        "sources": new.sources,
+        "tool_calls": new.tool_calls,
+        "created_at": new.created_at or action.timestamp,  # when written: saves handled out of order sort right
     }
     conversation = {
         "tenant_id": action.tenant_id,
-        "id": req.conversation_id,
+        "id": conversation_id,
         "agent_id": action.agent_id,
         "session_id": action.session_id,
         "user_id": action.user_id,
-        "title": req.content[:80] if req.role == "user" else None,
+        "title": new.content[:80] if new.role == "user" else None,
         "message_count": 1,
-        "total_tokens": req.usage.total_tokens if req.usage else tokens,
-        "prompt_tokens": req.usage.prompt_tokens if req.usage else 0,
-        "completion_tokens": req.usage.completion_tokens if req.usage else 0,
+        "total_tokens": new.usage.total_tokens if new.usage else tokens,
+        "prompt_tokens": new.usage.prompt_tokens if new.usage else 0,
+        "completion_tokens": new.usage.completion_tokens if new.usage else 0,
     }
-    params = {f"m_{k}": v for k, v in message.items()} | {f"c_{k}": v for k, v in conversation.items()}
-    async with engine.begin() as conn:  # one transaction: row-level security applies to it
-        return (await conn.execute(SAVE_MESSAGE, params)).first() is not None
+    return {f"m_{k}": v for k, v in message.items()} | {f"c_{k}": v for k, v in conversation.items()}
 
 
 async def history(

@@ -219,6 +219,10 @@ async def test_a_failing_provider_ends_the_turn_with_a_clear_error(chat_platform
         assert events[-1]["task_id"] == events[0]["task_id"]
         await client.send(type="ping")  # the session is free again
         assert (await client.next())["type"] == "pong"
+    conversation = f"{chat_platform.url('conversation_service')}/api/v1/conversations/{session['conversation_id']}"
+    async with httpx.AsyncClient(timeout=10) as http:  # the question is kept, stored before the error was sent
+        messages = (await http.get(conversation, headers=auth(key))).json()["messages"]
+    assert [(m["role"], m["content"]) for m in messages] == [("user", "hello?")]
 
 
 async def test_a_turn_past_its_timeout_ends_with_turn_timeout(chat_platform: ChatPlatform) -> None:

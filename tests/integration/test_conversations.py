@@ -90,6 +90,52 @@ async def test_history_respects_both_limits_and_keeps_order(api, client) -> None
     assert (await history(client, tenant_id, "nothing-here"))["messages"] == []
 
 
+async def test_a_turn_is_saved_in_one_action_in_order_and_once(api, client) -> None:
+    tenant_id = "tenant-turn"
+    turn = {
+        "conversation_id": "c-turn",
+        "messages": [
+            {"message_id": "task-1:user", "role": "user", "content": "¿Qué hora es?"},
+            {
+                "message_id": "task-1:assistant",
+                "role": "assistant",
+                "content": "Las tres.",
+                "usage": {"prompt_tokens": 12, "completion_tokens": 4, "total_tokens": 16},
+                "sources": [{"document_id": "d1"}],
+            },
+        ],
+    }
+    action = client.new_action("conversation.messages.save", tenant_id=tenant_id, agent_id="agent-1", data=turn)
+    assert await client.call(action, 10) == {"stored": 2}
+    assert await client.call(action, 10) == {"stored": 0}  # redelivered: nothing twice
+    # the same turn re-run after a crash (a new action, the same message ids) adds nothing either
+    again = client.new_action("conversation.messages.save", tenant_id=tenant_id, agent_id="agent-1", data=turn)
+    assert await client.call(again, 10) == {"stored": 0}
+    messages = (await history(client, tenant_id, "c-turn"))["messages"]
+    assert [(m["role"], m["content"]) for m in messages] == [("user", "¿Qué hora es?"), ("assistant", "Las tres.")]
+    assert messages[1]["usage"]["total_tokens"] == 16 and messages[1]["sources"] == [{"document_id": "d1"}]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"conversation_id": "c", "messages": []},
+        {"conversation_id": "c", "messages": [{"role": "user", "content": "no id"}]},
+        {"conversation_id": "c", "messages": [{"message_id": "m", "role": "user", "content": "x\u0000"}] * 21},
+        {
+            "conversation_id": "c",
+            "messages": [{"message_id": "m", "role": "user", "content": "x", "created_at": "2026-01-01T00:00:00"}],
+        },
+    ],
+    ids=["empty", "no-message-id", "too-many", "bad-time"],
+)
+async def test_invalid_turn_save_is_rejected_with_a_typed_error(api, client, data) -> None:
+    response = await client.send_action_pseudo_sync(
+        client.new_action("conversation.messages.save", tenant_id="t", data=data), 10
+    )
+    assert response.error is not None and response.error.error_code == "invalid_payload"
+
+
 async def test_invalid_save_is_rejected_with_a_typed_error(api, client) -> None:
     bad = client.new_action("conversation.message.save", tenant_id="t", data={"conversation_id": "c", "role": "robot"})
     response = await client.send_action_pseudo_sync(bad, 10)
