@@ -208,7 +208,7 @@ async def _stream_model(model: Any, messages: list[BaseMessage], events: TurnEve
     async for chunk in model.astream(messages):
         if chunk.text:
             state.streamed.append(chunk.text)
-            events.token(chunk.text)
+            await events.token(chunk.text)
         if chunk.usage_metadata:  # providers report usage on one chunk (usually the last)
             reported.append(_usage(chunk.usage_metadata, ""))
     state.content = "".join(state.streamed)  # one model call: the answer is what streamed
@@ -227,7 +227,7 @@ async def _stream_agent(graph: Any, messages: list[BaseMessage], events: TurnEve
                 message, meta = chunk
                 if isinstance(message, AIMessageChunk) and meta.get("langgraph_node") == "model" and message.text:
                     state.streamed.append(message.text)
-                    events.token(message.text)
+                    await events.token(message.text)
                 continue
             for update in chunk.values():
                 for message in (update or {}).get("messages", []):

@@ -1,9 +1,10 @@
 """Streams a turn's events back to the orchestrator and notices when the turn is cancelled.
 
-Tokens are coalesced: the first one goes out at once, later ones at most every `flush_interval_s`,
-so a long answer is tens of Redis writes, not thousands. Every write also asks whether the turn
-was cancelled (`execution.task.cancel` sets a flag), so cancelling costs no extra round trips
-while tokens flow; when none flow, the flag is polled every `cancel_poll_interval_s`.
+Tokens are coalesced: the first one is written at once (awaited by the model's loop), later ones at
+most every `flush_interval_s`, so a long answer is tens of Redis writes, not thousands. Every write
+also asks whether the turn was cancelled (`execution.task.cancel` sets a flag), so cancelling costs
+no extra round trips while tokens flow; when none flow, the flag is polled every
+`cancel_poll_interval_s`.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class TurnEvents:
         self.attempt = int(action.metadata.get("delivery_count", 1))
         self._sent = 0
         self._tokens: list[str] = []
+        self._first_token_written = False
         self._has_tokens = asyncio.Event()
         self._write_lock = asyncio.Lock()
         self._pump: asyncio.Task[None] | None = None
@@ -67,10 +69,20 @@ class TurnEvents:
             await self._pump
         await self.flush()
 
-    def token(self, delta: str) -> None:
-        if delta:
-            self._tokens.append(delta)
+    async def token(self, delta: str) -> None:
+        """Buffer `delta` for the pump; the turn's first token is written at once, before the model goes on (a
+        model that streams without pausing would otherwise hold it until its loop yields)."""
+        if not delta:
+            return
+        self._tokens.append(delta)
+        if self._first_token_written:
             self._has_tokens.set()
+            return
+        self._first_token_written = True
+        try:
+            await self.flush()
+        except Exception as exc:  # the token stays buffered: the pump writes it with its next flush
+            log.warning("turn_event_flush_failed", task_id=self.task_id, error=str(exc))
 
     async def emit(self, event: Any) -> None:
         """Send `event` now, after any tokens still buffered, so order is kept."""
