@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cachetools import LRUCache
 from langchain_core.language_models import BaseChatModel
 from langchain_groq import ChatGroq
 from langchain_openai import ChatOpenAI
@@ -14,8 +15,19 @@ from common.llm.scripted_model import ScriptedChatModel
 from common.llm.settings import LLMSettings, ModelSpec
 from common.local_llm import LOCAL_MODEL_ALIAS
 
+_models: LRUCache[tuple[Any, ...], BaseChatModel] = LRUCache(maxsize=256)
+
 
 def build_chat_model(model: ModelSpec, settings: LLMSettings) -> BaseChatModel:
+    """The chat model for `model`, built once per model and provider settings and then shared: a model object
+    holds no per-call state, and building an OpenAI-compatible one costs ~0.4 ms per turn."""
+    key = (*model.model_dump().values(), *settings.model_dump(include=set(LLMSettings.model_fields)).values())
+    if (built := _models.get(key)) is None:
+        built = _models[key] = _build(model, settings)
+    return built
+
+
+def _build(model: ModelSpec, settings: LLMSettings) -> BaseChatModel:
     provider = model.provider
     common = {"temperature": model.temperature, "max_tokens": model.max_tokens, "max_retries": 1}
     if provider == "local" and settings.local_chat_model == "scripted":
