@@ -1,23 +1,8 @@
-from datetime import datetime
 from typing import Any
-
-from pydantic import BaseModel, Field
 
 from common.clients.base_redis_client import BaseRedisClient
 from common.models.actions import DomainAction
-from common.models.chat import Usage
-
-
-class TurnMessage(BaseModel):
-    """A message of a turn as `conversation.messages.save` takes it."""
-
-    message_id: str
-    role: str
-    content: str
-    created_at: datetime
-    usage: Usage | None = None
-    sources: list[dict[str, Any]] = Field(default_factory=list)
-    tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+from common.models.conversations import TurnMessage
 
 
 class ConversationClient(BaseRedisClient):

@@ -19,7 +19,6 @@ from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.errors import GraphRecursionError
 
-from agent_execution_service.clients.conversation_client import TurnMessage
 from agent_execution_service.deps import ExecutionDeps
 from agent_execution_service.models.agents import TurnAgent
 from agent_execution_service.models.chat import ChatRunRequest
@@ -30,6 +29,7 @@ from common.llm.factory import build_chat_model, llm_error
 from common.log import get_logger
 from common.models.actions import DomainAction, utc_now
 from common.models.chat import ChatError, MessageEnd, Sources, ToolCall, ToolResult, Usage
+from common.models.conversations import Role, TurnMessage
 from common.tokens import count_tokens
 
 log = get_logger(__name__)
@@ -87,7 +87,7 @@ async def _run(
         raise ValidationError("execution.chat.run needs an agent_id", code="missing_agent_id")
     with state.timed("config_and_history_ms"):
         agent, history = await _config_and_history(action, req, deps)
-    question = TurnMessage(message_id=f"{task_id}:user", role="user", content=req.message, created_at=utc_now())
+    question = TurnMessage(message_id=f"{task_id}:user", role=Role.USER, content=req.message, created_at=utc_now())
     messages = [*_to_langchain(history, skip_id=question.message_id), HumanMessage(req.message)]
     try:
         outcome = await _generate(action, agent, messages, deps, events, state)
@@ -99,7 +99,7 @@ async def _run(
         turn.append(
             TurnMessage(
                 message_id=f"{task_id}:assistant",
-                role="assistant",
+                role=Role.ASSISTANT,
                 content=outcome.content,
                 created_at=utc_now(),
                 usage=state.usage,
