@@ -16,12 +16,13 @@ from common.llm.settings import LLMSettings, ModelSpec
 from common.local_llm import LOCAL_MODEL_ALIAS
 
 _models: LRUCache[tuple[Any, ...], BaseChatModel] = LRUCache(maxsize=256)
+_PROVIDER_SETTINGS = set(LLMSettings.model_fields)  # what a built model depends on besides its spec
 
 
 def build_chat_model(model: ModelSpec, settings: LLMSettings) -> BaseChatModel:
     """The chat model for `model`, built once per model and provider settings and then shared: a model object
     holds no per-call state, and building an OpenAI-compatible one costs ~0.4 ms per turn."""
-    key = (*model.model_dump().values(), *settings.model_dump(include=set(LLMSettings.model_fields)).values())
+    key = (*model.model_dump().values(), *settings.model_dump(include=_PROVIDER_SETTINGS).values())
     if (built := _models.get(key)) is None:
         built = _models[key] = _build(model, settings)
     return built
