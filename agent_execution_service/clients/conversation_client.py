@@ -1,23 +1,40 @@
+from dataclasses import dataclass
 from typing import Any
 
 from common.clients.base_redis_client import BaseRedisClient
 from common.models.actions import DomainAction
 from common.models.conversations import TurnMessage
 
+HISTORY_FIELDS = ("message_id", "role", "content", "tokens")  # what a turn uses of each history message
+
+
+@dataclass(frozen=True)
+class TurnHistory:
+    """A conversation's history window (oldest first), the limits it was cut to and the history stamp it was
+    read under (common.history_stamp)."""
+
+    messages: tuple[dict[str, Any], ...]
+    limits: tuple[int, int]
+    stamp: str | None
+
 
 class ConversationClient(BaseRedisClient):
     async def history(
         self, parent: DomainAction, conversation_id: str, max_messages: int, max_tokens: int
-    ) -> list[dict[str, Any]]:
+    ) -> TurnHistory:
         data = {"conversation_id": conversation_id, "max_messages": max_messages, "max_tokens": max_tokens}
         reply = await self.call(self.follow_up(parent, "conversation.history.get", data), timeout=10)
-        return reply["messages"]
+        messages = tuple({name: m[name] for name in HISTORY_FIELDS} for m in reply["messages"])
+        return TurnHistory(messages, (max_messages, max_tokens), reply.get("stamp"))
 
-    async def save_messages(self, parent: DomainAction, conversation_id: str, messages: list[TurnMessage]) -> None:
+    async def save_messages(
+        self, parent: DomainAction, conversation_id: str, messages: list[TurnMessage]
+    ) -> dict[str, Any]:
         """A turn's messages, stored in order when this returns (pseudo-sync, so the next turn's history sees
-        them) in one round trip; idempotent by `message_id`, so a redelivered turn saves nothing twice."""
+        them) in one round trip; idempotent by `message_id`, so a redelivered turn saves nothing twice. Returns
+        how many were new and the history stamps the save replaced and set."""
         data = {
             "conversation_id": conversation_id,
             "messages": [message.model_dump(mode="json", exclude_none=True) for message in messages],
         }
-        await self.call(self.follow_up(parent, "conversation.messages.save", data), timeout=10)
+        return await self.call(self.follow_up(parent, "conversation.messages.save", data), timeout=10)

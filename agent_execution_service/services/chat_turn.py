@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.errors import GraphRecursionError
 
+from agent_execution_service.clients.conversation_client import TurnHistory
 from agent_execution_service.deps import ExecutionDeps
 from agent_execution_service.models.agents import TurnAgent
 from agent_execution_service.models.chat import ChatRunRequest
@@ -88,11 +89,11 @@ async def _run(
     with state.timed("config_and_history_ms"):
         agent, history = await _config_and_history(action, req, deps)
     question = TurnMessage(message_id=f"{task_id}:user", role=Role.USER, content=req.message, created_at=utc_now())
-    messages = [*_to_langchain(history, skip_id=question.message_id), HumanMessage(req.message)]
+    messages = [*_to_langchain(history.messages, skip_id=question.message_id), HumanMessage(req.message)]
     try:
         outcome = await _generate(action, agent, messages, deps, events, state)
     except Exception:
-        await _save_question_anyway(action, req, deps, question)
+        await _save_question_anyway(action, req, deps, history, question)
         raise
     turn = [question]
     if isinstance(outcome, MessageEnd) and outcome.content:
@@ -110,29 +111,41 @@ async def _run(
     # both stored before message_end, so the next turn's history has them: one round trip after the answer,
     # none while the model is starting; the question is stored also when the turn ends in an error
     with state.timed("save_ms"):
-        await deps.conversation.save_messages(action, req.conversation_id, turn)
+        await _save(action, req, deps, history, turn)
     return outcome
 
 
+async def _save(
+    action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps, history: TurnHistory, turn: list[TurnMessage]
+) -> None:
+    """Store the turn's messages; this replica keeps the history they extend for the conversation's next turn."""
+    try:
+        outcome = await deps.conversation.save_messages(action, req.conversation_id, turn)
+    except BaseException:
+        deps.histories.saved(action.tenant_id, req.conversation_id, history, turn, {})  # unknown: forget it
+        raise
+    deps.histories.saved(action.tenant_id, req.conversation_id, history, turn, outcome)
+
+
 async def _save_question_anyway(
-    action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps, question: TurnMessage
+    action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps, history: TurnHistory, question: TurnMessage
 ) -> None:
     """The model failed: the user's question is still kept (the turn's error is what the caller learns)."""
     try:
-        await deps.conversation.save_messages(action, req.conversation_id, [question])
+        await _save(action, req, deps, history, [question])
     except Exception as exc:
         log.warning("question_not_saved", task_id=question.message_id, error=str(exc))
 
 
 async def _config_and_history(
     action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps
-) -> tuple[TurnAgent, list[dict[str, Any]]]:
+) -> tuple[TurnAgent, TurnHistory]:
     """The agent's config (fresh every turn: edits and deactivation apply at once) and the conversation's
-    history. The history depends on the agent's limits, so it is fetched at the same time as the config with
-    the limits this agent had last time (they rarely change), and fetched again only when they did."""
+    history. The history depends on the agent's limits, so it is looked up at the same time as the config with
+    the limits this agent had last time (they rarely change), and again only when they did."""
     assert action.agent_id
     guess = deps.history_limits.get(action.agent_id)
-    guessed = asyncio.create_task(deps.conversation.history(action, req.conversation_id, *guess)) if guess else None
+    guessed = asyncio.create_task(_history(action, req, deps, guess)) if guess else None
     try:
         agent = await deps.management.agent_config(action, action.agent_id)
         limits = (agent.max_history_messages, agent.memory.max_tokens)
@@ -145,7 +158,16 @@ async def _config_and_history(
         if guessed and not guessed.done():
             guessed.cancel()
             await asyncio.gather(guessed, return_exceptions=True)
-    return agent, await deps.conversation.history(action, req.conversation_id, *limits)
+    return agent, await _history(action, req, deps, limits)
+
+
+async def _history(
+    action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps, limits: tuple[int, int]
+) -> TurnHistory:
+    """This replica's copy of the history while the conversation has not changed since (one GET), else the
+    conversation service's (common.history_stamp)."""
+    known = await deps.histories.current(action.tenant_id, req.conversation_id, limits)
+    return known or await deps.conversation.history(action, req.conversation_id, *limits)
 
 
 async def _generate(
@@ -197,7 +219,7 @@ async def _generate(
     return ChatError(task_id=task_id, code="turn_timeout", message=f"the turn took longer than {limit_s:.0f} s")
 
 
-def _to_langchain(history: list[dict[str, Any]], skip_id: str) -> list[BaseMessage]:
+def _to_langchain(history: Sequence[dict[str, Any]], skip_id: str) -> list[BaseMessage]:
     """User and assistant turns of the history, oldest first (tool and system rows are not replayed)."""
     kinds: dict[str, type[BaseMessage]] = {"user": HumanMessage, "assistant": AIMessage}
     return [kinds[m["role"]](m["content"]) for m in history if m["role"] in kinds and m.get("message_id") != skip_id]

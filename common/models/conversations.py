@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from common.models.chat import Usage
+from common.tokens import count_tokens
+
+T = TypeVar("T")
 
 
 class Role(StrEnum):
@@ -31,6 +35,27 @@ class NewMessage(BaseModel):
     tool_calls: list[dict[str, Any]] = Field(default_factory=list)
     created_at: AwareDatetime | None = None  # when it was written; the action's time when not given
 
+    def tokens(self) -> int:
+        """What it weighs in a history window: an answer its completion tokens, anything else its text's."""
+        if self.usage and self.role == Role.ASSISTANT:
+            return self.usage.completion_tokens
+        return count_tokens(self.content)
+
 
 class TurnMessage(NewMessage):
     message_id: str = Field(min_length=1, max_length=64)
+
+
+def history_window(
+    newest_first: Iterable[T], max_messages: int, max_tokens: int, tokens: Callable[[T], int]
+) -> list[T]:
+    """The most recent messages that fit both limits, oldest first: taken newest first until one more would
+    pass either limit. (A window of a window plus newer messages is the window of all of them.)"""
+    kept: list[T] = []
+    used = 0
+    for message in newest_first:
+        if len(kept) == max_messages or used + tokens(message) > max_tokens:
+            break
+        used += tokens(message)
+        kept.append(message)
+    return kept[::-1]

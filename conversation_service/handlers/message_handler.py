@@ -1,10 +1,15 @@
+from collections.abc import Sequence
+
+from common.history_stamp import restamp, stamp_for_read
 from common.models.actions import DomainAction
+from common.models.conversations import NewMessage
 from common.service import ServiceDeps
 from common.workers.router import ActionRouter
 from conversation_service.models.conversations import (
     CloseSessionRequest,
     History,
     HistoryRequest,
+    SavedMessages,
     SaveMessageRequest,
     SaveMessagesRequest,
 )
@@ -15,19 +20,33 @@ router: ActionRouter[ServiceDeps] = ActionRouter()
 
 @router.handle("conversation.message.save", SaveMessageRequest)
 async def save(action: DomainAction, req: SaveMessageRequest, deps: ServiceDeps) -> dict[str, bool]:
-    return {"stored": await conversations.save_messages(deps.engine, action, req.conversation_id, [req]) == 1}
+    saved = await _save(action, req.conversation_id, [req], deps)
+    return {"stored": saved.stored == 1}
 
 
 @router.handle("conversation.messages.save", SaveMessagesRequest)
-async def save_turn(action: DomainAction, req: SaveMessagesRequest, deps: ServiceDeps) -> dict[str, int]:
-    return {"stored": await conversations.save_messages(deps.engine, action, req.conversation_id, req.messages)}
+async def save_turn(action: DomainAction, req: SaveMessagesRequest, deps: ServiceDeps) -> SavedMessages:
+    return await _save(action, req.conversation_id, req.messages, deps)
+
+
+async def _save(
+    action: DomainAction, conversation_id: str, new: Sequence[NewMessage], deps: ServiceDeps
+) -> SavedMessages:
+    """Store the messages, then — when any was new — replace the conversation's history stamp."""
+    stored = await conversations.save_messages(deps.engine, action, conversation_id, new)
+    if not stored:
+        return SavedMessages(stored=0)
+    replaced, stamp = await restamp(deps.redis, deps.queues, action.tenant_id, conversation_id)
+    return SavedMessages(stored=stored, replaced_stamp=replaced, stamp=stamp)
 
 
 @router.handle("conversation.history.get", HistoryRequest)
 async def history(action: DomainAction, req: HistoryRequest, deps: ServiceDeps) -> History:
-    return await conversations.history(
+    stamp = await stamp_for_read(deps.redis, deps.queues, action.tenant_id, req.conversation_id)  # before the read
+    found = await conversations.history(
         deps.engine, action.tenant_id, req.conversation_id, req.max_messages, req.max_tokens
     )
+    return found.model_copy(update={"stamp": stamp})
 
 
 @router.handle("conversation.session.close", CloseSessionRequest)

@@ -48,6 +48,16 @@ class History(BaseModel):
     conversation_id: str
     messages: list[MessageOut]
     total_tokens: int
+    stamp: str | None = None  # the conversation's history stamp when read (common.history_stamp)
+
+
+class SavedMessages(BaseModel):
+    """What a save did: how many messages were new and, when any was, the history stamp it replaced and the
+    new one (a caller that read the history under `replaced_stamp` knows its copy plus these is current)."""
+
+    stored: int
+    replaced_stamp: str | None = None
+    stamp: str | None = None
 
 
 class ConversationOut(BaseModel):

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.errors import NotFoundError
 from common.models.actions import DomainAction
+from common.models.conversations import history_window
 from common.models.pagination import Page
-from common.tokens import count_tokens
 from conversation_service.models.conversations import (
     ConversationOut,
     ConversationWithMessages,
@@ -96,7 +96,7 @@ async def save_messages(
 
 
 def _save_parameters(action: DomainAction, conversation_id: str, new: NewMessage) -> dict[str, Any]:
-    tokens = new.usage.completion_tokens if new.usage and new.role == "assistant" else count_tokens(new.content)
+    tokens = new.tokens()
     message = {
         "tenant_id": action.tenant_id,
         "conversation_id": conversation_id,
@@ -137,14 +137,10 @@ async def history(
                 .limit(max_messages)
             )
         ).all()
-    kept: list[MessageOut] = []
-    used = 0
-    for row in rows:  # newest first
-        if used + row.tokens > max_tokens:
-            break
-        used += row.tokens
-        kept.append(MessageOut.model_validate(row._asdict()))
-    return History(conversation_id=conversation_id, messages=kept[::-1], total_tokens=used)
+    kept = history_window(
+        (MessageOut.model_validate(row._asdict()) for row in rows), max_messages, max_tokens, lambda m: m.tokens
+    )
+    return History(conversation_id=conversation_id, messages=kept, total_tokens=sum(m.tokens for m in kept))
 
 
 async def close_session(engine: AsyncEngine, tenant_id: str, session_id: str) -> int:

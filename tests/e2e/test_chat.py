@@ -8,8 +8,10 @@ import json
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 from websockets.exceptions import ConnectionClosed
 
+from common.messaging.queue_manager import QueueManager
 from tests.support.platform import REPLICA_MAX_SOCKETS, ChatPlatform, auth, chat
 
 
@@ -57,6 +59,31 @@ async def test_the_second_turn_sees_the_first_and_both_are_saved(chat_platform: 
         ("user", "what did I say?"),
         ("assistant", second[-1]["content"]),
     ]
+
+
+async def test_the_next_turn_reuses_the_history_it_saved_unless_the_conversation_changed(
+    chat_platform: ChatPlatform,
+) -> None:
+    key = await chat_platform.new_tenant()
+    session = await chat_platform.new_session(key, await chat_platform.new_agent(key))
+    conversation_actions = QueueManager(chat_platform.settings.environment).action_stream("conversation", "enterprise")
+    redis = Redis.from_url(chat_platform.env["NOOBLE4_REDIS_URL"], decode_responses=True)
+    conversation = f"{chat_platform.url('conversation_service')}/api/v1/conversations/{session['conversation_id']}"
+    try:
+        async with chat(session, key) as client, httpx.AsyncClient(timeout=10) as http:
+            await client.until("session_ready")
+            await client.turn("my name is Ada")
+            before = await redis.xlen(conversation_actions)
+            second = await client.turn("what did I say?")
+            # the second turn sent one action to the conversation service (its save): no history read
+            assert await redis.xlen(conversation_actions) == before + 1
+            assert second[-1]["content"] == "You said: what did I say?. Earlier you said: my name is Ada"
+            assert (await http.delete(conversation, headers=auth(key))).status_code == 204
+            third = await client.turn("and now?")
+            # deleted: the replica's copy of the history is no longer trusted, nothing deleted comes back
+            assert third[-1]["content"] == "You said: and now?."
+    finally:
+        await redis.aclose()
 
 
 async def _when(fetch, count: int) -> list | None:

@@ -105,13 +105,20 @@ async def test_a_turn_is_saved_in_one_action_in_order_and_once(api, client) -> N
             },
         ],
     }
+    read = await history(client, tenant_id, "c-turn")  # the history the turn was answered from (empty)
     action = client.new_action("conversation.messages.save", tenant_id=tenant_id, agent_id="agent-1", data=turn)
-    assert await client.call(action, 10) == {"stored": 2}
-    assert await client.call(action, 10) == {"stored": 0}  # redelivered: nothing twice
+    saved = await client.call(action, 10)
+    assert saved["stored"] == 2
+    assert saved["replaced_stamp"] == read["stamp"]  # nothing changed the conversation between read and save
+    assert saved["stamp"] not in (None, read["stamp"])
+    unchanged = {"stored": 0, "replaced_stamp": None, "stamp": None}
+    assert await client.call(action, 10) == unchanged  # redelivered: nothing twice
     # the same turn re-run after a crash (a new action, the same message ids) adds nothing either
     again = client.new_action("conversation.messages.save", tenant_id=tenant_id, agent_id="agent-1", data=turn)
-    assert await client.call(again, 10) == {"stored": 0}
-    messages = (await history(client, tenant_id, "c-turn"))["messages"]
+    assert await client.call(again, 10) == unchanged
+    after = await history(client, tenant_id, "c-turn")
+    assert after["stamp"] == saved["stamp"]  # saves that stored nothing leave the stamp
+    messages = after["messages"]
     assert [(m["role"], m["content"]) for m in messages] == [("user", "¿Qué hora es?"), ("assistant", "Las tres.")]
     assert messages[1]["usage"]["total_tokens"] == 16 and messages[1]["sources"] == [{"document_id": "d1"}]
 
@@ -172,8 +179,11 @@ async def test_rest_list_get_export_stats_delete_and_close(api, client, migrated
     )
     assert closed == {"closed": 2}
     assert (await api.get("/api/v1/conversations/newer", headers=auth)).json()["closed_at"] is not None
+    before_delete = (await history(client, tenant_id, "older"))["stamp"]
     assert (await api.delete("/api/v1/conversations/older", headers=auth)).status_code == 204
     assert (await api.get("/api/v1/conversations/older", headers=auth)).status_code == 404
+    # a deleted conversation gets a new history stamp: no copy of its messages kept elsewhere stays current
+    assert (await history(client, tenant_id, "older"))["stamp"] not in (None, before_delete)
 
 
 async def test_tenant_isolation_of_conversations(api, client, migrated) -> None:
