@@ -9,7 +9,7 @@ from cachetools import LRUCache
 from agent_execution_service.clients.conversation_client import ConversationClient
 from agent_execution_service.clients.management_client import ManagementClient
 from agent_execution_service.clients.query_client import QueryClient
-from agent_execution_service.services.histories import KnownHistories
+from agent_execution_service.services.kept import Kept
 from agent_execution_service.settings import ExecutionSettings
 from common.handlers.callback_handlers import CallbackSenderHandler
 from common.service import ServiceDeps, open_service_deps
@@ -25,7 +25,7 @@ class ExecutionDeps(ServiceDeps):
     query: QueryClient
     events: CallbackSenderHandler
     history_limits: LRUCache[str, tuple[int, int]]  # agent id → its history limits at its last turn
-    histories: KnownHistories  # conversation → the history this replica last used and saved to
+    kept: Kept  # agent configs and conversation histories kept between turns while unchanged
 
 
 @asynccontextmanager
@@ -39,5 +39,5 @@ async def open_execution_deps(settings: ExecutionSettings) -> AsyncIterator[Exec
             query=QueryClient(redis, settings, ORIGIN),
             events=CallbackSenderHandler(redis, base.queues, ORIGIN, settings.max_message_bytes),
             history_limits=LRUCache(maxsize=10_000),
-            histories=KnownHistories(redis, base.queues),
+            kept=Kept(redis, base.queues),
         )

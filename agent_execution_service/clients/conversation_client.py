@@ -11,7 +11,7 @@ HISTORY_FIELDS = ("message_id", "role", "content", "tokens")  # what a turn uses
 @dataclass(frozen=True)
 class TurnHistory:
     """A conversation's history window (oldest first), the limits it was cut to and the history stamp it was
-    read under (common.history_stamp)."""
+    read under (common.stamps)."""
 
     messages: tuple[dict[str, Any], ...]
     limits: tuple[int, int]

@@ -23,3 +23,4 @@ class TurnAgent(BaseModel):
     is_active: bool = True
     timeout_s: int = 30
     max_history_messages: int = 20
+    stamp: str | None = None  # the agent's change stamp when read (common.stamps)

@@ -122,9 +122,9 @@ async def _save(
     try:
         outcome = await deps.conversation.save_messages(action, req.conversation_id, turn)
     except BaseException:
-        deps.histories.saved(action.tenant_id, req.conversation_id, history, turn, {})  # unknown: forget it
+        deps.kept.history_saved(action.tenant_id, req.conversation_id, history, turn, {})  # unknown: forget it
         raise
-    deps.histories.saved(action.tenant_id, req.conversation_id, history, turn, outcome)
+    deps.kept.history_saved(action.tenant_id, req.conversation_id, history, turn, outcome)
 
 
 async def _save_question_anyway(
@@ -140,34 +140,61 @@ async def _save_question_anyway(
 async def _config_and_history(
     action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps
 ) -> tuple[TurnAgent, TurnHistory]:
-    """The agent's config (fresh every turn: edits and deactivation apply at once) and the conversation's
-    history. The history depends on the agent's limits, so it is looked up at the same time as the config with
-    the limits this agent had last time (they rarely change), and again only when they did."""
+    """The agent's config (current every turn: edits and deactivation apply at once) and the conversation's
+    history: each this replica's kept copy while its object is unchanged (services.kept, one round trip for
+    both), else asked of the management or conversation service."""
+    assert action.agent_id
+    tier = action.tenant_tier.value
+    agent, history = await deps.kept.current(action.tenant_id, tier, action.agent_id, req.conversation_id)
+    if agent is None:
+        return await _ask_config_and_history(action, req, deps, history)
+    _check_active(agent)
+    return agent, await _history(action, req, deps, _limits(agent), history)
+
+
+async def _ask_config_and_history(
+    action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps, kept_history: TurnHistory | None
+) -> tuple[TurnAgent, TurnHistory]:
+    """The config from the management service. The history depends on the agent's limits, so it is looked up
+    at the same time with the limits this agent had last time (they rarely change), and again only when they
+    did."""
     assert action.agent_id
     guess = deps.history_limits.get(action.agent_id)
-    guessed = asyncio.create_task(_history(action, req, deps, guess)) if guess else None
+    guessed = asyncio.create_task(_history(action, req, deps, guess, kept_history)) if guess else None
     try:
         agent = await deps.management.agent_config(action, action.agent_id)
-        limits = (agent.max_history_messages, agent.memory.max_tokens)
-        deps.history_limits[action.agent_id] = limits
-        if not agent.is_active:
-            raise ForbiddenError(f"agent {agent.id} is not active", code="agent_inactive")
+        deps.kept.agent_read(action.tenant_id, action.tenant_tier.value, agent)
+        limits = deps.history_limits[action.agent_id] = _limits(agent)
+        _check_active(agent)
         if guessed and guess == limits:
             return agent, await guessed
     finally:  # a guess not used (failure, inactive agent, changed limits) is dropped; no Redis read is cut
         if guessed and not guessed.done():
             guessed.cancel()
             await asyncio.gather(guessed, return_exceptions=True)
-    return agent, await _history(action, req, deps, limits)
+    return agent, await _history(action, req, deps, limits, kept_history)
+
+
+def _limits(agent: TurnAgent) -> tuple[int, int]:
+    return agent.max_history_messages, agent.memory.max_tokens
+
+
+def _check_active(agent: TurnAgent) -> None:
+    if not agent.is_active:
+        raise ForbiddenError(f"agent {agent.id} is not active", code="agent_inactive")
 
 
 async def _history(
-    action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps, limits: tuple[int, int]
+    action: DomainAction,
+    req: ChatRunRequest,
+    deps: ExecutionDeps,
+    limits: tuple[int, int],
+    kept: TurnHistory | None,
 ) -> TurnHistory:
-    """This replica's copy of the history while the conversation has not changed since (one GET), else the
-    conversation service's (common.history_stamp)."""
-    known = await deps.histories.current(action.tenant_id, req.conversation_id, limits)
-    return known or await deps.conversation.history(action, req.conversation_id, *limits)
+    """The kept copy when it was cut to these limits, else the conversation service's."""
+    if kept is not None and kept.limits == limits:
+        return kept
+    return await deps.conversation.history(action, req.conversation_id, *limits)
 
 
 async def _generate(

@@ -4,6 +4,7 @@ from agent_management_service.services.agents import list_agents
 from common.models.actions import DomainAction
 from common.models.pagination import Page
 from common.service import ServiceDeps
+from common.stamps import agent_stamp_key, stamp_for_read
 from common.workers.router import ActionRouter
 
 router: ActionRouter[ServiceDeps] = ActionRouter()
@@ -11,9 +12,11 @@ router: ActionRouter[ServiceDeps] = ActionRouter()
 
 @router.handle("management.agent.get_config", GetConfigRequest)
 async def get_config(action: DomainAction, req: GetConfigRequest, deps: ServiceDeps) -> AgentConfig:
-    return await load_agent_config(
+    stamp = await stamp_for_read(deps.redis, agent_stamp_key(deps.queues, action.tenant_id, req.agent_id))
+    config = await load_agent_config(
         deps.engine, deps.redis, deps.queues, action.tenant_id, action.tenant_tier, req.agent_id
     )
+    return config.model_copy(update={"stamp": stamp})
 
 
 @router.handle("management.agent.list", ListAgentsRequest)

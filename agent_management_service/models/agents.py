@@ -94,6 +94,7 @@ class AgentConfig(AgentOut):
     tenant_id: str
     timeout_s: int
     max_history_messages: int
+    stamp: str | None = None  # the agent's change stamp when read (common.stamps)
 
 
 class GetConfigRequest(BaseModel):

@@ -9,6 +9,7 @@ from agent_management_service.models.agents import AgentConfig
 from agent_management_service.services.agents import get_agent
 from common.messaging.queue_manager import QueueManager
 from common.models.tiers import Tier
+from common.stamps import agent_stamp_key, restamp
 from common.tier_limits import limits_for
 
 CONFIG_CACHE_TTL_S = 300
@@ -37,4 +38,7 @@ async def load_agent_config(
 
 
 async def invalidate_agent_config(redis: Redis, queues: QueueManager, tenant_id: str, agent_id: str) -> None:
+    """The agent changed: drop the cached config and replace its stamp, so no copy kept elsewhere (the execution
+    service's, common.stamps) stays current."""
     await redis.delete(config_cache_key(queues, tenant_id, agent_id))
+    await restamp(redis, agent_stamp_key(queues, tenant_id, agent_id))

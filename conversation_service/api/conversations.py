@@ -5,9 +5,9 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
 from common.auth import CurrentTenant
-from common.history_stamp import restamp
 from common.models.pagination import Page
 from common.service import AppDeps
+from common.stamps import history_stamp_key, restamp
 from conversation_service.models.conversations import ConversationOut, ConversationWithMessages, TenantStats
 from conversation_service.services import conversations
 
@@ -67,4 +67,4 @@ async def delete(conversation_id: str, tenant: CurrentTenant, deps: AppDeps) -> 
 
     Permanent."""
     await conversations.delete_conversation(deps.engine, tenant.tenant_id, conversation_id)
-    await restamp(deps.redis, deps.queues, tenant.tenant_id, conversation_id)  # no kept copy of it stays current
+    await restamp(deps.redis, history_stamp_key(deps.queues, tenant.tenant_id, conversation_id))  # copies go stale

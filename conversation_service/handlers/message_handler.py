@@ -1,9 +1,9 @@
 from collections.abc import Sequence
 
-from common.history_stamp import restamp, stamp_for_read
 from common.models.actions import DomainAction
 from common.models.conversations import NewMessage
 from common.service import ServiceDeps
+from common.stamps import history_stamp_key, restamp, stamp_for_read
 from common.workers.router import ActionRouter
 from conversation_service.models.conversations import (
     CloseSessionRequest,
@@ -36,13 +36,14 @@ async def _save(
     stored = await conversations.save_messages(deps.engine, action, conversation_id, new)
     if not stored:
         return SavedMessages(stored=0)
-    replaced, stamp = await restamp(deps.redis, deps.queues, action.tenant_id, conversation_id)
+    replaced, stamp = await restamp(deps.redis, history_stamp_key(deps.queues, action.tenant_id, conversation_id))
     return SavedMessages(stored=stored, replaced_stamp=replaced, stamp=stamp)
 
 
 @router.handle("conversation.history.get", HistoryRequest)
 async def history(action: DomainAction, req: HistoryRequest, deps: ServiceDeps) -> History:
-    stamp = await stamp_for_read(deps.redis, deps.queues, action.tenant_id, req.conversation_id)  # before the read
+    key = history_stamp_key(deps.queues, action.tenant_id, req.conversation_id)
+    stamp = await stamp_for_read(deps.redis, key)  # taken before the read (common.stamps)
     found = await conversations.history(
         deps.engine, action.tenant_id, req.conversation_id, req.max_messages, req.max_tokens
     )

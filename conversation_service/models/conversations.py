@@ -48,7 +48,7 @@ class History(BaseModel):
     conversation_id: str
     messages: list[MessageOut]
     total_tokens: int
-    stamp: str | None = None  # the conversation's history stamp when read (common.history_stamp)
+    stamp: str | None = None  # the conversation's history stamp when read (common.stamps)
 
 
 class SavedMessages(BaseModel):

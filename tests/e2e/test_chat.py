@@ -61,27 +61,39 @@ async def test_the_second_turn_sees_the_first_and_both_are_saved(chat_platform: 
     ]
 
 
-async def test_the_next_turn_reuses_the_history_it_saved_unless_the_conversation_changed(
+async def test_the_next_turn_reuses_the_config_and_history_it_kept_until_they_change(
     chat_platform: ChatPlatform,
 ) -> None:
     key = await chat_platform.new_tenant()
-    session = await chat_platform.new_session(key, await chat_platform.new_agent(key))
-    conversation_actions = QueueManager(chat_platform.settings.environment).action_stream("conversation", "enterprise")
+    agent_id = await chat_platform.new_agent(key)
+    session = await chat_platform.new_session(key, agent_id)
+    queues = QueueManager(chat_platform.settings.environment)
+    streams = [queues.action_stream(domain, "enterprise") for domain in ("management", "conversation")]
     redis = Redis.from_url(chat_platform.env["NOOBLE4_REDIS_URL"], decode_responses=True)
     conversation = f"{chat_platform.url('conversation_service')}/api/v1/conversations/{session['conversation_id']}"
+    agent = f"{chat_platform.url('agent_management_service')}/api/v1/agents/{agent_id}"
+
+    async def sent() -> list[int]:
+        return [await redis.xlen(stream) for stream in streams]
+
     try:
         async with chat(session, key) as client, httpx.AsyncClient(timeout=10) as http:
             await client.until("session_ready")
             await client.turn("my name is Ada")
-            before = await redis.xlen(conversation_actions)
+            before = await sent()
             second = await client.turn("what did I say?")
-            # the second turn sent one action to the conversation service (its save): no history read
-            assert await redis.xlen(conversation_actions) == before + 1
+            # the second turn asked the management service nothing and sent the conversation service one
+            # action (its save): config and history were the kept copies
+            assert await sent() == [before[0], before[1] + 1]
             assert second[-1]["content"] == "You said: what did I say?. Earlier you said: my name is Ada"
             assert (await http.delete(conversation, headers=auth(key))).status_code == 204
             third = await client.turn("and now?")
-            # deleted: the replica's copy of the history is no longer trusted, nothing deleted comes back
+            # deleted: the kept history is no longer trusted, nothing deleted comes back
             assert third[-1]["content"] == "You said: and now?."
+            assert (await http.patch(agent, json={"is_active": False}, headers=auth(key))).status_code == 200
+            refused = await client.turn("still there?")
+            # edited: the kept config is no longer trusted, the deactivation applies at the next turn
+            assert refused[-1]["type"] == "error" and refused[-1]["code"] == "agent_inactive"
     finally:
         await redis.aclose()
 

@@ -1,0 +1,86 @@
+"""What this replica keeps between turns: the agents' configs and the conversations' histories it used last.
+
+A turn needs its agent's config and its conversation's latest messages; asking the management and conversation
+services is two round trips and a database read — most of a turn's time to its first token. Both rarely change
+between two turns, and the history changes mostly by this service's own saves: after a turn it knows the
+history the next turn needs (the window it read plus the messages it saved). A kept copy is used while its
+object's change stamp (common.stamps) is still the one it came with — one round trip reads both stamps — and
+is dropped as soon as anything else changed the object (an agent edit, a turn on another replica, a deleted
+conversation, an expired stamp); then the owner is asked again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from cachetools import LRUCache
+from redis.asyncio import Redis
+
+from agent_execution_service.clients.conversation_client import TurnHistory
+from agent_execution_service.models.agents import TurnAgent
+from common.messaging.queue_manager import QueueManager
+from common.models.conversations import TurnMessage, history_window
+from common.stamps import agent_stamp_key, history_stamp_key, read_stamps
+
+KEPT_AGENTS = 10_000
+KEPT_CONVERSATIONS = 1_000  # each copy is at most one history window
+
+
+class Kept:
+    def __init__(self, redis: Redis, queues: QueueManager):
+        self.redis = redis
+        self.queues = queues
+        self._agents: LRUCache[tuple[str, str, str], TurnAgent] = LRUCache(maxsize=KEPT_AGENTS)
+        self._histories: LRUCache[tuple[str, str], TurnHistory] = LRUCache(maxsize=KEPT_CONVERSATIONS)
+
+    async def current(
+        self, tenant_id: str, tier: str, agent_id: str, conversation_id: str
+    ) -> tuple[TurnAgent | None, TurnHistory | None]:
+        """The kept agent config and history that are still current (each None otherwise), in one round trip."""
+        agent = self._agents.get((tenant_id, tier, agent_id))
+        history = self._histories.get((tenant_id, conversation_id))
+        kept: list[tuple[str, str | None]] = []
+        if agent is not None:
+            kept.append((agent_stamp_key(self.queues, tenant_id, agent_id), agent.stamp))
+        if history is not None:
+            kept.append((history_stamp_key(self.queues, tenant_id, conversation_id), history.stamp))
+        if not kept:
+            return None, None
+        # shielded: a turn that stops waiting never cuts a Redis read
+        stamps = await asyncio.shield(read_stamps(self.redis, [key for key, _ in kept]))
+        current = dict(zip((key for key, _ in kept), stamps, strict=True))
+        fresh = {key for key, stamp in kept if stamp is not None and current[key] == stamp}
+        return (
+            agent if agent is not None and agent_stamp_key(self.queues, tenant_id, agent_id) in fresh else None,
+            history
+            if history is not None and history_stamp_key(self.queues, tenant_id, conversation_id) in fresh
+            else None,
+        )
+
+    def agent_read(self, tenant_id: str, tier: str, agent: TurnAgent) -> None:
+        self._agents[(tenant_id, tier, agent.id)] = agent
+
+    def history_saved(
+        self,
+        tenant_id: str,
+        conversation_id: str,
+        read: TurnHistory,
+        messages: Sequence[TurnMessage],
+        outcome: dict[str, Any],
+    ) -> None:
+        """After a save: keep `read` plus `messages` when nothing else changed the conversation in between
+        (the stamp the save replaced is the one `read` came with); otherwise forget the conversation."""
+        key = (tenant_id, conversation_id)
+        if not outcome.get("stored") or read.stamp is None or outcome.get("replaced_stamp") != read.stamp:
+            self._histories.pop(key, None)
+            return
+        present = {message["message_id"] for message in read.messages}
+        added = [
+            {"message_id": m.message_id, "role": m.role.value, "content": m.content, "tokens": m.tokens()}
+            for m in messages
+            if m.message_id not in present  # a re-run turn whose question was saved by its first attempt
+        ]
+        window = history_window(reversed([*read.messages, *added]), *read.limits, lambda m: m["tokens"])
+        self._histories[key] = TurnHistory(tuple(window), read.limits, outcome["stamp"])
