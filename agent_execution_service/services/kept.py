@@ -41,23 +41,18 @@ class Kept:
         """The kept agent config and history that are still current (each None otherwise), in one round trip."""
         agent = self._agents.get((tenant_id, tier, agent_id))
         history = self._histories.get((tenant_id, conversation_id))
-        kept: list[tuple[str, str | None]] = []
-        if agent is not None:
-            kept.append((agent_stamp_key(self.queues, tenant_id, agent_id), agent.stamp))
-        if history is not None:
-            kept.append((history_stamp_key(self.queues, tenant_id, conversation_id), history.stamp))
+        agent_key = agent_stamp_key(self.queues, tenant_id, agent_id)
+        history_key = history_stamp_key(self.queues, tenant_id, conversation_id)
+        kept = {key: copy.stamp for key, copy in ((agent_key, agent), (history_key, history)) if copy is not None}
         if not kept:
             return None, None
         # shielded: a turn that stops waiting never cuts a Redis read
-        stamps = await asyncio.shield(read_stamps(self.redis, [key for key, _ in kept]))
-        current = dict(zip((key for key, _ in kept), stamps, strict=True))
-        fresh = {key for key, stamp in kept if stamp is not None and current[key] == stamp}
-        return (
-            agent if agent is not None and agent_stamp_key(self.queues, tenant_id, agent_id) in fresh else None,
-            history
-            if history is not None and history_stamp_key(self.queues, tenant_id, conversation_id) in fresh
-            else None,
-        )
+        stamps = dict(zip(kept, await asyncio.shield(read_stamps(self.redis, list(kept))), strict=True))
+
+        def unchanged(key: str) -> bool:
+            return kept.get(key) is not None and stamps[key] == kept[key]
+
+        return (agent if unchanged(agent_key) else None, history if unchanged(history_key) else None)
 
     def agent_read(self, tenant_id: str, tier: str, agent: TurnAgent) -> None:
         self._agents[(tenant_id, tier, agent.id)] = agent
