@@ -19,7 +19,8 @@ STABLE_AFTER_S = 60.0  # a task that ran this long without failing starts its ba
 async def sleep_unless(event: asyncio.Event, seconds: float) -> None:
     """Sleep `seconds`, or less if `event` is set meanwhile (a loop's pause that a stop cuts short)."""
     try:
-        await asyncio.wait_for(event.wait(), timeout=seconds)
+        async with asyncio.timeout(seconds):
+            await event.wait()
     except TimeoutError:
         pass
 

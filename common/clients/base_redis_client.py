@@ -85,7 +85,9 @@ class BaseRedisClient:
         reply = listener.expect(correlation_id, timeout)
         try:
             await self._xadd(self.redis, action)
-            return await asyncio.wait_for(reply, timeout)
+            listener.request_sent()
+            async with asyncio.timeout(timeout):
+                return await reply
         except TimeoutError:
             raise ActionTimeoutError(
                 f"{action.action_type} got no reply within {timeout:g} s",

@@ -2,9 +2,11 @@
 (MESSAGING.md §1).
 
 Every call of the process names the same reply list, `nooble4:{env}:{origin}:responses:{listener id}`; one task
-pops it — a blocking BRPOP for one reply, and while more calls are in flight a non-blocking RPOP of up to
-REPLY_BATCH replies — and resolves each waiting call by its correlation id. So a process holds one blocking
-connection however many calls are in flight, and a busy one reads many replies per round trip.
+pops it on a connection of its own — a blocking BRPOP for one reply, and while more calls are in flight a
+non-blocking RPOP of up to REPLY_BATCH replies — and resolves each waiting call by its correlation id. So a
+process holds one blocking connection however many calls are in flight, and a busy one reads many replies per
+round trip. When no call is waiting, the next read waits until a call has sent its request (or QUIET_S passed),
+so a lone caller's request is not held up by the listener's own read.
 
 Callers only ever await a future: a cancelled or timed-out caller never cancels a Redis command (§3). The task
 runs while calls are waiting and until the last deadline of the calls it served has passed, so a late reply is
@@ -24,12 +26,14 @@ from redis.asyncio import Redis
 from common.log import get_logger
 from common.messaging.backoff import REDIS_DOWN, Backoff
 from common.messaging.queue_manager import QueueManager
-from common.messaging.redis_manager import MAX_BLOCK_S
+from common.messaging.redis_manager import MAX_BLOCK_S, is_cluster
 from common.models.actions import DomainActionResponse
+from common.tasks import sleep_unless
 
 log = get_logger(__name__)
 REPLY_BATCH = 256
 IDLE_BLOCK_S = 1.0
+QUIET_S = 0.05
 
 _listeners: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[int, str], ReplyListener]] = (
     weakref.WeakKeyDictionary()
@@ -42,6 +46,7 @@ class ReplyListener:
         self.queue = queues.response_queue(origin, uuid.uuid4().hex)
         self._waiting: dict[str, asyncio.Future[DomainActionResponse]] = {}
         self._listen_until = 0.0
+        self._request_sent = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def expect(self, correlation_id: str, timeout: float) -> asyncio.Future[DomainActionResponse]:
@@ -53,16 +58,31 @@ class ReplyListener:
             self._task = asyncio.create_task(self._listen(), name=f"replies:{self.queue}")
         return future
 
+    def request_sent(self) -> None:
+        """A call registered with `expect` has sent its request: its reply may come now."""
+        self._request_sent.set()
+
     def forget(self, correlation_id: str) -> None:
         """The caller stopped waiting (answered, timed out or cancelled)."""
         self._waiting.pop(correlation_id, None)
 
     async def _listen(self) -> None:
+        reader = self.redis if is_cluster(self.redis) else self.redis.client()  # one connection, kept while it runs
+        try:
+            await self._listen_on(reader)
+        finally:
+            if reader is not self.redis:
+                await reader.aclose()
+
+    async def _listen_on(self, reader: Redis) -> None:
         backoff = Backoff()
         drain = False
         while self._waiting or time.monotonic() < self._listen_until:
+            if not self._waiting:  # read once the next call's request is out (late replies: after QUIET_S)
+                self._request_sent.clear()
+                await sleep_unless(self._request_sent, QUIET_S)
             try:
-                replies = await self._pop(drain)
+                replies = await self._pop(reader, drain)
                 backoff.reset()
             except REDIS_DOWN as exc:  # the waiting callers time out on their own; the listener keeps trying
                 await backoff.wait(exc, "reply_listener_redis_unavailable", waiting=len(self._waiting))
@@ -75,14 +95,14 @@ class ReplyListener:
                 self._resolve(raw)
             drain = bool(replies) and bool(self._waiting)  # more calls in flight: their replies may be there
 
-    async def _pop(self, drain: bool) -> list[str]:
+    async def _pop(self, reader: Redis, drain: bool) -> list[str]:
         """Up to REPLY_BATCH waiting replies when draining; else one, blocking (server-side) while there is none."""
         if drain:
-            replies = await self.redis.rpop(self.queue, REPLY_BATCH)  # type: ignore[misc]  # async client
+            replies = await reader.rpop(self.queue, REPLY_BATCH)  # type: ignore[misc]  # async client
             if replies:
                 return list(replies)
         block = min(MAX_BLOCK_S, IDLE_BLOCK_S, max(0.01, self._listen_until - time.monotonic()))
-        popped = await self.redis.brpop([self.queue], timeout=block)  # type: ignore[misc]  # async client
+        popped = await reader.brpop([self.queue], timeout=block)  # type: ignore[misc]  # async client
         return [popped[1]] if popped else []
 
     def _resolve(self, raw: str) -> None:

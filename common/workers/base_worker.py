@@ -28,7 +28,7 @@ from common.log import bound_action, get_logger
 from common.messaging.backoff import REDIS_DOWN, Backoff
 from common.messaging.codec import ACTION_FIELD, decode_action, salvage_envelope
 from common.messaging.queue_manager import QueueManager
-from common.messaging.redis_manager import MAX_BLOCK_S
+from common.messaging.redis_manager import MAX_BLOCK_S, is_cluster
 from common.messaging.replies import queue_reply, queue_salvaged_error
 from common.models.actions import DomainAction, ErrorDetail, utc_now
 from common.models.tiers import Tier
@@ -179,6 +179,14 @@ class BaseWorker:
 
     # ------------------------------------------------------------------ reading
     async def _consume(self, consumer: str) -> None:
+        reader = self.redis if is_cluster(self.redis) else self.redis.client()  # its blocking reads' own connection
+        try:
+            await self._consume_on(reader, consumer)
+        finally:
+            if reader is not self.redis:
+                await reader.aclose()
+
+    async def _consume_on(self, reader: Redis, consumer: str) -> None:
         state = ReadState()
         backoff = Backoff()
         while not self._stopping.is_set():
@@ -188,7 +196,7 @@ class BaseWorker:
                 await self._slot_free.wait()
                 continue
             try:
-                deliveries = await self._read(consumer, state, min(free, self.settings.worker_read_batch))
+                deliveries = await self._read(reader, consumer, state, min(free, self.settings.worker_read_batch))
                 backoff.reset()
             except REDIS_DOWN as exc:
                 await self._wait_for_redis(backoff, exc)
@@ -200,8 +208,10 @@ class BaseWorker:
                 continue
             for delivery in deliveries:
                 self._start(delivery)
+            if deliveries:  # the handlers just started take their first step before the next read is sent
+                await asyncio.sleep(0)
 
-    async def _read(self, consumer: str, state: ReadState, slots: int) -> list[Delivery]:
+    async def _read(self, reader: Redis, consumer: str, state: ReadState, slots: int) -> list[Delivery]:
         """Weighted reads while the streams have a backlog; one blocking read on every tier otherwise.
 
         Under saturation each pass splits the free slots among the tiers not yet seen drained, so
@@ -213,7 +223,7 @@ class BaseWorker:
             if deliveries or self._stopping.is_set():
                 return deliveries
         per_stream = max(1, slots // len(self.streams))
-        reply = await self.redis.xreadgroup(
+        reply = await reader.xreadgroup(
             self.group,
             consumer,
             dict.fromkeys(self.streams.values(), ">"),
@@ -370,7 +380,7 @@ class BaseWorker:
         queue_salvaged_error(buffer, self.queues, salvage_envelope(raw), detail, reply_ttl_s=self.settings.reply_ttl_s)
         self._queue_dead_letter(buffer, delivery, raw, detail)
         buffer.xack(delivery.stream, self.group, delivery.message_id)
-        await self._outbox.send(buffer)
+        await self._outbox.send(buffer, alone=len(self._in_flight) <= 1)
 
     async def _finish(
         self,
@@ -407,7 +417,7 @@ class BaseWorker:
         if delivery.delivery_count > 1 or dead_letter_raw is not None:  # forget its failed attempts, if any
             buffer.hdel(self.failures, _failure_field(delivery))
         buffer.xack(delivery.stream, self.group, delivery.message_id)
-        await self._outbox.send(buffer)
+        await self._outbox.send(buffer, alone=len(self._in_flight) <= 1)
 
     def _queue_dead_letter(
         self, buffer: CommandBuffer, delivery: Delivery, raw: str | None, error: ErrorDetail | None

@@ -2,8 +2,8 @@
 
 Handlers finish one by one; each hands its commands to the outbox and waits. While one flush is
 on the wire, the next batch gathers, so a busy worker sends one pipeline for many messages
-(MESSAGING.md §1) and an idle one flushes at once. A batch travels as few commands as it can: one
-LPUSH per list with all its values (all replies to one caller process share its reply list), one
+(MESSAGING.md §1); a lone message's handler sends its own at once. A batch travels as few commands as
+it can: one LPUSH per list with all its values (all replies to one caller process share its reply list), one
 EXPIRE per list, one HDEL per hash and one XACK per stream with all the ids. Every message's own order
 — reply, then dead letter, then forgetting its failures, then XACK — is kept, because the pipeline
 sends the commands in that order of kinds.
@@ -80,9 +80,14 @@ def queue_batch(pipe: Pipeline, buffers: list[CommandBuffer]) -> None:
 
 
 class Outbox:
+    """Sends message endings, one flush at a time. The ending of the only message a worker is handling is sent
+    by its handler at once when no flush is on the wire (a quiet worker replies with no task switch); every
+    other ending queues, and the outbox task sends all that queued in one pipeline once the wire is free."""
+
     def __init__(self, redis: Redis):
         self.redis = redis
         self._pending: list[tuple[CommandBuffer, asyncio.Future[None]]] = []
+        self._flushing = False
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -98,20 +103,36 @@ class Outbox:
         for _, future in self._pending:
             future.cancel()
 
-    async def send(self, buffer: CommandBuffer) -> None:
-        """Returns once the commands have been executed by Redis."""
-        future = asyncio.get_running_loop().create_future()
-        self._pending.append((buffer, future))
-        self._wakeup.set()
-        await future
+    async def send(self, buffer: CommandBuffer, *, alone: bool = False) -> None:
+        """Returns once the commands have been executed by Redis. `alone`: no other message is being handled, so
+        nothing would join a batch — sent from the caller's task at once when no flush is on the wire."""
+        if not alone or self._flushing or self._pending:
+            future = asyncio.get_running_loop().create_future()
+            self._pending.append((buffer, future))
+            self._wakeup.set()
+            await future
+            return
+        self._flushing = True
+        try:
+            await self._flush([buffer])  # a cancelled sender leaves its commands sent or not: at least once
+        finally:
+            self._flush_ended()
+
+    def _flush_ended(self) -> None:
+        self._flushing = False
+        if self._pending:
+            self._wakeup.set()
 
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
+            if self._flushing or not self._pending:
+                continue  # the flush on the wire wakes this task again when it ends
             batch, self._pending = self._pending, []
+            self._flushing = True
             try:
-                await self._flush(batch)
+                await self._flush([buffer for buffer, _ in batch])
             except Exception as exc:  # never leave a sender waiting: it learns the failure, the task restarts
                 for _, future in batch:
                     if not future.done():
@@ -120,20 +141,22 @@ class Outbox:
             except asyncio.CancelledError:
                 self._pending = batch + self._pending  # cancelled at close(): close() cancels their futures
                 raise
+            finally:
+                self._flush_ended()
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
 
-    async def _flush(self, batch: list[tuple[CommandBuffer, asyncio.Future[None]]]) -> None:
+    async def _flush(self, buffers: list[CommandBuffer]) -> None:
         backoff = Backoff()
         while True:
             try:
                 async with self.redis.pipeline(transaction=False) as pipe:
-                    queue_batch(pipe, [buffer for buffer, _ in batch])
+                    queue_batch(pipe, buffers)
                     results = await pipe.execute(raise_on_error=False)
                 break
             except REDIS_DOWN as exc:  # at least once: a retried batch may repeat a push
-                await backoff.wait(exc, "outbox_redis_unavailable", messages=len(batch))
+                await backoff.wait(exc, "outbox_redis_unavailable", messages=len(buffers))
         for result in results:
             if isinstance(result, Exception):
                 log.error("outbox_command_failed", error=str(result))
-        for _, future in batch:
-            if not future.done():
-                future.set_result(None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from common.workers.outbox import CommandBuffer, Outbox, queue_batch
 
 
@@ -66,3 +68,27 @@ async def test_senders_learn_when_their_batch_was_executed(redis, queues) -> Non
         assert (await redis.xpending(stream, "workers"))["pending"] == 0
     finally:
         await outbox.close()
+
+
+async def test_a_lone_ending_goes_out_from_its_sender_and_endings_that_come_meanwhile_follow(redis, queues) -> None:
+    """The only message being handled needs no outbox task (its handler sends its ending); endings sent while
+    that flush is on the wire are queued and sent by the outbox task as soon as it ends."""
+    reply_list = queues.response_queue("caller", "d")
+    stream = queues.action_stream("bench", "free")
+    await redis.xgroup_create(stream, "workers", id="0", mkstream=True)
+    ids = [await redis.xadd(stream, {"action": str(n)}) for n in range(3)]
+    await redis.xreadgroup("workers", "consumer", {stream: ">"})
+    outbox = Outbox(redis)  # not started: nothing but the sender itself can send a lone ending
+    await asyncio.wait_for(outbox.send(_ending(reply_list, "lone", stream, "workers", ids[0]), alone=True), 5)
+    assert await redis.lrange(reply_list, 0, -1) == ["lone"]
+
+    outbox.start()
+    try:
+        first = asyncio.create_task(outbox.send(_ending(reply_list, "first", stream, "workers", ids[1]), alone=True))
+        await asyncio.sleep(0)  # its flush is now on the wire
+        second = outbox.send(_ending(reply_list, "second", stream, "workers", ids[2]), alone=True)
+        await asyncio.wait_for(asyncio.gather(first, second), 5)
+    finally:
+        await outbox.close()
+    assert await redis.rpop(reply_list, 10) == ["lone", "first", "second"]
+    assert (await redis.xpending(stream, "workers"))["pending"] == 0
