@@ -18,7 +18,7 @@ from common.log import get_logger
 from common.messaging.redis_manager import RedisManager
 from common.models.actions import new_id
 from common.models.chat import TERMINAL_EVENTS, ChatError, MessageStart
-from common.policy import TenantRateLimiter
+from common.policy import TenantRateLimiter, tier_windows
 from common.service import ServiceDeps
 from common.tier_limits import limits_for
 
@@ -86,22 +86,17 @@ class ChatService:
 
     async def start_turn(self, session: Session, content: str, client_message_id: str | None) -> ChatError | None:
         """Starts a turn, or says why not (a turn is running, rate limited, session gone)."""
-        current = await self.store.get(session.session_id)
-        if current is None:
-            return ChatError(code="session_expired", message="this chat session has expired; open a new one")
-        if current.turn_running():
-            return ChatError(
-                code="turn_in_progress",
-                message="a reply is still being generated; wait for it or cancel it",
-                task_id=current.active_task,
-            )
-        retry_after = await self.limiter.hit(session.tenant_id, session.tier)
-        if retry_after is not None:
-            return ChatError(
-                code="rate_limited",
-                message=f"the {session.tier} tier's request limit is reached",
-                retry_after=retry_after,
-            )
+        if tier_windows(session.tier):  # a turn that would be refused must not spend the tenant's request budget
+            current = await self.store.get(session.session_id)
+            if current is None or current.turn_running():
+                return self._refusal(current)
+            retry_after = await self.limiter.hit(session.tenant_id, session.tier)
+            if retry_after is not None:
+                return ChatError(
+                    code="rate_limited",
+                    message=f"the {session.tier} tier's request limit is reached",
+                    retry_after=retry_after,
+                )
         task_id = new_id()
         timeout_s = self.turn_timeout_s(session)
         started = await self.store.begin_turn(
@@ -110,10 +105,8 @@ class ChatService:
             MessageStart(task_id=task_id, client_message_id=client_message_id),
             max_seconds=timeout_s + self.settings.turn_grace_s,
         )
-        if started == 0:
-            return ChatError(code="turn_in_progress", message="a reply is still being generated")
-        if started < 0:
-            return ChatError(code="session_expired", message="this chat session has expired; open a new one")
+        if started <= 0:  # refused by the session itself (the common case needs no read before the turn)
+            return self._refusal(await self.store.get(session.session_id))
         try:
             await self.execution.run_turn(
                 tenant_id=session.tenant_id,
@@ -134,6 +127,17 @@ class ChatService:
             return None
         self._watch(session, task_id, timeout_s + self.settings.turn_grace_s)
         return None
+
+    @staticmethod
+    def _refusal(current: Session | None) -> ChatError:
+        """Why a turn cannot start in a session as it is now: gone, or busy with another turn."""
+        if current is None:
+            return ChatError(code="session_expired", message="this chat session has expired; open a new one")
+        return ChatError(
+            code="turn_in_progress",
+            message="a reply is still being generated; wait for it or cancel it",
+            task_id=current.active_task,
+        )
 
     async def cancel_turn(self, session: Session, task_id: str) -> ChatError | None:
         current = await self.store.get(session.session_id)

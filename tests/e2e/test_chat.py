@@ -205,8 +205,16 @@ async def test_free_tier_rate_limit_gives_rate_limited_with_retry_after(chat_pla
     session = await chat_platform.new_session(key, await chat_platform.new_agent(key))
     async with chat(session, key) as client:
         await client.until("session_ready")
-        for i in range(10):
+        for i in range(8):
             assert (await client.turn(f"message {i}"))[-1]["type"] == "message_end"
+        await client.send(type="message", content="tell me a long story")  # the 9th request
+        start = (await client.until("message_start"))[-1]
+        await client.send(type="message", content="and another")  # refused while a turn runs: spends nothing
+        busy = await client.until("error", timeout=30)
+        assert busy[-1]["code"] == "turn_in_progress" and busy[-1]["task_id"] == start["task_id"]
+        await client.send(type="cancel", task_id=start["task_id"])
+        await client.until("message_end")
+        assert (await client.turn("the 10th"))[-1]["type"] == "message_end"
         refused = await client.turn("one too many")
         assert refused == [refused[-1]]  # no message_start: the turn never began
         assert refused[-1]["code"] == "rate_limited" and 0 < refused[-1]["retry_after"] <= 60
