@@ -7,7 +7,12 @@ XADD → XREADGROUP → LPUSH → BRPOP round trip, from `bench.messaging`, at t
 measures the tokens/s of the bundled local model (SmolLM2-135M on llama-cpp-python), streamed through its
 OpenAI-compatible server.
 
-    python -m bench.chat [--turns 20] [--sessions 1 50] [--skip-local-model]
+Then breaks one session's first token down by hop, from the Redis commands of each turn (MONITOR): the
+WebSocket message reaching the orchestrator, the orchestrator starting the turn, the execution service taking
+it, the execution service sending the first token, the orchestrator logging it, and the log reaching the
+client. MONITOR makes every command slower, so the hops' shares are the reading, not their absolute times.
+
+    python -m bench.chat [--turns 20] [--sessions 1 50] [--hop-turns 20] [--skip-local-model]
 
 Uses NOOBLE4_REDIS_URL / NOOBLE4_DATABASE_URL when set, else embedded Redis and PostgreSQL.
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import multiprocessing
 import os
@@ -117,6 +123,99 @@ async def chat_latency(platform: BenchPlatform, sessions: int, turns: int) -> di
     }
 
 
+HOPS = (
+    "WebSocket -> orchestrator",
+    "orchestrator starts the turn",
+    "stream -> execution",
+    "execution -> first token sent",
+    "callback -> orchestrator logs it",
+    "session log -> client",
+)
+
+
+# each hop ends at the first command after the previous hop's end from (service, command, key containing)
+HOP_ENDS = (
+    ("agent_orchestrator_service", None, ""),  # its first command for the turn (its socket reads aside)
+    ("agent_orchestrator_service", "XADD", "{execution}:actions"),
+    ("agent_execution_service", None, ""),
+    ("agent_execution_service", "LPUSH", "callbacks"),
+    ("agent_orchestrator_service", "EVALSHA", ""),
+)
+
+
+def hop_times(commands: list[dict], names: dict[str, str], sent: float, first_token: float) -> list[float] | None:
+    """Seconds spent in each hop of HOPS, from one turn's MONITOR lines; None if a hop's end is missing."""
+    marks = [sent]
+    for service, command, key_part in HOP_ENDS:
+        for entry in commands:
+            words = [*entry["command"].split(" ", 2), ""]
+            if (
+                entry["time"] > marks[-1]
+                and names.get(f"{entry['client_address']}:{entry['client_port']}") == service
+                and (words[0] == command or (command is None and words[0] not in ("XREAD", "BLMOVE")))
+                and key_part in words[1]
+            ):
+                marks.append(float(entry["time"]))
+                break
+        else:
+            return None
+    marks.append(first_token)
+    return [b - a for a, b in itertools.pairwise(marks)]
+
+
+async def first_token_hops(platform: BenchPlatform, turns: int) -> list[tuple[str, float]]:
+    """Median ms of each hop of HOPS over `turns` single-session turns, with MONITOR on."""
+    api_key = await platform.new_tenant()
+    headers = {"Authorization": f"Bearer {api_key}"}
+    async with httpx.AsyncClient(timeout=30) as http:
+        agent = await http.post(
+            f"{platform.url('agent_management_service')}/api/v1/agents",
+            json={"name": "Bench", "system_prompt": "Answer briefly."},
+            headers=headers,
+        )
+        session = (
+            await http.post(
+                f"{platform.url('agent_orchestrator_service')}/api/v1/chat/sessions",
+                json={"agent_id": agent.json()["id"]},
+                headers=headers,
+            )
+        ).json()
+    redis = Redis.from_url(platform.redis_url, decode_responses=True)
+    end_marker = f"bench-hops-end-{time.time()}"
+    try:
+        async with connect(f"{session['ws_url']}?token={api_key}") as ws:
+            while json.loads(await ws.recv())["type"] != "session_ready":
+                pass
+
+            async def turn(i: int) -> tuple[float, float]:
+                sent, first = time.time(), 0.0
+                await ws.send(json.dumps({"type": "message", "content": f"benchmark message number {i}"}))
+                while True:
+                    event = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                    if event["type"] == "token" and not first:
+                        first = time.time()
+                    if event["type"] in ("message_end", "error"):
+                        return sent, first
+
+            await turn(-1)  # warm-up
+            names = {client["addr"]: client.get("name", "") for client in await redis.client_list()}
+            commands: list[dict] = []
+            async with redis.monitor() as monitor:
+
+                async def collect() -> None:  # until the marker sent after the last turn comes back
+                    while end_marker not in (entry := await monitor.next_command())["command"]:
+                        commands.append(entry)
+
+                collector = asyncio.create_task(collect())
+                marks = [await turn(i) for i in range(turns)]
+                await redis.echo(end_marker)
+                await asyncio.wait_for(collector, 30)
+    finally:
+        await redis.aclose()
+    hops = [h for sent, first in marks if (h := hop_times(commands, names, sent, first))]
+    return [(name, sorted(h[k] for h in hops)[len(hops) // 2] * 1000) for k, name in enumerate(HOPS)] if hops else []
+
+
 async def local_model_tokens_per_second(runs: int = 3) -> float:
     port = free_port()
     command = llama_server_command(port)
@@ -156,6 +255,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=20, help="turns per session")
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 50])
+    parser.add_argument("--hop-turns", type=int, default=20, help="single-session turns broken down by hop")
     parser.add_argument("--skip-local-model", action="store_true")
     args = parser.parse_args()
     rows = []
@@ -165,6 +265,7 @@ def main() -> None:
             floor = asyncio.run(messaging_floor(platform.redis_url, sessions))
             result = asyncio.run(chat_latency(platform, sessions, turns))
             rows.append((sessions, sessions * turns, result, floor))
+        hops = asyncio.run(first_token_hops(platform, args.hop_turns)) if args.hop_turns else []
     print(
         f"{'sessions':>8} {'turns':>6} {'turns/s':>8} {'1st token p50':>14} {'p99':>7} "
         f"{'msg_end p50':>12} {'p99':>7}   {'floor p50':>10} {'floor p99':>10}   (ms)"
@@ -180,6 +281,11 @@ def main() -> None:
     for sessions, _, r, _ in rows:
         used = {name.removesuffix("_service"): ms for name, ms in r["cpu ms/turn"].items() if ms >= 0.05}
         print(f"  {sessions:>3} sessions: " + ", ".join(f"{name} {ms:.2f}" for name, ms in used.items()))
+    if hops:
+        total = sum(ms for _, ms in hops)
+        print(f"first token by hop (1 session, medians of {args.hop_turns} turns, MONITOR on: read the shares):")
+        for name, ms in hops:
+            print(f"  {name:<34} {ms:>6.2f} ms {100 * ms / total:>5.1f} %")
     if not args.skip_local_model:
         rate = asyncio.run(local_model_tokens_per_second())
         print(f"local model ({LOCAL_MODEL_ALIAS}, llama-cpp-python, 2 threads): {rate:.0f} tokens/s (median of 3)")
