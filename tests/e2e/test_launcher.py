@@ -102,16 +102,25 @@ def test_services_do_not_outlive_a_killed_launcher(tmp_path: Path) -> None:
         assert http.get(f"http://127.0.0.1:{port}/health").status_code == 200
     proc.kill()
     proc.wait()
-    give_up_at = time.monotonic() + 30
-    while True:  # the service shuts down on its SIGTERM and frees its port
-        with socket.socket() as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind(("127.0.0.1", port))
-                break
-            except OSError:
-                assert time.monotonic() < give_up_at, "the service outlived its launcher"
-        time.sleep(0.1)
+    try:
+        give_up_at = time.monotonic() + 30
+        while True:  # the service shuts down on its SIGTERM and frees its port
+            with socket.socket() as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind(("127.0.0.1", port))
+                    break
+                except OSError:
+                    assert time.monotonic() < give_up_at, "the service outlived its launcher"
+            time.sleep(0.1)
+    finally:  # the embedded PostgreSQL is meant to outlive it (the next `up` reuses it): stop this test's one
+        _stop_postmaster(tmp_path / "home" / "pgdata")
+
+
+def _stop_postmaster(pgdata: Path) -> None:
+    pid_file = pgdata / "postmaster.pid"
+    if pid_file.exists():
+        os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
 
 
 def _status(home: Path) -> dict:
