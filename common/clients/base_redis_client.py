@@ -7,11 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 
+from common.clients.action_writer import StreamEntry, action_writer
 from common.clients.reply_listener import reply_listener
 from common.errors import ActionTimeoutError, NoobleError
-from common.messaging.codec import ACTION_FIELD, encode
+from common.messaging.codec import encode
 from common.messaging.queue_manager import QueueManager
 from common.models.actions import DomainAction, DomainActionResponse, utc_now
 from common.models.tiers import Tier
@@ -56,15 +56,15 @@ class BaseRedisClient:
             **(context | fields),
         )
 
-    def _xadd(self, target: Redis | Pipeline, action: DomainAction) -> Any:
-        """XADD `action` to its domain's stream for its tier (awaitable on Redis, queued on a pipeline)."""
+    async def _xadd(self, action: DomainAction) -> str:
+        """XADD `action` to its domain's stream for its tier (sharing a pipeline with concurrent calls')."""
         stream = self.queues.action_stream(action.domain, action.tenant_tier)
         payload = encode(action, self.settings.max_message_bytes)
-        return target.xadd(stream, {ACTION_FIELD: payload}, maxlen=self.settings.stream_maxlen, approximate=True)
+        return await action_writer(self.redis).send(StreamEntry(stream, payload, self.settings.stream_maxlen))
 
     async def send_action_async(self, action: DomainAction) -> str:
         """Fire and forget. Returns the stream entry id."""
-        return await self._xadd(self.redis, action)
+        return await self._xadd(action)
 
     async def send_action_pseudo_sync(self, action: DomainAction, timeout: float | None = None) -> DomainActionResponse:
         """Request/reply. Raises `common.errors.ActionTimeoutError` when no reply comes in time.
@@ -84,7 +84,7 @@ class BaseRedisClient:
         )
         reply = listener.expect(correlation_id, timeout)
         try:
-            await self._xadd(self.redis, action)
+            await self._xadd(action)
             listener.request_sent()
             async with asyncio.timeout(timeout):
                 return await reply

@@ -115,7 +115,6 @@ class BaseWorker:
     async def run(self) -> None:
         """Run until `stop()`; then finish in-flight work within the grace period."""
         await self._with_reconnect(self.ensure_groups)
-        self._outbox.start()
         self._tasks = [
             supervised(f"consume:{name}", functools.partial(self._consume, name), self._stopping)
             for name in self.consumers

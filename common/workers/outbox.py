@@ -11,7 +11,6 @@ sends the commands in that order of kinds.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +19,7 @@ from redis.asyncio.client import Pipeline
 
 from common.log import get_logger
 from common.messaging.backoff import REDIS_DOWN, Backoff
-from common.tasks import supervised
+from common.messaging.batcher import Batcher
 
 log = get_logger(__name__)
 
@@ -80,74 +79,23 @@ def queue_batch(pipe: Pipeline, buffers: list[CommandBuffer]) -> None:
 
 
 class Outbox:
-    """Sends message endings, one flush at a time. The ending of the only message a worker is handling is sent
-    by its handler at once when no flush is on the wire (a quiet worker replies with no task switch); every
-    other ending queues, and the outbox task sends all that queued in one pipeline once the wire is free."""
+    """Sends message endings through a Batcher (common.messaging.batcher): the ending of the only message a worker
+    is handling goes out from its handler at once; every other ending queues, so that the endings of one read
+    share a pipeline, merged by `queue_batch`. A flush retries while Redis is down (at least once: a retried
+    batch may repeat a push); `send` returns once Redis has executed the commands."""
 
     def __init__(self, redis: Redis):
         self.redis = redis
-        self._pending: list[tuple[CommandBuffer, asyncio.Future[None]]] = []
-        self._flushing = False
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._stopping = asyncio.Event()
-        self._task = supervised("outbox", self._run, self._stopping)
-
-    async def close(self) -> None:
-        if self._task:
-            self._stopping.set()
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        for _, future in self._pending:
-            future.cancel()
+        self._batcher: Batcher[CommandBuffer, None] = Batcher(self._flush, "outbox")
 
     async def send(self, buffer: CommandBuffer, *, alone: bool = False) -> None:
-        """Returns once the commands have been executed by Redis. `alone`: no other message is being handled, so
-        nothing would join a batch — sent from the caller's task at once when no flush is on the wire."""
-        if not alone or self._flushing or self._pending:
-            future = asyncio.get_running_loop().create_future()
-            self._pending.append((buffer, future))
-            self._wakeup.set()
-            await future
-            return
-        self._flushing = True
-        try:
-            await self._flush([buffer])  # a cancelled sender leaves its commands sent or not: at least once
-        finally:
-            self._flush_ended()
+        """`alone`: no other message is being handled, so nothing would join its flush."""
+        await self._batcher.send(buffer, at_once=alone)
 
-    def _flush_ended(self) -> None:
-        self._flushing = False
-        if self._pending:
-            self._wakeup.set()
+    async def close(self) -> None:
+        await self._batcher.close()
 
-    async def _run(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            if self._flushing or not self._pending:
-                continue  # the flush on the wire wakes this task again when it ends
-            batch, self._pending = self._pending, []
-            self._flushing = True
-            try:
-                await self._flush([buffer for buffer, _ in batch])
-            except Exception as exc:  # never leave a sender waiting: it learns the failure, the task restarts
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                raise
-            except asyncio.CancelledError:
-                self._pending = batch + self._pending  # cancelled at close(): close() cancels their futures
-                raise
-            finally:
-                self._flush_ended()
-            for _, future in batch:
-                if not future.done():
-                    future.set_result(None)
-
-    async def _flush(self, buffers: list[CommandBuffer]) -> None:
+    async def _flush(self, buffers: list[CommandBuffer]) -> list[None]:
         backoff = Backoff()
         while True:
             try:
@@ -155,8 +103,9 @@ class Outbox:
                     queue_batch(pipe, buffers)
                     results = await pipe.execute(raise_on_error=False)
                 break
-            except REDIS_DOWN as exc:  # at least once: a retried batch may repeat a push
+            except REDIS_DOWN as exc:
                 await backoff.wait(exc, "outbox_redis_unavailable", messages=len(buffers))
         for result in results:
             if isinstance(result, Exception):
                 log.error("outbox_command_failed", error=str(result))
+        return [None] * len(buffers)

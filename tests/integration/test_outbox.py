@@ -56,7 +56,6 @@ async def test_a_batch_travels_as_one_command_per_list_and_stream_and_keeps_each
 
 async def test_senders_learn_when_their_batch_was_executed(redis, queues) -> None:
     outbox = Outbox(redis)
-    outbox.start()
     try:
         reply_list = queues.response_queue("caller", "c")
         stream = queues.action_stream("bench", "free")
@@ -70,25 +69,19 @@ async def test_senders_learn_when_their_batch_was_executed(redis, queues) -> Non
         await outbox.close()
 
 
-async def test_a_lone_ending_goes_out_from_its_sender_and_endings_that_come_meanwhile_follow(redis, queues) -> None:
-    """The only message being handled needs no outbox task (its handler sends its ending); endings sent while
-    that flush is on the wire are queued and sent by the outbox task as soon as it ends."""
+async def test_endings_sent_while_a_lone_one_is_on_the_wire_follow_it_in_order(redis, queues) -> None:
     reply_list = queues.response_queue("caller", "d")
     stream = queues.action_stream("bench", "free")
     await redis.xgroup_create(stream, "workers", id="0", mkstream=True)
-    ids = [await redis.xadd(stream, {"action": str(n)}) for n in range(3)]
+    ids = [await redis.xadd(stream, {"action": str(n)}) for n in range(4)]
     await redis.xreadgroup("workers", "consumer", {stream: ">"})
-    outbox = Outbox(redis)  # not started: nothing but the sender itself can send a lone ending
-    await asyncio.wait_for(outbox.send(_ending(reply_list, "lone", stream, "workers", ids[0]), alone=True), 5)
-    assert await redis.lrange(reply_list, 0, -1) == ["lone"]
-
-    outbox.start()
+    outbox = Outbox(redis)
     try:
-        first = asyncio.create_task(outbox.send(_ending(reply_list, "first", stream, "workers", ids[1]), alone=True))
-        await asyncio.sleep(0)  # its flush is now on the wire
-        second = outbox.send(_ending(reply_list, "second", stream, "workers", ids[2]), alone=True)
-        await asyncio.wait_for(asyncio.gather(first, second), 5)
+        first = asyncio.create_task(outbox.send(_ending(reply_list, "first", stream, "workers", ids[0]), alone=True))
+        await asyncio.sleep(0)  # its pipeline is on the wire: the others queue behind it
+        others = [outbox.send(_ending(reply_list, f"r{n}", stream, "workers", ids[n])) for n in (1, 2, 3)]
+        await asyncio.wait_for(asyncio.gather(first, *others), 5)
     finally:
         await outbox.close()
-    assert await redis.rpop(reply_list, 10) == ["lone", "first", "second"]
+    assert await redis.rpop(reply_list, 10) == ["first", "r1", "r2", "r3"]
     assert (await redis.xpending(stream, "workers"))["pending"] == 0
