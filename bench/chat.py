@@ -27,11 +27,13 @@ import multiprocessing
 import os
 import subprocess
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from statistics import quantiles
 
 import httpx
 from redis.asyncio import Redis
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 
 from bench.messaging import _run_worker, bare_caller, measure
 from bench.platform import BenchPlatform
@@ -68,44 +70,60 @@ async def messaging_floor(redis_url: str, callers: int, seconds: float = 2.0) ->
         await redis.aclose()
 
 
-async def one_session(platform: BenchPlatform, api_key: str, agent_id: str, turns: int) -> list[tuple[float, float]]:
-    headers = {"Authorization": f"Bearer {api_key}"}
-    async with httpx.AsyncClient(timeout=30) as http:
-        response = await http.post(
-            f"{platform.url('agent_orchestrator_service')}/api/v1/chat/sessions",
-            json={"agent_id": agent_id},
-            headers=headers,
-        )
-        session = response.json()
-    timings = []
-    async with connect(f"{session['ws_url']}?token={api_key}") as ws:
-        while json.loads(await ws.recv())["type"] != "session_ready":
-            pass
-        for i in range(turns):
-            sent = time.perf_counter()
-            first_token = None
-            await ws.send(json.dumps({"type": "message", "content": f"benchmark message number {i}"}))
-            while True:
-                event = json.loads(await asyncio.wait_for(ws.recv(), 60))
-                if event["type"] == "token" and first_token is None:
-                    first_token = time.perf_counter() - sent
-                if event["type"] in ("message_end", "error"):
-                    if event["type"] == "error":
-                        raise RuntimeError(f"turn failed: {event}")
-                    timings.append((first_token or 0.0, time.perf_counter() - sent))
-                    break
-    return timings
-
-
-async def chat_latency(platform: BenchPlatform, sessions: int, turns: int) -> dict:
-    api_key = await platform.new_tenant()
+async def new_agent(platform: BenchPlatform, api_key: str) -> str:
     async with httpx.AsyncClient(timeout=30) as http:
         response = await http.post(
             f"{platform.url('agent_management_service')}/api/v1/agents",
             json={"name": "Bench", "system_prompt": "Answer briefly."},
             headers={"Authorization": f"Bearer {api_key}"},
         )
-        agent_id = response.json()["id"]
+        return str(response.json()["id"])
+
+
+@asynccontextmanager
+async def chat_socket(platform: BenchPlatform, api_key: str, agent_id: str) -> AsyncIterator[ClientConnection]:
+    """A new session's WebSocket, once the session is ready."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(
+            f"{platform.url('agent_orchestrator_service')}/api/v1/chat/sessions",
+            json={"agent_id": agent_id},
+            headers={"Authorization": f"Bearer {api_key}"},
+        )
+        session = response.json()
+    async with connect(f"{session['ws_url']}?token={api_key}") as ws:
+        while json.loads(await ws.recv())["type"] != "session_ready":
+            pass
+        yield ws
+
+
+async def chat_turn(ws: ClientConnection, i: int) -> tuple[float, float, float]:
+    """One turn: when its message was sent, its first token came and its message_end came (`time.time()`, the
+    clock Redis's MONITOR uses)."""
+    sent, first_token = time.time(), 0.0
+    await ws.send(json.dumps({"type": "message", "content": f"benchmark message number {i}"}))
+    while True:
+        event = json.loads(await asyncio.wait_for(ws.recv(), 60))
+        if event["type"] == "token" and not first_token:
+            first_token = time.time()
+        if event["type"] == "error":
+            raise RuntimeError(f"turn failed: {event}")
+        if event["type"] == "message_end":
+            return sent, first_token or time.time(), time.time()
+
+
+async def one_session(platform: BenchPlatform, api_key: str, agent_id: str, turns: int) -> list[tuple[float, float]]:
+    """(first token, message_end) seconds of each turn."""
+    timings = []
+    async with chat_socket(platform, api_key, agent_id) as ws:
+        for i in range(turns):
+            sent, first_token, end = await chat_turn(ws, i)
+            timings.append((first_token - sent, end - sent))
+    return timings
+
+
+async def chat_latency(platform: BenchPlatform, sessions: int, turns: int) -> dict:
+    api_key = await platform.new_tenant()
+    agent_id = await new_agent(platform, api_key)
     await one_session(platform, api_key, agent_id, 2)  # warm-up
     cpu_before = platform.service_cpu_s()
     began = time.perf_counter()
@@ -166,38 +184,12 @@ def hop_times(commands: list[dict], names: dict[str, str], sent: float, first_to
 async def first_token_hops(platform: BenchPlatform, turns: int) -> list[tuple[str, float]]:
     """Median ms of each hop of HOPS over `turns` single-session turns, with MONITOR on."""
     api_key = await platform.new_tenant()
-    headers = {"Authorization": f"Bearer {api_key}"}
-    async with httpx.AsyncClient(timeout=30) as http:
-        agent = await http.post(
-            f"{platform.url('agent_management_service')}/api/v1/agents",
-            json={"name": "Bench", "system_prompt": "Answer briefly."},
-            headers=headers,
-        )
-        session = (
-            await http.post(
-                f"{platform.url('agent_orchestrator_service')}/api/v1/chat/sessions",
-                json={"agent_id": agent.json()["id"]},
-                headers=headers,
-            )
-        ).json()
+    agent_id = await new_agent(platform, api_key)
     redis = Redis.from_url(platform.redis_url, decode_responses=True)
     end_marker = f"bench-hops-end-{time.time()}"
     try:
-        async with connect(f"{session['ws_url']}?token={api_key}") as ws:
-            while json.loads(await ws.recv())["type"] != "session_ready":
-                pass
-
-            async def turn(i: int) -> tuple[float, float]:
-                sent, first = time.time(), 0.0
-                await ws.send(json.dumps({"type": "message", "content": f"benchmark message number {i}"}))
-                while True:
-                    event = json.loads(await asyncio.wait_for(ws.recv(), 60))
-                    if event["type"] == "token" and not first:
-                        first = time.time()
-                    if event["type"] in ("message_end", "error"):
-                        return sent, first
-
-            await turn(-1)  # warm-up
+        async with chat_socket(platform, api_key, agent_id) as ws:
+            await chat_turn(ws, -1)  # warm-up
             names = {client["addr"]: client.get("name", "") for client in await redis.client_list()}
             commands: list[dict] = []
             async with redis.monitor() as monitor:
@@ -207,12 +199,12 @@ async def first_token_hops(platform: BenchPlatform, turns: int) -> list[tuple[st
                         commands.append(entry)
 
                 collector = asyncio.create_task(collect())
-                marks = [await turn(i) for i in range(turns)]
+                marks = [await chat_turn(ws, i) for i in range(turns)]
                 await redis.echo(end_marker)
                 await asyncio.wait_for(collector, 30)
     finally:
         await redis.aclose()
-    hops = [h for sent, first in marks if (h := hop_times(commands, names, sent, first))]
+    hops = [h for sent, first, _ in marks if (h := hop_times(commands, names, sent, first))]
     return [(name, sorted(h[k] for h in hops)[len(hops) // 2] * 1000) for k, name in enumerate(HOPS)] if hops else []
 
 

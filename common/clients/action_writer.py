@@ -4,12 +4,11 @@ share a pipeline (MESSAGING.md §1) instead of a round trip — and a pooled con
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from typing import NamedTuple
 
 from redis.asyncio import Redis
 
+from common.clients.loop_local import LoopLocal
 from common.messaging.batcher import Batcher
 from common.messaging.codec import ACTION_FIELD
 
@@ -20,18 +19,12 @@ class StreamEntry(NamedTuple):
     maxlen: int  # trimmed approximately (MAXLEN ~)
 
 
-_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, tuple[Redis, Batcher[StreamEntry, str]]]] = (
-    weakref.WeakKeyDictionary()
-)
+_writers: LoopLocal[Batcher[StreamEntry, str]] = LoopLocal()
 
 
 def action_writer(redis: Redis) -> Batcher[StreamEntry, str]:
     """This event loop's writer through `redis`; `await writer.send(entry)` returns the entry id."""
-    by_client = _writers.setdefault(asyncio.get_running_loop(), {})
-    known = by_client.get(id(redis))
-    if known is None or known[0] is not redis:
-        known = by_client[id(redis)] = (redis, Batcher(lambda entries: _xadd_all(redis, entries), "actions"))
-    return known[1]
+    return _writers.get(redis, None, lambda: Batcher(lambda entries: _xadd_all(redis, entries), "actions"))
 
 
 async def _xadd_all(redis: Redis, entries: list[StreamEntry]) -> list[str | BaseException]:

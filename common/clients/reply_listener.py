@@ -19,14 +19,14 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-import weakref
 
 from redis.asyncio import Redis
 
+from common.clients.loop_local import LoopLocal
 from common.log import get_logger
 from common.messaging.backoff import REDIS_DOWN, Backoff
 from common.messaging.queue_manager import QueueManager
-from common.messaging.redis_manager import MAX_BLOCK_S, is_cluster
+from common.messaging.redis_manager import MAX_BLOCK_S, own_connection
 from common.models.actions import DomainActionResponse
 from common.tasks import sleep_unless
 
@@ -35,9 +35,7 @@ REPLY_BATCH = 256
 IDLE_BLOCK_S = 1.0
 QUIET_S = 0.05
 
-_listeners: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[int, str], ReplyListener]] = (
-    weakref.WeakKeyDictionary()
-)
+_listeners: LoopLocal[ReplyListener] = LoopLocal()
 
 
 class ReplyListener:
@@ -67,12 +65,8 @@ class ReplyListener:
         self._waiting.pop(correlation_id, None)
 
     async def _listen(self) -> None:
-        reader = self.redis if is_cluster(self.redis) else self.redis.client()  # one connection, kept while it runs
-        try:
+        async with own_connection(self.redis) as reader:
             await self._listen_on(reader)
-        finally:
-            if reader is not self.redis:
-                await reader.aclose()
 
     async def _listen_on(self, reader: Redis) -> None:
         backoff = Backoff()
@@ -120,9 +114,4 @@ class ReplyListener:
 
 def reply_listener(redis: Redis, queues: QueueManager, origin: str) -> ReplyListener:
     """The listener of this event loop for replies to `origin`'s calls through `redis`."""
-    by_client = _listeners.setdefault(asyncio.get_running_loop(), {})
-    key = (id(redis), origin)
-    listener = by_client.get(key)
-    if listener is None or listener.redis is not redis:
-        listener = by_client[key] = ReplyListener(redis, queues, origin)
-    return listener
+    return _listeners.get(redis, origin, lambda: ReplyListener(redis, queues, origin))

@@ -25,20 +25,19 @@ class Batcher(Generic[T, R]):
         self._flush = flush
         self.name = name
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
-        self._flushing = False
-        self._idle = asyncio.Event()
+        self._idle = asyncio.Event()  # clear while a flush is on the wire
         self._idle.set()
         self._drainer: asyncio.Task[None] | None = None
 
     async def send(self, item: T, *, at_once: bool = True) -> R:
         """`item`'s result once its flush has run. `at_once=False`: always queue (to share a flush with the
         commands of others that are about to come) instead of sending at once when the wire is free."""
-        if at_once and not self._flushing and not self._queue:
-            self._flush_begins()
+        if at_once and self._idle.is_set() and not self._queue:
+            self._idle.clear()
             try:
                 (result,) = await self._flush([item])  # a cancelled sender leaves its command sent or not
             finally:
-                self._flush_ends()
+                self._idle.set()
             if isinstance(result, BaseException):
                 raise result
             return result
@@ -57,25 +56,17 @@ class Batcher(Generic[T, R]):
             future.cancel()
         self._queue = []
 
-    def _flush_begins(self) -> None:
-        self._flushing = True
-        self._idle.clear()
-
-    def _flush_ends(self) -> None:
-        self._flushing = False
-        self._idle.set()
-
     async def _drain(self) -> None:
         """Runs while commands are queued; ends when none is left (the next queued command starts it again)."""
         while self._queue:
-            if self._flushing:
+            if not self._idle.is_set():
                 await self._idle.wait()
                 continue
             batch = [(item, future) for item, future in self._queue if not future.done()]  # cancelled: dropped
             self._queue = []
             if not batch:
                 continue
-            self._flush_begins()
+            self._idle.clear()
             try:
                 results: Sequence[R | BaseException] = await self._flush([item for item, _ in batch])
             except Exception as exc:  # every sender of this flush learns the failure; the drain goes on
@@ -85,7 +76,7 @@ class Batcher(Generic[T, R]):
                     future.cancel()
                 raise
             finally:
-                self._flush_ends()
+                self._idle.set()
             for (_, future), result in zip(batch, results, strict=True):
                 if future.done():
                     continue

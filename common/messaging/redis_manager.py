@@ -4,6 +4,9 @@ client (per-node pools) when `redis_cluster` is set. Key names keep what is used
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
@@ -55,3 +58,17 @@ class RedisManager:
 
 def is_cluster(redis: Redis) -> bool:
     return isinstance(redis, RedisCluster)
+
+
+@asynccontextmanager
+async def own_connection(redis: Redis) -> AsyncIterator[Redis]:
+    """A client holding one pooled connection for a loop of blocking reads (no pool checkout per read), given
+    back at the end; a cluster client's per-node pools serve as they are."""
+    if is_cluster(redis):
+        yield redis
+        return
+    reader = redis.client()
+    try:
+        yield reader
+    finally:
+        await reader.aclose()

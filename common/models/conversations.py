@@ -54,8 +54,9 @@ def history_window(
     kept: list[T] = []
     used = 0
     for message in newest_first:
-        if len(kept) == max_messages or used + tokens(message) > max_tokens:
+        weight = tokens(message)
+        if len(kept) == max_messages or used + weight > max_tokens:
             break
-        used += tokens(message)
+        used += weight
         kept.append(message)
     return kept[::-1]

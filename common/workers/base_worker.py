@@ -28,7 +28,7 @@ from common.log import bound_action, get_logger
 from common.messaging.backoff import REDIS_DOWN, Backoff
 from common.messaging.codec import ACTION_FIELD, decode_action, salvage_envelope
 from common.messaging.queue_manager import QueueManager
-from common.messaging.redis_manager import MAX_BLOCK_S, is_cluster
+from common.messaging.redis_manager import MAX_BLOCK_S, own_connection
 from common.messaging.replies import queue_reply, queue_salvaged_error
 from common.models.actions import DomainAction, ErrorDetail, utc_now
 from common.models.tiers import Tier
@@ -178,12 +178,8 @@ class BaseWorker:
 
     # ------------------------------------------------------------------ reading
     async def _consume(self, consumer: str) -> None:
-        reader = self.redis if is_cluster(self.redis) else self.redis.client()  # its blocking reads' own connection
-        try:
+        async with own_connection(self.redis) as reader:
             await self._consume_on(reader, consumer)
-        finally:
-            if reader is not self.redis:
-                await reader.aclose()
 
     async def _consume_on(self, reader: Redis, consumer: str) -> None:
         state = ReadState()
@@ -379,7 +375,7 @@ class BaseWorker:
         queue_salvaged_error(buffer, self.queues, salvage_envelope(raw), detail, reply_ttl_s=self.settings.reply_ttl_s)
         self._queue_dead_letter(buffer, delivery, raw, detail)
         buffer.xack(delivery.stream, self.group, delivery.message_id)
-        await self._outbox.send(buffer, alone=len(self._in_flight) <= 1)
+        await self._send_ending(buffer)
 
     async def _finish(
         self,
@@ -416,6 +412,10 @@ class BaseWorker:
         if delivery.delivery_count > 1 or dead_letter_raw is not None:  # forget its failed attempts, if any
             buffer.hdel(self.failures, _failure_field(delivery))
         buffer.xack(delivery.stream, self.group, delivery.message_id)
+        await self._send_ending(buffer)
+
+    async def _send_ending(self, buffer: CommandBuffer) -> None:
+        """Through the outbox; the only message being handled needs no batch to join."""
         await self._outbox.send(buffer, alone=len(self._in_flight) <= 1)
 
     def _queue_dead_letter(

@@ -27,6 +27,15 @@ class Wire:
         return [ValueError(item) if item.startswith("bad") else item.upper() for item in items]
 
 
+async def flush_on_the_wire(wire: Wire) -> tuple[Batcher[str, str], asyncio.Task[str]]:
+    """A batcher whose first flush (of "a") is held on the wire until `wire.hold` is set."""
+    batcher = Batcher(wire.flush, "test")
+    wire.hold.clear()
+    first = asyncio.create_task(batcher.send("a"))
+    await wire.on_wire.wait()
+    return batcher, first
+
+
 async def test_a_lone_sender_flushes_its_own_item_at_once() -> None:
     wire = Wire()
     batcher = Batcher(wire.flush, "test")
@@ -36,10 +45,7 @@ async def test_a_lone_sender_flushes_its_own_item_at_once() -> None:
 
 async def test_items_sent_while_a_flush_is_on_the_wire_share_the_next_flush_and_get_their_own_results() -> None:
     wire = Wire()
-    batcher = Batcher(wire.flush, "test")
-    wire.hold.clear()
-    first = asyncio.create_task(batcher.send("a"))
-    await wire.on_wire.wait()
+    batcher, first = await flush_on_the_wire(wire)
     later = [asyncio.create_task(batcher.send(item)) for item in ("b", "bad-c", "d")]
     await asyncio.sleep(0)  # all three are queued behind the flush on the wire
     wire.hold.set()
@@ -52,10 +58,7 @@ async def test_items_sent_while_a_flush_is_on_the_wire_share_the_next_flush_and_
 
 async def test_a_sender_cancelled_while_queued_is_not_sent() -> None:
     wire = Wire()
-    batcher = Batcher(wire.flush, "test")
-    wire.hold.clear()
-    first = asyncio.create_task(batcher.send("a"))
-    await wire.on_wire.wait()
+    batcher, first = await flush_on_the_wire(wire)
     dropped = asyncio.create_task(batcher.send("dropped"))
     kept = asyncio.create_task(batcher.send("kept"))
     await asyncio.sleep(0)
@@ -69,10 +72,7 @@ async def test_a_sender_cancelled_while_queued_is_not_sent() -> None:
 
 async def test_a_failed_flush_fails_its_senders_and_the_next_flush_still_runs() -> None:
     wire = Wire()
-    batcher = Batcher(wire.flush, "test")
-    wire.hold.clear()
-    first = asyncio.create_task(batcher.send("a"))
-    await wire.on_wire.wait()
+    batcher, first = await flush_on_the_wire(wire)
     broken = [asyncio.create_task(batcher.send(item)) for item in ("boom", "x")]
     await asyncio.sleep(0)
     wire.hold.set()
