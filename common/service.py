@@ -320,6 +320,9 @@ async def serve(
                 log_config=None,
                 access_log=False,
                 lifespan="on",
+                # chat frames are small and frequent: compressing them costs CPU on both ends and a zlib
+                # context per socket (hundreds of KB) for little gain
+                ws_per_message_deflate=False,
             )
             server = _Server(config)
             runners.append(serve_api(server, config))

@@ -67,7 +67,8 @@ class TurnEvents:
         self._has_tokens.set()
         if self._pump:
             await self._pump
-        await self.flush()
+        if self._tokens:  # the turn is over: no round trip only to ask whether it was cancelled
+            await self.flush()
 
     async def token(self, delta: str) -> None:
         """Buffer `delta` for the pump; the turn's first token is written at once, before the model goes on (a

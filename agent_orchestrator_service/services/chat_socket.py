@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 import pydantic
 from fastapi import WebSocket, WebSocketDisconnect
+from redis.asyncio import Redis
 from starlette.websockets import WebSocketState
 
 from agent_orchestrator_service.models.chat import (
@@ -27,6 +28,7 @@ from common.auth import TenantIdentity
 from common.errors import NoobleError, UnauthorizedError
 from common.log import get_logger
 from common.messaging.backoff import REDIS_DOWN, Backoff
+from common.messaging.redis_manager import own_connection
 from common.models.chat import ChatError, Pong, SessionReady
 from common.validation import unrepresentable
 
@@ -128,6 +130,10 @@ class ChatSocket:
         return False
 
     async def _send_events(self, after_seq: int) -> None:
+        async with own_connection(self.chat.store.reader) as reader:  # no pool checkout per read
+            await self._send_events_from(reader, after_seq)
+
+    async def _send_events_from(self, reader: Redis, after_seq: int) -> None:
         backoff = Backoff()
         loop = asyncio.get_running_loop()
         checked_at = loop.time()
@@ -138,7 +144,7 @@ class ChatSocket:
                     self._closed.set()
                     return
             try:
-                events = await self.chat.store.read_events(self.session.session_id, after_seq)
+                events = await self.chat.store.read_events(self.session.session_id, after_seq, reader=reader)
                 backoff.reset()
             except REDIS_DOWN as exc:
                 await backoff.wait(exc, session_id=self.session.session_id)
@@ -146,5 +152,5 @@ class ChatSocket:
             if not events:  # quiet: a turn whose replica died must still end, on time
                 await self.chat.enforce_turn_timeout(self.session.session_id)
             for event in events:
-                await self.websocket.send_text(json.dumps(event))
-                after_seq = event["seq"]
+                await self.websocket.send_text(event.json)
+                after_seq = event.seq

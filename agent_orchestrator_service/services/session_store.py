@@ -9,10 +9,9 @@ with one XREAD. Sockets only ever read the log, never get events pushed directly
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import NamedTuple
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
@@ -98,6 +97,11 @@ redis.call('HDEL', KEYS[1], 'active_task', 'active_until', 'ev_attempt', 'ev_n')
 return seq
 """
 )
+
+
+class LoggedEvent(NamedTuple):
+    seq: int
+    json: str  # the event as the client gets it, `seq` included
 
 
 @dataclass(frozen=True)
@@ -208,12 +212,23 @@ class SessionStore:
     def _event_args(self, event: BaseModel) -> tuple[str, int, int]:
         return event.model_dump_json(exclude_none=True), self.log_maxlen, self.log_ttl_s
 
-    async def read_events(self, session_id: str, after_seq: int, count: int = 200) -> list[dict[str, Any]]:
-        """Events with seq > `after_seq`, oldest first; waits up to a second for new ones."""
+    async def read_events(
+        self, session_id: str, after_seq: int, *, reader: Redis | None = None, count: int = 200
+    ) -> list[LoggedEvent]:
+        """Events with seq > `after_seq`, oldest first; waits up to a second for new ones (on `reader`, e.g. a
+        socket's own connection, else the store's reader pool)."""
         key = self._keys(session_id)[1]
-        reply = await self.reader.xread({key: f"0-{after_seq}"}, count=count, block=int(READ_BLOCK_S * 1000))
+        block_ms = int(READ_BLOCK_S * 1000)
+        reply = await (reader or self.reader).xread({key: f"0-{after_seq}"}, count=count, block=block_ms)
         events = []
         for _, entries in reply or []:
             for entry_id, fields in entries:
-                events.append({"seq": int(entry_id.split("-")[1]), **json.loads(fields["e"])})
+                seq = int(entry_id.split("-")[1])
+                events.append(LoggedEvent(seq, with_seq(seq, fields["e"])))
         return events
+
+
+def with_seq(seq: int, event_json: str) -> str:
+    """The logged event (a JSON object) with its `seq` first, without parsing it."""
+    body = event_json.strip()[1:]
+    return f'{{"seq":{seq}' + ("," if body.strip() != "}" else "") + body

@@ -5,6 +5,7 @@ chat turn's session log and an ingestion all run unchanged, because keys used to
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import subprocess
 import time
@@ -167,7 +168,7 @@ async def test_a_chat_turns_session_log_on_a_cluster(on_cluster: CommonSettings)
         end = MessageEnd(task_id="task", content="hi")
         assert await store.task_event("s1", "task", end, terminal=True, attempt=1, n=2) == 3
         events = await store.read_events("s1", after_seq=0)
-        assert [e["type"] for e in events] == ["message_start", "token", "message_end"]
+        assert [json.loads(e.json)["type"] for e in events] == ["message_start", "token", "message_end"]
     finally:
         await manager.close()
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from agent_orchestrator_service.services.session_store import SessionStore
+import json
+from typing import Any
+
+from agent_orchestrator_service.services.session_store import SessionStore, with_seq
 from common.models.chat import ChatError, MessageEnd, MessageStart, Pong, Token
 from tests.support.helpers import eventually
 
@@ -24,7 +27,7 @@ async def test_turns_own_their_events_and_renew_the_session(redis, queues) -> No
     assert await store.task_event("s1", "task-1", ChatError(code="late", message="x"), terminal=True) == 0
     assert (await store.get("s1")).active_task is None
 
-    replay = await store.read_events("s1", after_seq=2)
+    replay = await logged(store, "s1", after_seq=2)
     assert [(e["seq"], e["type"]) for e in replay] == [(3, "token"), (4, "message_end")]
     assert await store.begin_turn("gone", "t", MessageStart(task_id="t"), max_seconds=30) == -1
     assert await store.append("gone", Pong()) == 0
@@ -50,7 +53,7 @@ async def test_replayed_and_rerun_turn_events_are_logged_once_and_the_text_stays
     assert await event(2, 2, Token(task_id="task", delta="a time.")) == 0
     assert await event(2, 3, MessageEnd(task_id="task", content="Once upon a time."), terminal=True) > 0
 
-    events = await store.read_events("s2", after_seq=0)
+    events = await logged(store, "s2", after_seq=0)
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))  # no gaps
     restart = max(i for i, e in enumerate(events) if e["type"] == "turn_restart")
     streamed = "".join(e["delta"] for e in events[restart:] if e["type"] == "token")
@@ -65,7 +68,7 @@ async def test_a_turn_past_its_time_ends_for_whoever_looks(redis, queues) -> Non
     session = await eventually(lambda: _expired(store, "s3"), what="the turn's time to pass")
     assert session.active_task == "old" and not session.turn_running()
     assert await store.begin_turn("s3", "new", MessageStart(task_id="new"), max_seconds=30) > 0  # not refused
-    events = await store.read_events("s3", after_seq=0)
+    events = await logged(store, "s3", after_seq=0)
     assert [(e["type"], e.get("task_id"), e.get("code")) for e in events[-2:]] == [
         ("error", "old", "turn_timeout"),
         ("message_start", "new", None),
@@ -77,3 +80,14 @@ async def test_a_turn_past_its_time_ends_for_whoever_looks(redis, queues) -> Non
 async def _expired(store: SessionStore, session_id: str):
     session = await store.get(session_id)
     return session if session and not session.turn_running() else None
+
+
+def test_the_seq_goes_first_in_the_event_as_sent() -> None:
+    assert json.loads(with_seq(7, '{"type":"pong"}')) == {"seq": 7, "type": "pong"}
+    assert json.loads(with_seq(8, "{}")) == {"seq": 8}
+    assert with_seq(9, '{"type":"token","delta":"}"}').startswith('{"seq":9,"type"')
+
+
+async def logged(store: SessionStore, session_id: str, after_seq: int) -> list[dict[str, Any]]:
+    """The log's events as a client gets them."""
+    return [json.loads(event.json) for event in await store.read_events(session_id, after_seq)]
