@@ -1,4 +1,4 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from common.clients.base_redis_client import BaseRedisClient
@@ -16,6 +16,9 @@ class TurnHistory:
     messages: tuple[dict[str, Any], ...]
     limits: tuple[int, int]
     stamp: str | None
+    # each message as the model is given it (a LangChain message), by message id, once a turn has built it: a
+    # kept history hands the ones still in its window on to the next, so a message is converted once
+    converted: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 class ConversationClient(BaseRedisClient):

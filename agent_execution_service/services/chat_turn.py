@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,7 @@ from common.models.conversations import Role, TurnMessage
 from common.tokens import count_tokens
 
 log = get_logger(__name__)
+_REPLAYED: dict[str, type[BaseMessage]] = {"user": HumanMessage, "assistant": AIMessage}
 MAX_AGENT_STEPS = 12  # model and tool steps in one turn
 TOOL_SUMMARY_CHARS = 300
 
@@ -89,7 +90,7 @@ async def _run(
     with state.timed("config_and_history_ms"):
         agent, history = await _config_and_history(action, req, deps)
     question = TurnMessage(message_id=f"{task_id}:user", role=Role.USER, content=req.message, created_at=utc_now())
-    messages = [*_to_langchain(history.messages, skip_id=question.message_id), HumanMessage(req.message)]
+    messages = [*_to_langchain(history, skip_id=question.message_id), HumanMessage(req.message)]
     try:
         outcome = await _generate(action, agent, messages, deps, events, state)
     except Exception:
@@ -246,10 +247,19 @@ async def _generate(
     return ChatError(task_id=task_id, code="turn_timeout", message=f"the turn took longer than {limit_s:.0f} s")
 
 
-def _to_langchain(history: Sequence[dict[str, Any]], skip_id: str) -> list[BaseMessage]:
-    """User and assistant turns of the history, oldest first (tool and system rows are not replayed)."""
-    kinds: dict[str, type[BaseMessage]] = {"user": HumanMessage, "assistant": AIMessage}
-    return [kinds[m["role"]](m["content"]) for m in history if m["role"] in kinds and m.get("message_id") != skip_id]
+def _to_langchain(history: TurnHistory, skip_id: str) -> list[BaseMessage]:
+    """User and assistant turns of the history, oldest first (tool and system rows are not replayed); each built
+    once and kept with the history (`TurnHistory.converted`)."""
+    replayed = []
+    for message in history.messages:
+        message_id = message["message_id"]
+        if message["role"] not in _REPLAYED or message_id == skip_id:
+            continue
+        converted = history.converted.get(message_id)
+        if converted is None:
+            converted = history.converted[message_id] = _REPLAYED[message["role"]](message["content"])
+        replayed.append(converted)
+    return replayed
 
 
 async def _stream_model(model: Any, messages: list[BaseMessage], events: TurnEvents, state: TurnState) -> None:

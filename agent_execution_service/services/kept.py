@@ -78,4 +78,6 @@ class Kept:
             if m.message_id not in present  # a re-run turn whose question was saved by its first attempt
         ]
         window = history_window(reversed([*read.messages, *added]), *read.limits, lambda m: m["tokens"])
-        self._histories[key] = TurnHistory(tuple(window), read.limits, outcome["stamp"])
+        ids = [message["message_id"] for message in window]
+        converted = {message_id: read.converted[message_id] for message_id in ids if message_id in read.converted}
+        self._histories[key] = TurnHistory(tuple(window), read.limits, outcome["stamp"], converted)
