@@ -11,7 +11,6 @@ conversation, an expired stamp); then the owner is asked again.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,8 +45,9 @@ class Kept:
         kept = {key: copy.stamp for key, copy in ((agent_key, agent), (history_key, history)) if copy is not None}
         if not kept:
             return None, None
-        # shielded: a turn that stops waiting never cuts a Redis read
-        stamps = dict(zip(kept, await asyncio.shield(read_stamps(self.redis, list(kept))), strict=True))
+        # sent from the turn's own task, before the worker's next read: a cancelled turn may cut these GETs
+        # (they take nothing from Redis, and redis-py drops a connection cut mid-reply)
+        stamps = dict(zip(kept, await read_stamps(self.redis, list(kept)), strict=True))
 
         def unchanged(key: str) -> bool:
             return kept.get(key) is not None and stamps[key] == kept[key]
