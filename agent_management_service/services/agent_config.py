@@ -1,4 +1,5 @@
-"""The agent config the execution service reads every turn: cached in Redis, dropped on change."""
+"""The agent config the execution service reads every turn: cached in Redis per tier (it carries the tier's
+limits, so a tenant whose tier changed gets its new limits at once), dropped on change."""
 
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ from common.tier_limits import limits_for
 CONFIG_CACHE_TTL_S = 300
 
 
-def config_cache_key(queues: QueueManager, tenant_id: str, agent_id: str) -> str:
-    return queues.cache_key("management", "agent_config", tenant_id, agent_id)
+def config_cache_key(queues: QueueManager, tenant_id: str, tier: Tier, agent_id: str) -> str:
+    return queues.cache_key("management", "agent_config", tenant_id, tier.value, agent_id)
 
 
 async def load_agent_config(
     engine: AsyncEngine, redis: Redis, queues: QueueManager, tenant_id: str, tier: Tier, agent_id: str
 ) -> AgentConfig:
-    key = config_cache_key(queues, tenant_id, agent_id)
+    key = config_cache_key(queues, tenant_id, tier, agent_id)
     if cached := await redis.get(key):
         return AgentConfig.model_validate_json(cached)
     agent = await get_agent(engine, tenant_id, agent_id)
@@ -40,5 +41,5 @@ async def load_agent_config(
 async def invalidate_agent_config(redis: Redis, queues: QueueManager, tenant_id: str, agent_id: str) -> None:
     """The agent changed: drop the cached config and replace its stamp, so no copy kept elsewhere (the execution
     service's, common.stamps) stays current."""
-    await redis.delete(config_cache_key(queues, tenant_id, agent_id))
+    await redis.delete(*(config_cache_key(queues, tenant_id, tier, agent_id) for tier in Tier))
     await restamp(redis, agent_stamp_key(queues, tenant_id, agent_id))

@@ -169,19 +169,20 @@ async def test_get_config_sees_an_update_immediately(api, migrated, redis) -> No
     agent = (await api.post("/api/v1/agents", json=AGENT, headers=auth)).json()
     client = BaseRedisClient(redis, migrated, "execution")
 
-    async def config() -> dict:
+    async def config(tier: Tier = Tier.PROFESSIONAL) -> dict:
         action = client.new_action(
-            "management.agent.get_config",
-            tenant_id=tenant_id,
-            tenant_tier=Tier.PROFESSIONAL,
-            data={"agent_id": agent["id"]},
+            "management.agent.get_config", tenant_id=tenant_id, tenant_tier=tier, data={"agent_id": agent["id"]}
         )
         return await client.call(action, timeout=10)
 
     first = await config()
     assert first["system_prompt"] == "Be helpful." and first["timeout_s"] == 120
+    # the tenant's tier changed (upgraded): its limits apply at once, not when the cached config expires
+    assert (await config(Tier.ENTERPRISE))["timeout_s"] == 300
+    assert (await config(Tier.FREE))["timeout_s"] == 30
     await api.patch(f"/api/v1/agents/{agent['id']}", json={"system_prompt": "Be brief."}, headers=auth)
     assert (await config())["system_prompt"] == "Be brief."
+    assert (await config(Tier.ENTERPRISE))["system_prompt"] == "Be brief."  # every tier's cached copy dropped
     await api.delete(f"/api/v1/agents/{agent['id']}", headers=auth)
     with pytest.raises(NotFoundError):
         await config()
