@@ -230,5 +230,5 @@ class SessionStore:
 
 def with_seq(seq: int, event_json: str) -> str:
     """The logged event (a JSON object) with its `seq` first, without parsing it."""
-    body = event_json.strip()[1:]
-    return f'{{"seq":{seq}' + ("," if body.strip() != "}" else "") + body
+    body = event_json.strip()[1:].lstrip()  # after the opening brace
+    return f'{{"seq":{seq}' + ("" if body.startswith("}") else ",") + body
