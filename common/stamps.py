@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 
+from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
 from common.messaging.queue_manager import QueueManager
@@ -27,6 +28,26 @@ def history_stamp_key(queues: QueueManager, tenant_id: str, conversation_id: str
 
 def agent_stamp_key(queues: QueueManager, tenant_id: str, agent_id: str) -> str:
     return queues.state_key("management", "stamp", tenant_id, agent_id)
+
+
+class TurnStamps(BaseModel):
+    """A chat turn's agent and conversation stamps, read by the orchestrator as the turn starts and carried in
+    `execution.chat.run`: the execution service checks its kept copies against them without a round trip of
+    its own (a copy that was current when the turn started is the one the turn uses)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent: str | None = Field(None, max_length=64)
+    history: str | None = Field(None, max_length=64)
+
+
+async def read_turn_stamps(
+    redis: Redis, queues: QueueManager, tenant_id: str, agent_id: str, conversation_id: str
+) -> TurnStamps:
+    """The current stamps of a turn's agent and conversation, in one round trip."""
+    keys = [agent_stamp_key(queues, tenant_id, agent_id), history_stamp_key(queues, tenant_id, conversation_id)]
+    agent, history = await read_stamps(redis, keys)
+    return TurnStamps(agent=agent, history=history)
 
 
 async def read_stamps(redis: Redis, keys: list[str]) -> list[str | None]:

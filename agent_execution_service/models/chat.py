@@ -1,5 +1,7 @@
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.stamps import TurnStamps
+
 
 class ChatRunRequest(BaseModel):
     """`execution.chat.run`: one turn; the action carries `task_id`, `session_id` and `agent_id`."""
@@ -10,6 +12,7 @@ class ChatRunRequest(BaseModel):
     conversation_id: str = Field(min_length=1, max_length=64)
     message: str = Field(min_length=1, max_length=32_000)
     client_message_id: str | None = Field(None, max_length=64)
+    stamps: TurnStamps | None = None  # the agent's and conversation's stamps as the turn started
 
 
 class CancelRequest(BaseModel):

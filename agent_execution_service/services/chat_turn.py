@@ -142,11 +142,13 @@ async def _config_and_history(
     action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps
 ) -> tuple[TurnAgent, TurnHistory]:
     """The agent's config (current every turn: edits and deactivation apply at once) and the conversation's
-    history: each this replica's kept copy while its object is unchanged (services.kept, one round trip for
-    both), else asked of the management or conversation service."""
+    history: each this replica's kept copy while its object is unchanged (services.kept: checked against the
+    stamps the turn came with), else asked of the management or conversation service."""
     assert action.agent_id
     tier = action.tenant_tier.value
-    agent, history = await deps.kept.current(action.tenant_id, tier, action.agent_id, req.conversation_id)
+    # a re-run (the turn redelivered after a failure) reads the stamps anew rather than trust its first start's
+    stamps = req.stamps if int(action.metadata.get("delivery_count", 1)) == 1 else None
+    agent, history = await deps.kept.current(action.tenant_id, tier, action.agent_id, req.conversation_id, stamps)
     if agent is None:
         return await _ask_config_and_history(action, req, deps, history)
     _check_active(agent)

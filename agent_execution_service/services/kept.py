@@ -4,9 +4,10 @@ A turn needs its agent's config and its conversation's latest messages; asking t
 services is two round trips and a database read — most of a turn's time to its first token. Both rarely change
 between two turns, and the history changes mostly by this service's own saves: after a turn it knows the
 history the next turn needs (the window it read plus the messages it saved). A kept copy is used while its
-object's change stamp (common.stamps) is still the one it came with — one round trip reads both stamps — and
-is dropped as soon as anything else changed the object (an agent edit, a turn on another replica, a deleted
-conversation, an expired stamp); then the owner is asked again.
+object's change stamp (common.stamps) is still the one it came with — the orchestrator reads both stamps while
+it starts the turn and sends them with it, so checking costs no round trip here — and is dropped as soon as
+anything else changed the object (an agent edit, a turn on another replica, a deleted conversation, an expired
+stamp); then the owner is asked again.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from agent_execution_service.clients.conversation_client import TurnHistory
 from agent_execution_service.models.agents import TurnAgent
 from common.messaging.queue_manager import QueueManager
 from common.models.conversations import TurnMessage, history_window
-from common.stamps import agent_stamp_key, history_stamp_key, read_stamps
+from common.stamps import TurnStamps, read_turn_stamps
 
 KEPT_AGENTS = 10_000
 KEPT_CONVERSATIONS = 1_000  # each copy is at most one history window
@@ -35,24 +36,22 @@ class Kept:
         self._histories: LRUCache[tuple[str, str], TurnHistory] = LRUCache(maxsize=KEPT_CONVERSATIONS)
 
     async def current(
-        self, tenant_id: str, tier: str, agent_id: str, conversation_id: str
+        self, tenant_id: str, tier: str, agent_id: str, conversation_id: str, stamps: TurnStamps | None = None
     ) -> tuple[TurnAgent | None, TurnHistory | None]:
-        """The kept agent config and history that are still current (each None otherwise), in one round trip."""
+        """The kept agent config and history that are still current (each None otherwise): checked against
+        `stamps` when the turn came with them, else against the stamps in Redis (one round trip)."""
         agent = self._agents.get((tenant_id, tier, agent_id))
         history = self._histories.get((tenant_id, conversation_id))
-        agent_key = agent_stamp_key(self.queues, tenant_id, agent_id)
-        history_key = history_stamp_key(self.queues, tenant_id, conversation_id)
-        kept = {key: copy.stamp for key, copy in ((agent_key, agent), (history_key, history)) if copy is not None}
-        if not kept:
+        if agent is None and history is None:
             return None, None
-        # sent from the turn's own task, before the worker's next read: a cancelled turn may cut these GETs
-        # (they take nothing from Redis, and redis-py drops a connection cut mid-reply)
-        stamps = dict(zip(kept, await read_stamps(self.redis, list(kept)), strict=True))
-
-        def unchanged(key: str) -> bool:
-            return kept.get(key) is not None and stamps[key] == kept[key]
-
-        return (agent if unchanged(agent_key) else None, history if unchanged(history_key) else None)
+        if stamps is None:
+            # sent from the turn's own task, before the worker's next read: a cancelled turn may cut these GETs
+            # (they take nothing from Redis, and redis-py drops a connection cut mid-reply)
+            stamps = await read_turn_stamps(self.redis, self.queues, tenant_id, agent_id, conversation_id)
+        return (
+            agent if _unchanged(agent, stamps.agent) else None,
+            history if _unchanged(history, stamps.history) else None,
+        )
 
     def agent_read(self, tenant_id: str, tier: str, agent: TurnAgent) -> None:
         self._agents[(tenant_id, tier, agent.id)] = agent
@@ -81,3 +80,7 @@ class Kept:
         ids = [message["message_id"] for message in window]
         converted = {message_id: read.converted[message_id] for message_id in ids if message_id in read.converted}
         self._histories[key] = TurnHistory(tuple(window), read.limits, outcome["stamp"], converted)
+
+
+def _unchanged(copy: TurnAgent | TurnHistory | None, stamp: str | None) -> bool:
+    return copy is not None and copy.stamp is not None and copy.stamp == stamp

@@ -1,7 +1,9 @@
 from datetime import timedelta
+from typing import Any
 
 from common.clients.base_redis_client import BaseRedisClient
 from common.models.actions import DomainAction, utc_now
+from common.stamps import TurnStamps
 
 
 class ExecutionClient(BaseRedisClient):
@@ -19,14 +21,17 @@ class ExecutionClient(BaseRedisClient):
         user_id: str | None,
         callback_queue: str,
         timeout_s: float,
+        stamps: TurnStamps | None = None,
     ) -> None:
         """`execution.chat.run`: events come back as `orchestrator.chat.event` callbacks on `callback_queue`."""
-        data = {
+        data: dict[str, Any] = {
             "session_id": session_id,
             "conversation_id": conversation_id,
             "message": message,
             "client_message_id": client_message_id,
         }
+        if stamps is not None:
+            data["stamps"] = stamps.model_dump()
         action = self.new_action(
             "execution.chat.run",
             tenant_id=tenant_id,

@@ -7,6 +7,8 @@ import os
 import socket
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from agent_orchestrator_service.clients.conversation_client import ConversationClient
 from agent_orchestrator_service.clients.execution_client import ExecutionClient
 from agent_orchestrator_service.clients.management_client import ManagementClient
@@ -20,6 +22,7 @@ from common.models.actions import new_id
 from common.models.chat import TERMINAL_EVENTS, ChatError, MessageStart
 from common.policy import TenantRateLimiter, tier_windows
 from common.service import ServiceDeps
+from common.stamps import TurnStamps, read_turn_stamps
 from common.tier_limits import limits_for
 
 log = get_logger(__name__)
@@ -29,7 +32,8 @@ ORIGIN = "orchestrator"
 class ChatService:
     def __init__(self, deps: ServiceDeps, settings: OrchestratorSettings):
         self.settings = settings
-        redis = deps.redis
+        redis = self.redis = deps.redis
+        self.queues = deps.queues
         # Every open socket blocks on its session's event log: a pool of their own, sized for them.
         self._readers = RedisManager(settings.model_copy(update={"redis_max_connections": settings.max_chat_sockets}))
         self.store = SessionStore(
@@ -99,12 +103,18 @@ class ChatService:
                 )
         task_id = new_id()
         timeout_s = self.turn_timeout_s(session)
-        started = await self.store.begin_turn(
-            session.session_id,
-            task_id,
-            MessageStart(task_id=task_id, client_message_id=client_message_id),
-            max_seconds=timeout_s + self.settings.turn_grace_s,
-        )
+        # the agent's and conversation's stamps travel with the turn (the execution service checks its kept
+        # copies against them): read while begin_turn is on the wire, not after it
+        stamps = asyncio.create_task(self._turn_stamps(session))
+        try:
+            started = await self.store.begin_turn(
+                session.session_id,
+                task_id,
+                MessageStart(task_id=task_id, client_message_id=client_message_id),
+                max_seconds=timeout_s + self.settings.turn_grace_s,
+            )
+        finally:
+            await asyncio.wait([stamps])  # not cancelled: a GET cut mid-reply costs its connection
         if started <= 0:  # refused by the session itself (the common case needs no read before the turn)
             return self._refusal(await self.store.get(session.session_id))
         try:
@@ -120,6 +130,7 @@ class ChatService:
                 user_id=session.user_id,
                 callback_queue=self.callback_queue,
                 timeout_s=timeout_s,
+                stamps=stamps.result(),
             )
         except Exception as exc:
             log.error("turn_not_sent", task_id=task_id, exc_info=exc)
@@ -127,6 +138,16 @@ class ChatService:
             return None
         self._watch(session, task_id, timeout_s + self.settings.turn_grace_s)
         return None
+
+    async def _turn_stamps(self, session: Session) -> TurnStamps | None:
+        """None when they cannot be read: the execution service then reads them itself."""
+        try:
+            return await read_turn_stamps(
+                self.redis, self.queues, session.tenant_id, session.agent_id, session.conversation_id
+            )
+        except RedisError as exc:
+            log.warning("turn_stamps_not_read", session_id=session.session_id, error=str(exc))
+            return None
 
     @staticmethod
     def _refusal(current: Session | None) -> ChatError:

@@ -11,7 +11,10 @@ import pytest
 from redis.asyncio import Redis
 from websockets.exceptions import ConnectionClosed
 
+from common.messaging.codec import ACTION_FIELD, decode_action
 from common.messaging.queue_manager import QueueManager
+from common.models import DomainAction
+from common.stamps import agent_stamp_key, history_stamp_key
 from tests.support.platform import REPLICA_MAX_SOCKETS, ChatPlatform, auth, chat
 
 
@@ -76,24 +79,42 @@ async def test_the_next_turn_reuses_the_config_and_history_it_kept_until_they_ch
     async def sent() -> list[int]:
         return [await redis.xlen(stream) for stream in streams]
 
+    async def stamps() -> dict[str, str | None]:
+        """The agent's and conversation's stamps now."""
+        tenant_id = (await run_action()).tenant_id
+        return {
+            "agent": await redis.get(agent_stamp_key(queues, tenant_id, agent_id)),
+            "history": await redis.get(history_stamp_key(queues, tenant_id, session["conversation_id"])),
+        }
+
+    async def run_action() -> DomainAction:
+        """The last turn's `execution.chat.run`."""
+        ((_, fields),) = await redis.xrevrange(queues.action_stream("execution", "enterprise"), count=1)
+        return decode_action(fields[ACTION_FIELD], chat_platform.settings.max_message_bytes)
+
     try:
         async with chat(session, key) as client, httpx.AsyncClient(timeout=10) as http:
             await client.until("session_ready")
             await client.turn("my name is Ada")
-            before = await sent()
+            before, stamps_before = await sent(), await stamps()
             second = await client.turn("what did I say?")
             # the second turn asked the management service nothing and sent the conversation service one
-            # action (its save): config and history were the kept copies
+            # action (its save): config and history were the kept copies, checked against the stamps the
+            # orchestrator read as the turn started and sent with it
             assert await sent() == [before[0], before[1] + 1]
+            run = await run_action()
+            assert run.task_id == second[0]["task_id"] and run.data["stamps"] == stamps_before
             assert second[-1]["content"] == "You said: what did I say?. Earlier you said: my name is Ada"
             assert (await http.delete(conversation, headers=auth(key))).status_code == 204
             third = await client.turn("and now?")
-            # deleted: the kept history is no longer trusted, nothing deleted comes back
+            # deleted: the kept history is no longer trusted, nothing deleted comes back (nor in any token)
             assert third[-1]["content"] == "You said: and now?."
+            assert "".join(e["delta"] for e in third if e["type"] == "token") == third[-1]["content"]
             assert (await http.patch(agent, json={"is_active": False}, headers=auth(key))).status_code == 200
             refused = await client.turn("still there?")
             # edited: the kept config is no longer trusted, the deactivation applies at the next turn
-            assert refused[-1]["type"] == "error" and refused[-1]["code"] == "agent_inactive"
+            assert [e["type"] for e in refused] == ["message_start", "error"]
+            assert refused[-1]["code"] == "agent_inactive"
     finally:
         await redis.aclose()
 

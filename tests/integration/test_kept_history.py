@@ -5,13 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from langchain_core.messages import AIMessage, HumanMessage
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from agent_execution_service.clients.conversation_client import TurnHistory
+from agent_execution_service.models.agents import TurnAgent
 from agent_execution_service.services.chat_turn import _to_langchain
 from agent_execution_service.services.kept import Kept
+from common.launcher.ports import free_port
+from common.llm.settings import ModelSpec
 from common.models.conversations import Role, TurnMessage
-from common.stamps import history_stamp_key
+from common.stamps import TurnStamps, history_stamp_key
 
 
 def _row(message_id: str, role: str, content: str) -> dict[str, Any]:
@@ -41,3 +47,26 @@ async def test_each_history_message_is_converted_once_and_only_the_window_is_kep
     second = _to_langchain(after, skip_id="7")
     assert [m.content for m in second] == ["q", "next", "answer"]
     assert second[0] is first[2]  # carried over, not built again
+
+
+async def test_stamps_that_came_with_the_turn_are_checked_without_asking_redis(queues) -> None:
+    model = ModelSpec(provider="scripted", name="echo")
+    agent = TurnAgent(id="agent", name="a", system_prompt="p", model=model, stamp="agent-1")
+    history = TurnHistory((_row("1", "user", "hi"),), (20, 1000), "history-1")
+    unreachable = Redis(port=free_port(), socket_connect_timeout=1)  # nothing listens there: any command fails
+    kept = Kept(unreachable, queues)
+    kept.agent_read("t", "free", agent)
+    kept._histories[("t", "c")] = history  # as a turn's save leaves it
+
+    assert await kept.current("t", "free", "agent", "c", TurnStamps(agent="agent-1", history="history-1")) == (
+        agent,
+        history,
+    )
+    assert await kept.current("t", "free", "agent", "c", TurnStamps(agent="agent-2", history="history-1")) == (
+        None,
+        history,
+    )
+    assert await kept.current("t", "free", "agent", "c", TurnStamps(agent="agent-1", history=None)) == (agent, None)
+    with pytest.raises(RedisConnectionError):  # without them, it reads them: here, from a Redis that is not there
+        await kept.current("t", "free", "agent", "c")
+    await unreachable.aclose()
