@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
 
 from common.messaging.queue_manager import QueueManager
@@ -37,8 +37,8 @@ class TurnStamps(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    agent: str | None = Field(None, max_length=64)
-    history: str | None = Field(None, max_length=64)
+    agent: str | None = None
+    history: str | None = None
 
 
 async def read_turn_stamps(

@@ -7,8 +7,6 @@ import os
 import socket
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from agent_orchestrator_service.clients.conversation_client import ConversationClient
 from agent_orchestrator_service.clients.execution_client import ExecutionClient
 from agent_orchestrator_service.clients.management_client import ManagementClient
@@ -140,12 +138,13 @@ class ChatService:
         return None
 
     async def _turn_stamps(self, session: Session) -> TurnStamps | None:
-        """None when they cannot be read: the execution service then reads them itself."""
+        """None when they cannot be read (they only save the execution service a round trip: it then reads them
+        itself)."""
         try:
             return await read_turn_stamps(
                 self.redis, self.queues, session.tenant_id, session.agent_id, session.conversation_id
             )
-        except RedisError as exc:
+        except Exception as exc:
             log.warning("turn_stamps_not_read", session_id=session.session_id, error=str(exc))
             return None
 
