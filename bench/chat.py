@@ -9,8 +9,9 @@ OpenAI-compatible server.
 
 Then breaks one session's first token down by hop, from the Redis commands of each turn (MONITOR): the
 WebSocket message reaching the orchestrator, the orchestrator starting the turn, the execution service taking
-it, the execution service sending the first token, the orchestrator logging it, and the log reaching the
-client. MONITOR makes every command slower, so the hops' shares are the reading, not their absolute times.
+it and sending the first token (the turn's stamps come with it: its first command is that token), the
+orchestrator logging it, and the log reaching the client. MONITOR makes every command slower, so the hops'
+shares are the reading, not their absolute times.
 
     python -m bench.chat [--turns 20] [--sessions 1 50] [--hop-turns 20] [--skip-local-model]
 
@@ -144,8 +145,7 @@ async def chat_latency(platform: BenchPlatform, sessions: int, turns: int) -> di
 HOPS = (
     "WebSocket -> orchestrator",
     "orchestrator starts the turn",
-    "stream -> execution",
-    "execution -> first token sent",
+    "execution takes it, 1st token out",
     "callback -> orchestrator logs it",
     "session log -> client",
 )
@@ -155,7 +155,6 @@ HOPS = (
 HOP_ENDS = (
     ("agent_orchestrator_service", None, ""),  # its first command for the turn (its socket reads aside)
     ("agent_orchestrator_service", "XADD", "{execution}:actions"),
-    ("agent_execution_service", None, ""),
     ("agent_execution_service", "LPUSH", "callbacks"),
     ("agent_orchestrator_service", "EVALSHA", ""),
 )
