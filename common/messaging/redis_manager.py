@@ -1,14 +1,16 @@
-"""Builds the process's one Redis client: a blocking pool sized for the blocking waiters, or a Redis Cluster
-client (per-node pools) when `redis_cluster` is set. Key names keep what is used together in one slot
-(QueueManager's hash tags), so the same code runs on both."""
+"""Builds the process's one Redis client: a blocking pool sized for the blocking waiters (its connections write
+without a task per command: DirectWrites), or a Redis Cluster client (per-node pools) when `redis_cluster` is
+set. Key names keep what is used together in one slot (QueueManager's hash tags), so the same code runs on both."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -19,6 +21,34 @@ from common.settings import CommonSettings
 # A blocking command never waits longer than this server-side, so the socket timeout
 # (settings.redis_socket_timeout_s) always stays above it (MESSAGING.md §2).
 MAX_BLOCK_S = 2.0
+
+
+class DirectWrites(AbstractConnection):
+    """A connection that writes a command without a task of its own.
+
+    redis-py bounds every write by the socket timeout with `asyncio.wait_for`, which on Python 3.11 runs the
+    write in a new task: a timer and two more loop turns per command, on every hop of every message. A write
+    can only block while the transport holds more than its high-water mark (the kernel's socket buffer is
+    full). So the bytes go to the transport at once, and the command waits only when the transport's buffer
+    is past its low-water mark (it may be paused) or its connection is closing — through redis-py's own path:
+    under the socket timeout, with its error handling (TimeoutError or ConnectionError, and a disconnect)."""
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        if not (self.is_connected and self.socket_timeout):
+            await super().send_packed_command(command, check_health)  # connects first; no timeout to bound
+            return
+        if check_health:
+            await self.check_health()  # a PING when one is due (it reconnects through the retry if need be)
+        writer = self._writer
+        if writer is None:
+            await super().send_packed_command(command, check_health=False)
+            return
+        if isinstance(command, str):
+            command = command.encode()
+        writer.writelines([command] if isinstance(command, bytes) else command)
+        transport = writer.transport
+        if transport.is_closing() or transport.get_write_buffer_size() > transport.get_write_buffer_limits()[0]:
+            await super().send_packed_command([], check_health=False)  # drains under the timeout, or raises
 
 
 class RedisManager:
@@ -45,6 +75,8 @@ class RedisManager:
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
             **connection,
         )
+        base = self._pool.connection_class  # TCP, TLS or Unix socket, as the URL says
+        self._pool.connection_class = type(f"DirectWrites{base.__name__}", (DirectWrites, base), {})
         self.client = Redis(connection_pool=self._pool)
 
     async def ping(self) -> bool:
