@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -17,6 +18,11 @@ ACTION_TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){1,2}$"
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def new_trace_id() -> str:
+    """16 random bytes in hex, as a W3C trace context's trace id (no UUID object to build)."""
+    return secrets.token_hex(16)
 
 
 def utc_now() -> datetime:
@@ -59,7 +65,7 @@ class DomainAction(BaseModel):
     agent_id: str | None = None
     origin_service: str = Field(min_length=1)
     correlation_id: str | None = None
-    trace_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    trace_id: str = Field(default_factory=new_trace_id)
     callback_queue_name: str | None = None
     callback_action_type: str | None = Field(None, pattern=ACTION_TYPE_PATTERN)
     deadline: AwareDatetime | None = None
