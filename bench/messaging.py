@@ -200,9 +200,31 @@ async def measure(
     return calls / elapsed, cuts[49] * 1000, cuts[98] * 1000, caller_us, worker_us, command_us, redis_cpu_us
 
 
+class Result:
+    """One implementation at one caller count: medians over the rounds, and the spread of its per-round ratios to
+    the bare loop measured in the same round (rounds interleave the implementations)."""
+
+    def __init__(
+        self,
+        kind: str,
+        callers: int,
+        rounds: list[tuple[float, ...]] | None = None,
+        bare_rounds: list[tuple[float, ...]] | None = None,
+    ):
+        self.kind, self.callers = kind, callers
+        self.medians = tuple(median(r[i] for r in rounds) for i in range(7)) if rounds else None
+        paired = list(zip(rounds or [], bare_rounds or [], strict=False))
+        self.rate_ratios = sorted(run[0] / bare[0] for run, bare in paired)
+        self.p50_ratios = sorted(run[1] / bare[1] for run, bare in paired)
+
+
+def spread(ratios: list[float]) -> str:
+    return f"{ratios[0]:.2f}-{ratios[-1]:.2f}" if ratios else "-"
+
+
 async def bench(
     url: str, seconds: float, caller_counts: list[int], rounds: int, worker_cpus: set[int] | None = None
-) -> list[tuple[str, int, tuple | None]]:
+) -> list[Result]:
     """All workers run side by side (each idle while another is measured), on `worker_cpus` if given; rounds
     interleave the implementations so that drift in the machine's speed hits all of them alike; medians are
     reported."""
@@ -233,7 +255,7 @@ async def bench(
                 stops.append(stop)
         except Exception as exc:  # e.g. FastStream missing: the table says so
             print(f"{kind}: not measured ({type(exc).__name__}: {exc})")
-    results: list[tuple[str, int, tuple | None]] = []
+    results: list[Result] = []
     try:
         for callers in caller_counts:
             samples: dict[str, list[tuple[float, ...]]] = {kind: [] for kind in calls}
@@ -242,7 +264,7 @@ async def bench(
                     samples[kind].append(await measure(call, callers, seconds, pids[kind], redis))
             for kind in ("bare", "nooble4", "faststream"):
                 runs = samples.get(kind)
-                results.append((kind, callers, tuple(median(r[i] for r in runs) for i in range(7)) if runs else None))
+                results.append(Result(kind, callers, runs, samples["bare"]) if runs else Result(kind, callers))
     finally:
         for stop in stops:
             await stop()
@@ -254,14 +276,17 @@ async def bench(
     return results
 
 
-def print_table(results: list[tuple[str, int, tuple | None]]) -> None:
-    floor = {n: r for kind, n, r in results if kind == "bare" and r}
+def print_table(results: list[Result]) -> None:
+    """Medians; `rounds` columns: the lowest and highest per-round ratio to the bare loop of the same round."""
+    floor = {r.callers: r.medians for r in results if r.kind == "bare" and r.medians}
     print(
         f"{'implementation':<12} {'callers':>7} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'x bare calls/s':>15} {'x bare p50':>11} {'x bare p99':>11} {'caller us/call':>15} {'worker us/call':>15} "
-        f"{'x bare cpu':>11} {'redis cmd us/call':>18} {'x bare':>7} {'redis cpu us/call':>18}"
+        f"{'x bare calls/s':>15} {'rounds':>10} {'x bare p50':>11} {'rounds':>10} {'x bare p99':>11} "
+        f"{'caller us/call':>15} {'worker us/call':>15} {'x bare cpu':>11} {'redis cmd us/call':>18} {'x bare':>7} "
+        f"{'redis cpu us/call':>18}"
     )
-    for kind, n, r in results:
+    for result in results:
+        kind, n, r = result.kind, result.callers, result.medians
         if r is None:
             print(f"{kind:<12} {n:>7} {'n/a':>9}")
             continue
@@ -273,9 +298,9 @@ def print_table(results: list[tuple[str, int, tuple | None]]) -> None:
         cpu_ratio = f"{(caller_us + worker_us) / (base[3] + base[4]):.2f}" if base else "-"
         command_ratio = f"{command_us / base[5]:.2f}" if base else "-"
         print(
-            f"{kind:<12} {n:>7} {rate:>9.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>15} {p50_ratio:>11} {p99_ratio:>11} "
-            f"{caller_us:>15.0f} {worker_us:>15.0f} {cpu_ratio:>11} {command_us:>18.1f} {command_ratio:>7} "
-            f"{redis_cpu_us:>18.1f}"
+            f"{kind:<12} {n:>7} {rate:>9.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>15} {spread(result.rate_ratios):>10} "
+            f"{p50_ratio:>11} {spread(result.p50_ratios):>10} {p99_ratio:>11} {caller_us:>15.0f} {worker_us:>15.0f} "
+            f"{cpu_ratio:>11} {command_us:>18.1f} {command_ratio:>7} {redis_cpu_us:>18.1f}"
         )
 
 
