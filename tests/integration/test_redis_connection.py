@@ -1,18 +1,42 @@
-"""The platform's Redis connections (common.messaging.redis_manager) against a real server: a command is written
-without a task of its own, a command bigger than the socket's buffers still arrives whole, and a connection the
-server closed is replaced on the next command instead of failing it or hanging."""
+"""The platform's Redis connections (common.messaging.redis_manager) against a real server, on the standard event
+loop and on uvloop (what the services run): a command is written without a task of its own, a command bigger
+than the socket's buffers still arrives whole, and a connection the server closed is replaced on the next command
+instead of failing it or hanging."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
+import uvloop
 from redis.asyncio import Redis
 
-from common.messaging import QueueManager
+from common.messaging import QueueManager, RedisManager
+from common.settings import CommonSettings
+
+Check = Callable[[Redis, str], Awaitable[None]]
+LOOPS: dict[str, Callable[[Any], Any]] = {"asyncio": asyncio.run, "uvloop": uvloop.run}
+
+
+@pytest.fixture(params=sorted(LOOPS))
+def on_each_loop(request: pytest.FixtureRequest, settings: CommonSettings) -> Callable[[Check], None]:
+    """Runs a check on a fresh event loop of the parameter's kind, with the platform's client and a key prefix."""
+
+    async def run(check: Check) -> None:
+        manager = RedisManager(settings)
+        prefix = QueueManager(settings.environment).prefix
+        try:
+            await check(manager.client, prefix)
+        finally:
+            async for key in manager.client.scan_iter(match=f"{prefix}:*"):
+                await manager.client.unlink(key)
+            await manager.close()
+
+    return lambda check: LOOPS[request.param](run(check))
 
 
 @contextmanager
@@ -22,7 +46,7 @@ def tasks_created() -> Iterator[list[str]]:
     created: list[str] = []
     previous = loop.get_task_factory()
 
-    def factory(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any], **kwargs: Any) -> asyncio.Task[Any]:
+    def factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
         created.append(coro.__qualname__)
         return asyncio.Task(coro, loop=loop, **kwargs)
 
@@ -33,40 +57,48 @@ def tasks_created() -> Iterator[list[str]]:
         loop.set_task_factory(previous)
 
 
-async def test_a_command_is_written_without_a_task_of_its_own(redis: Redis, queues: QueueManager) -> None:
-    key = f"{queues.prefix}:plain"
-    await redis.set(key, "warm")  # the pool holds a connected connection from here on
-    with tasks_created() as created:
-        for n in range(20):
-            await redis.set(key, str(n))
-            async with redis.pipeline(transaction=False) as pipe:
-                pipe.incr(f"{key}:n").expire(f"{key}:n", 60)
-                await pipe.execute()
-    assert created == []
-    assert await redis.get(key) == "19"
-    assert await redis.get(f"{key}:n") == "20"
+def test_a_command_is_written_without_a_task_of_its_own(on_each_loop: Callable[[Check], None]) -> None:
+    async def check(redis: Redis, prefix: str) -> None:
+        key = f"{prefix}:plain"
+        await redis.set(key, "warm")  # the pool holds a connected connection from here on
+        with tasks_created() as created:
+            for n in range(20):
+                await redis.set(key, str(n))
+                async with redis.pipeline(transaction=False) as pipe:
+                    pipe.incr(f"{key}:n").expire(f"{key}:n", 60)
+                    await pipe.execute()
+        assert created == []
+        assert await redis.get(key) == "19"
+        assert await redis.get(f"{key}:n") == "20"
+
+    on_each_loop(check)
 
 
-async def test_a_command_bigger_than_the_socket_buffers_arrives_whole(redis: Redis, queues: QueueManager) -> None:
-    key = f"{queues.prefix}:big"
-    value = secrets.token_hex(6 * 1024 * 1024)  # 12 MB: the transport must hold most of it and drain it
-    pushes = [secrets.token_hex(1024 * 1024) for _ in range(3)]
-    await asyncio.gather(redis.set(key, value), redis.rpush(f"{key}:list", *pushes))
-    assert await redis.get(key) == value
-    assert await redis.lrange(f"{key}:list", 0, -1) == pushes
+def test_a_command_bigger_than_the_socket_buffers_arrives_whole(on_each_loop: Callable[[Check], None]) -> None:
+    async def check(redis: Redis, prefix: str) -> None:
+        key = f"{prefix}:big"
+        value = secrets.token_hex(6 * 1024 * 1024)  # 12 MB: the transport must hold most of it and drain it
+        pushes = [secrets.token_hex(1024 * 1024) for _ in range(3)]
+        await asyncio.gather(redis.set(key, value), redis.rpush(f"{key}:list", *pushes))
+        assert await redis.get(key) == value
+        assert await redis.lrange(f"{key}:list", 0, -1) == pushes
+
+    on_each_loop(check)
 
 
-async def test_a_connection_the_server_closed_is_replaced_on_the_next_command(
-    redis: Redis, queues: QueueManager
+def test_a_connection_the_server_closed_is_replaced_on_the_next_command(
+    on_each_loop: Callable[[Check], None],
 ) -> None:
-    key = f"{queues.prefix}:killed"
-    own = redis.client()  # one connection held, as the reply listener and the worker's readers hold theirs
-    try:
-        killed = await own.client_id()
-        assert await redis.client_kill_filter(_id=killed) == 1
-        async with asyncio.timeout(10):  # never a hang on the dead connection
-            await own.set(key, "after")
-            assert await own.client_id() != killed
-        assert await redis.get(key) == "after"
-    finally:
-        await own.aclose()
+    async def check(redis: Redis, prefix: str) -> None:
+        own = redis.client()  # one connection held, as the reply listener and the worker's readers hold theirs
+        try:
+            killed = await own.client_id()
+            assert await redis.client_kill_filter(_id=killed) == 1
+            async with asyncio.timeout(10):  # never a hang on the dead connection
+                await own.set(f"{prefix}:killed", "after")
+                assert await own.client_id() != killed
+            assert await redis.get(f"{prefix}:killed") == "after"
+        finally:
+            await own.aclose()
+
+    on_each_loop(check)
