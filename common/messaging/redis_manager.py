@@ -1,6 +1,6 @@
-"""Builds the process's one Redis client: a blocking pool sized for the blocking waiters (its connections write
-without a task per command: DirectWrites), or a Redis Cluster client (per-node pools) when `redis_cluster` is
-set. Key names keep what is used together in one slot (QueueManager's hash tags), so the same code runs on both."""
+"""Builds the process's one Redis client: a blocking pool sized for the blocking waiters (PromptPool: a free
+connection is taken without waiting; DirectWrites: a command is written without a task of its own), or a Redis
+Cluster client (per-node pools) when `redis_cluster` is set. Key names keep what is used together in one slot (QueueManager's hash tags), so the same code runs on both."""
 
 from __future__ import annotations
 
@@ -51,6 +51,32 @@ class DirectWrites(AbstractConnection):
             await super().send_packed_command([], check_health=False)  # drains under the timeout, or raises
 
 
+class PromptPool(BlockingConnectionPool):
+    """A blocking pool whose checkout takes a free connection at once.
+
+    redis-py's BlockingConnectionPool takes its Condition and arms its timeout for every checkout, even when a
+    connection is free. Here a checkout that finds one free (or room to open one), while no other checkout is
+    waiting, takes it directly; once the pool is exhausted every checkout waits in redis-py's own queue (under
+    its timeout), so the waiting ones are served in order."""
+
+    _waiting = 0
+
+    async def get_connection(self, command_name: Any = None, *keys: Any, **options: Any) -> Any:
+        if self._waiting or not self.can_get_connection():
+            self._waiting += 1
+            try:
+                return await super().get_connection()
+            finally:
+                self._waiting -= 1
+        connection = self.get_available_connection()
+        try:
+            await self.ensure_connection(connection)
+        except BaseException:
+            await self.release(connection)
+            raise
+        return connection
+
+
 class RedisManager:
     def __init__(self, settings: CommonSettings):
         if settings.redis_socket_timeout_s <= MAX_BLOCK_S:
@@ -64,11 +90,11 @@ class RedisManager:
             "decode_responses": True,
             "client_name": settings.service_name,
         }
-        self._pool: BlockingConnectionPool | None = None
+        self._pool: PromptPool | None = None
         if settings.redis_cluster:
             self.client: Redis = RedisCluster.from_url(settings.redis_url, **connection)  # type: ignore[assignment]  # the same commands
             return
-        self._pool = BlockingConnectionPool.from_url(
+        self._pool = PromptPool.from_url(
             settings.redis_url,
             timeout=settings.redis_socket_timeout_s,
             retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),

@@ -1,7 +1,8 @@
 """The platform's Redis connections (common.messaging.redis_manager) against a real server, on the standard event
 loop and on uvloop (what the services run): a command is written without a task of its own, a command bigger
-than the socket's buffers still arrives whole, and a connection the server closed is replaced on the next command
-instead of failing it or hanging."""
+than the socket's buffers still arrives whole, a connection the server closed is replaced on the next command
+instead of failing it or hanging, and commands beyond the pool's size wait for a connection instead of
+failing."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from redis.asyncio import Redis
 
 from common.messaging import QueueManager, RedisManager
 from common.settings import CommonSettings
+from tests.support.helpers import eventually
 
 Check = Callable[[Redis, str], Awaitable[None]]
 LOOPS: dict[str, Callable[[Any], Any]] = {"asyncio": asyncio.run, "uvloop": uvloop.run}
@@ -24,7 +26,9 @@ LOOPS: dict[str, Callable[[Any], Any]] = {"asyncio": asyncio.run, "uvloop": uvlo
 
 @pytest.fixture(params=sorted(LOOPS))
 def on_each_loop(request: pytest.FixtureRequest, settings: CommonSettings) -> Callable[[Check], None]:
-    """Runs a check on a fresh event loop of the parameter's kind, with the platform's client and a key prefix."""
+    """Runs a check on a fresh event loop of the parameter's kind, with the platform's client (a pool of 4
+    connections) and a key prefix."""
+    settings = settings.model_copy(update={"redis_max_connections": 4})
 
     async def run(check: Check) -> None:
         manager = RedisManager(settings)
@@ -100,5 +104,33 @@ def test_a_connection_the_server_closed_is_replaced_on_the_next_command(
             assert await redis.get(f"{prefix}:killed") == "after"
         finally:
             await own.aclose()
+
+    on_each_loop(check)
+
+
+def test_commands_beyond_the_pool_wait_for_a_connection_and_all_complete(
+    on_each_loop: Callable[[Check], None], settings: CommonSettings
+) -> None:
+    async def check(redis: Redis, prefix: str) -> None:
+        side = Redis.from_url(settings.redis_url, decode_responses=True)  # outside the pool under test
+        try:
+            before = (await side.info("clients"))["blocked_clients"]
+            lists = [f"{prefix}:list:{n}" for n in range(4)]
+            pops = [asyncio.create_task(redis.blpop([key], timeout=10)) for key in lists]  # the pool's 4 connections
+            writes = [asyncio.create_task(redis.set(f"{prefix}:k{n}", str(n))) for n in range(40)]
+
+            async def all_blocked() -> bool:
+                return bool((await side.info("clients"))["blocked_clients"] >= before + 4)
+
+            await eventually(all_blocked, what="the four pops blocked in Redis")
+            async with asyncio.timeout(10):
+                assert not any(write.done() for write in writes)  # waiting for a connection, none failed
+                for key in lists:
+                    await side.rpush(key, "go")
+                await asyncio.gather(*writes)
+                assert [await pop for pop in pops] == [(key, "go") for key in lists]
+            assert await side.mget([f"{prefix}:k{n}" for n in range(40)]) == [str(n) for n in range(40)]
+        finally:
+            await side.aclose()
 
     on_each_loop(check)
