@@ -1,6 +1,7 @@
 """Builds the process's one Redis client: a blocking pool sized for the blocking waiters (PromptPool: a free
 connection is taken without waiting; DirectWrites: a command is written without a task of its own), or a Redis
-Cluster client (per-node pools) when `redis_cluster` is set. Key names keep what is used together in one slot (QueueManager's hash tags), so the same code runs on both."""
+Cluster client (per-node pools) when `redis_cluster` is set. Key names keep what is used together in one slot
+(QueueManager's hash tags), so the same code runs on both."""
 
 from __future__ import annotations
 
