@@ -1,7 +1,8 @@
 """Builds the process's one Redis client: a blocking pool sized for the blocking waiters (PromptPool: a free
-connection is taken without waiting; DirectWrites: a command is written without a task of its own), or a Redis
-Cluster client (per-node pools) when `redis_cluster` is set. Key names keep what is used together in one slot
-(QueueManager's hash tags), so the same code runs on both."""
+connection is taken without waiting; DirectWrites: a command is written without a task of its own;
+HiredisPacking: commands packed in C), or a Redis Cluster client (per-node pools) when `redis_cluster` is
+set. Key names keep what is used together in one slot (QueueManager's hash tags), so the same code runs on
+both."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.connection import HiredisRespSerializer
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -50,6 +52,17 @@ class DirectWrites(AbstractConnection):
         transport = writer.transport
         if transport.is_closing() or transport.get_write_buffer_size() > transport.get_write_buffer_limits()[0]:
             await super().send_packed_command([], check_health=False)  # drains under the timeout, or raises
+
+
+class HiredisPacking(AbstractConnection):
+    """Packs commands in hiredis's C code, as redis-py's synchronous client does when hiredis is installed (its
+    asyncio connection packs them in Python: ~15 % of a worker's instructions per message). Same bytes, and the same
+    DataError for an argument that is not bytes, str, int or float."""
+
+    _packer = HiredisRespSerializer()
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        return self._packer.pack(*args)
 
 
 class PromptPool(BlockingConnectionPool):
@@ -103,7 +116,7 @@ class RedisManager:
             **connection,
         )
         base = self._pool.connection_class  # TCP, TLS or Unix socket, as the URL says
-        self._pool.connection_class = type(f"DirectWrites{base.__name__}", (DirectWrites, base), {})
+        self._pool.connection_class = type(f"Platform{base.__name__}", (DirectWrites, HiredisPacking, base), {})
         self.client = Redis(connection_pool=self._pool)
 
     async def ping(self) -> bool:

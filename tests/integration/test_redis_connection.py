@@ -1,8 +1,8 @@
 """The platform's Redis connections (common.messaging.redis_manager) against a real server, on the standard event
 loop and on uvloop (what the services run): a command is written without a task of its own, a command bigger
 than the socket's buffers still arrives whole, a connection the server closed is replaced on the next command
-instead of failing it or hanging, and commands beyond the pool's size wait for a connection instead of
-failing."""
+instead of failing it or hanging, commands beyond the pool's size wait for a connection instead of failing, and
+hostile values travel byte for byte (commands are packed by hiredis: the same bytes as redis-py's own packer)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ from typing import Any
 import pytest
 import uvloop
 from redis.asyncio import Redis
+from redis.asyncio.connection import Connection
+from redis.exceptions import DataError
 
 from common.messaging import QueueManager, RedisManager
+from common.messaging.redis_manager import HiredisPacking
 from common.settings import CommonSettings
 from tests.support.helpers import eventually
 
@@ -132,5 +135,54 @@ def test_commands_beyond_the_pool_wait_for_a_connection_and_all_complete(
             assert await side.mget([f"{prefix}:k{n}" for n in range(40)]) == [str(n) for n in range(40)]
         finally:
             await side.aclose()
+
+    on_each_loop(check)
+
+
+HOSTILE_VALUES: list[Any] = [
+    "",
+    "nul\x00inside",
+    "é€😀 \u202e mixed scripts",
+    "\r\n*3\r\n$3\r\nDEL\r\n",  # protocol framing inside a value
+    b"\x00\xff\xfe raw bytes",
+    10**30,
+    -(2**63),
+    1e300,
+    -0.1,
+    float("inf"),
+    "x" * 70_000,  # past redis-py's chunking cutoff
+]
+
+
+def as_stored(value: Any) -> bytes:
+    """What Redis holds for `value`: its UTF-8, its bytes, or its number's text (repr for a float)."""
+    if isinstance(value, bytes):
+        return value
+    return (repr(value) if isinstance(value, float) else str(value)).encode()
+
+
+def test_commands_pack_to_the_same_bytes_as_redis_py_and_reject_the_same_arguments() -> None:
+    ours, theirs = type("Packed", (HiredisPacking, Connection), {})(), Connection()
+    for value in HOSTILE_VALUES:
+        command = ("XADD", "stream", "MAXLEN", "~", 1000, "*", "action", value)
+        assert b"".join(ours.pack_command(*command)) == b"".join(theirs.pack_command(*command))
+    for bad in (None, True, [1], {"a": 1}):
+        for connection in (ours, theirs):
+            with pytest.raises(DataError):
+                connection.pack_command("SET", "k", bad)
+
+
+def test_hostile_values_travel_byte_for_byte(on_each_loop: Callable[[Check], None], settings: CommonSettings) -> None:
+    async def check(redis: Redis, prefix: str) -> None:
+        raw = Redis.from_url(settings.redis_url)  # reads bytes back, undecoded
+        try:
+            for n, value in enumerate(HOSTILE_VALUES):
+                await redis.set(f"{prefix}:v{n}", value)
+                assert await raw.get(f"{prefix}:v{n}") == as_stored(value)
+            with pytest.raises(UnicodeEncodeError):
+                await redis.set(f"{prefix}:surrogate", "lone \udc80 surrogate")
+            assert await redis.set(f"{prefix}:after", "still usable")
+        finally:
+            await raw.aclose()
 
     on_each_loop(check)
