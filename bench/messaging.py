@@ -264,7 +264,7 @@ async def bench(
                     samples[kind].append(await measure(call, callers, seconds, pids[kind], redis))
             for kind in ("bare", "nooble4", "faststream"):
                 runs = samples.get(kind)
-                results.append(Result(kind, callers, runs, samples["bare"]) if runs else Result(kind, callers))
+                results.append(Result(kind, callers, runs, samples.get("bare")) if runs else Result(kind, callers))
     finally:
         for stop in stops:
             await stop()

@@ -21,6 +21,7 @@ from common.database import async_url
 from common.launcher.embedded import EmbeddedRedis, start_embedded_postgres
 from common.messaging import QueueManager, RedisManager
 from common.settings import CommonSettings
+from tests.support.helpers import delete_prefixed
 
 ROOT = Path(__file__).resolve().parent.parent
 JWT_SECRET = secrets.token_hex(32)  # random per run: no secret that appears in the repository is ever accepted
@@ -97,8 +98,7 @@ async def redis(settings: CommonSettings, queues: QueueManager) -> AsyncIterator
     manager = RedisManager(settings)
     yield manager.client
     try:
-        async for key in manager.client.scan_iter(match=f"{queues.prefix}:*", count=1000):
-            await manager.client.unlink(key)
+        await delete_prefixed(manager.client, queues.prefix)
     finally:
         await manager.close()
 

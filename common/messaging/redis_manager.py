@@ -37,15 +37,14 @@ class DirectWrites(AbstractConnection):
     under the socket timeout, with its error handling (TimeoutError or ConnectionError, and a disconnect)."""
 
     async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        if check_health and self.is_connected:
+            await self.check_health()  # a PING when one is due (it reconnects through the retry if need be)
+            check_health = False
         if not (self.is_connected and self.socket_timeout):
             await super().send_packed_command(command, check_health)  # connects first; no timeout to bound
             return
-        if check_health:
-            await self.check_health()  # a PING when one is due (it reconnects through the retry if need be)
         writer = self._writer
-        if writer is None:
-            await super().send_packed_command(command, check_health=False)
-            return
+        assert writer is not None  # is_connected
         if isinstance(command, str):
             command = command.encode()
         writer.writelines([command] if isinstance(command, bytes) else command)
@@ -63,6 +62,11 @@ class HiredisPacking(AbstractConnection):
 
     def pack_command(self, *args: Any) -> list[bytes]:
         return self._packer.pack(*args)
+
+
+def platform_connection_class(base: type[AbstractConnection]) -> type[AbstractConnection]:
+    """`base` (TCP, TLS or Unix socket, as the URL says) with the platform's writes and packing."""
+    return type(f"Platform{base.__name__}", (DirectWrites, HiredisPacking, base), {})
 
 
 class PromptPool(BlockingConnectionPool):
@@ -115,8 +119,7 @@ class RedisManager:
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
             **connection,
         )
-        base = self._pool.connection_class  # TCP, TLS or Unix socket, as the URL says
-        self._pool.connection_class = type(f"Platform{base.__name__}", (DirectWrites, HiredisPacking, base), {})
+        self._pool.connection_class = platform_connection_class(self._pool.connection_class)
         self.client = Redis(connection_pool=self._pool)
 
     async def ping(self) -> bool:

@@ -19,9 +19,9 @@ from redis.asyncio.connection import Connection
 from redis.exceptions import DataError
 
 from common.messaging import QueueManager, RedisManager
-from common.messaging.redis_manager import HiredisPacking
+from common.messaging.redis_manager import platform_connection_class
 from common.settings import CommonSettings
-from tests.support.helpers import eventually
+from tests.support.helpers import delete_prefixed, eventually
 
 Check = Callable[[Redis, str], Awaitable[None]]
 LOOPS: dict[str, Callable[[Any], Any]] = {"asyncio": asyncio.run, "uvloop": uvloop.run}
@@ -39,8 +39,7 @@ def on_each_loop(request: pytest.FixtureRequest, settings: CommonSettings) -> Ca
         try:
             await check(manager.client, prefix)
         finally:
-            async for key in manager.client.scan_iter(match=f"{prefix}:*"):
-                await manager.client.unlink(key)
+            await delete_prefixed(manager.client, prefix)
             await manager.close()
 
     return lambda check: LOOPS[request.param](run(check))
@@ -162,7 +161,7 @@ def as_stored(value: Any) -> bytes:
 
 
 def test_commands_pack_to_the_same_bytes_as_redis_py_and_reject_the_same_arguments() -> None:
-    ours, theirs = type("Packed", (HiredisPacking, Connection), {})(), Connection()
+    ours, theirs = platform_connection_class(Connection)(), Connection()
     for value in HOSTILE_VALUES:
         command = ("XADD", "stream", "MAXLEN", "~", 1000, "*", "action", value)
         assert b"".join(ours.pack_command(*command)) == b"".join(theirs.pack_command(*command))

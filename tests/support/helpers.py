@@ -25,6 +25,12 @@ async def pop(redis: Redis, key: str, timeout: float = 15.0) -> str:
     raise AssertionError(f"nothing arrived on {key} within {timeout} s")
 
 
+async def delete_prefixed(redis: Redis, prefix: str) -> None:
+    """Remove every key of a test's key prefix (its environment)."""
+    async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
+        await redis.unlink(key)
+
+
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 15.0, what: str = "condition") -> Any:
     """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
     give_up_at = time.monotonic() + timeout
