@@ -2,11 +2,13 @@
 (MESSAGING.md §1).
 
 Every call of the process names the same reply list, `nooble4:{env}:{origin}:responses:{listener id}`; one task
-pops it on a connection of its own — a blocking BRPOP for one reply, and while more calls are in flight a
-non-blocking RPOP of up to REPLY_BATCH replies — and resolves each waiting call by its correlation id. So a
+pops it on a connection of its own — a blocking BRPOP for one reply, and while more calls are in flight an RPOP
+of up to REPLY_BATCH replies pipelined behind it — and resolves each waiting call by its correlation id. So a
 process holds one blocking connection however many calls are in flight, and a busy one reads many replies per
-round trip. When no call is waiting, the next read waits until a call has sent its request (or QUIET_S passed),
-so a lone caller's request is not held up by the listener's own read.
+round trip: a worker pushes the replies of a batch in one LPUSH, Redis serves the BRPOP one of them, and runs the
+RPOP, queued behind it on the same connection, right after, so the rest come in the same round trip. When no
+call is waiting, the next read waits until a call has sent its request (or QUIET_S passed), so a lone caller's
+request is not held up by the listener's own read.
 
 Callers only ever await a future: a cancelled or timed-out caller never cancels a Redis command (§3). The task
 runs while calls are waiting and until the last deadline of the calls it served has passed, so a late reply is
@@ -26,7 +28,7 @@ from common.clients.loop_local import LoopLocal
 from common.log import get_logger
 from common.messaging.backoff import REDIS_DOWN, Backoff
 from common.messaging.queue_manager import QueueManager
-from common.messaging.redis_manager import MAX_BLOCK_S, own_connection
+from common.messaging.redis_manager import MAX_BLOCK_S, execute_on_own_connection, own_connection
 from common.models.actions import DomainActionResponse
 from common.tasks import sleep_unless
 
@@ -70,13 +72,12 @@ class ReplyListener:
 
     async def _listen_on(self, reader: Redis) -> None:
         backoff = Backoff()
-        drain = False
         while self._waiting or time.monotonic() < self._listen_until:
             if not self._waiting:  # read once the next call's request is out (late replies: after QUIET_S)
                 self._request_sent.clear()
                 await sleep_unless(self._request_sent, QUIET_S)
             try:
-                replies = await self._pop(reader, drain)
+                replies = await self._pop(reader)
                 backoff.reset()
             except REDIS_DOWN as exc:  # the waiting callers time out on their own; the listener keeps trying
                 await backoff.wait(exc, "reply_listener_redis_unavailable", waiting=len(self._waiting))
@@ -87,17 +88,19 @@ class ReplyListener:
                 continue
             for raw in replies:
                 self._resolve(raw)
-            drain = bool(replies) and bool(self._waiting)  # more calls in flight: their replies may be there
 
-    async def _pop(self, reader: Redis, drain: bool) -> list[str]:
-        """Up to REPLY_BATCH waiting replies when draining; else one, blocking (server-side) while there is none."""
-        if drain:
-            replies = await reader.rpop(self.queue, REPLY_BATCH)  # type: ignore[misc]  # async client
-            if replies:
-                return list(replies)
+    async def _pop(self, reader: Redis) -> list[str]:
+        """The replies waiting, blocking (server-side) while there is none: one while at most one call waits, else
+        up to 1 + REPLY_BATCH in one round trip."""
         block = min(MAX_BLOCK_S, IDLE_BLOCK_S, max(0.01, self._listen_until - time.monotonic()))
-        popped = await reader.brpop([self.queue], timeout=block)  # type: ignore[misc]  # async client
-        return [popped[1]] if popped else []
+        if len(self._waiting) <= 1:
+            popped = await reader.brpop([self.queue], timeout=block)  # type: ignore[misc]  # async client
+            return [popped[1]] if popped else []
+        pipe = reader.pipeline(transaction=False)
+        pipe.brpop([self.queue], timeout=block)
+        pipe.rpop(self.queue, REPLY_BATCH)
+        popped, rest = await execute_on_own_connection(reader, pipe)
+        return ([popped[1]] if popped else []) + list(rest or [])  # a reply may come between a timeout and the RPOP
 
     def _resolve(self, raw: str) -> None:
         try:

@@ -11,12 +11,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.connection import HiredisRespSerializer
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from common.settings import CommonSettings
@@ -147,3 +149,29 @@ async def own_connection(redis: Redis) -> AsyncIterator[Redis]:
         yield reader
     finally:
         await reader.aclose()
+
+
+async def execute_on_own_connection(reader: Redis, pipe: Pipeline) -> list[Any]:
+    """The commands queued on `pipe`, sent in one round trip on the connection `reader` holds (`own_connection`;
+    `pipe.execute()` would check out another one), raising the first error as `pipe.execute()` does. A failed
+    read closes the connection (redis-py's own reads do), and the next command opens a new one."""
+    if is_cluster(reader):
+        return list(await pipe.execute())
+    await reader.initialize()  # takes the held connection on first use
+    connection = reader.connection
+    assert connection is not None
+    commands = pipe.command_stack
+    try:
+        await connection.send_packed_command(connection.pack_commands([args for args, _ in commands]))
+        replies: list[Any] = []
+        for args, options in commands:
+            try:
+                replies.append(await reader.parse_response(connection, args[0], **options))
+            except ResponseError as error:  # the replies after it are still read: the connection stays in step
+                replies.append(error)
+    finally:
+        await pipe.reset()
+    for reply in replies:
+        if isinstance(reply, ResponseError):
+            raise reply
+    return replies

@@ -28,7 +28,7 @@ from common.log import bound_action, get_logger
 from common.messaging.backoff import REDIS_DOWN, Backoff
 from common.messaging.codec import ACTION_FIELD, decode_action, salvage_envelope
 from common.messaging.queue_manager import QueueManager
-from common.messaging.redis_manager import MAX_BLOCK_S, own_connection
+from common.messaging.redis_manager import MAX_BLOCK_S, execute_on_own_connection, own_connection
 from common.messaging.replies import queue_reply, queue_salvaged_error
 from common.models.actions import DomainAction, ErrorDetail, utc_now
 from common.models.tiers import Tier
@@ -41,6 +41,7 @@ from common.workers.tier_scheduler import TierScheduler
 
 log = get_logger(__name__)
 RECLAIM_SCAN = 100  # pending entries looked at per stream and pass
+BATCH_MEMORY = 8  # reads of at most one message each after which a consumer stops expecting batches
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,12 @@ class Delivery:
 
 @dataclass
 class ReadState:
-    """Per consumer: the tier scheduler, and whether the last read suggests a backlog."""
+    """Per consumer: the tier scheduler, whether the last read suggests a backlog, and how many reads ago one
+    returned several messages (a sign of callers sending batches)."""
 
     scheduler: TierScheduler = field(default_factory=TierScheduler)
     backlog: bool = True
+    reads_since_batch: int = BATCH_MEMORY
 
 
 def _failure_field(delivery: Delivery) -> str:
@@ -207,26 +210,41 @@ class BaseWorker:
                 await asyncio.sleep(0)
 
     async def _read(self, reader: Redis, consumer: str, state: ReadState, slots: int) -> list[Delivery]:
-        """Weighted reads while the streams have a backlog; one blocking read on every tier otherwise.
+        """Weighted reads while the streams have a backlog; a blocking read on every tier otherwise.
 
         Under saturation each pass splits the free slots among the tiers not yet seen drained, so
         reads follow the 8:4:2:1 weights and a lone busy tier still fills every slot. Once the
-        streams are drained, a single blocking XREADGROUP serves new work with no extra round trip.
+        streams are drained, a blocking XREADGROUP serves new work with no extra round trip.
         """
+        deliveries: list[Delivery] = []
         if state.backlog:
             deliveries, state.backlog = await self._read_weighted(consumer, state.scheduler, slots)
-            if deliveries or self._stopping.is_set():
-                return deliveries
-        per_stream = max(1, slots // len(self.streams))
-        reply = await reader.xreadgroup(
-            self.group,
-            consumer,
-            dict.fromkeys(self.streams.values(), ">"),
-            count=per_stream,
-            block=min(self.settings.worker_block_ms, int(MAX_BLOCK_S * 1000)),
-        )
-        state.backlog = any(len(entries) == per_stream for _, entries in reply or [])
-        return self._deliveries(reply, consumer)
+        if not deliveries and not self._stopping.is_set():
+            deliveries = await self._read_blocking(reader, consumer, state, max(1, slots // len(self.streams)))
+        state.reads_since_batch = 0 if len(deliveries) > 1 else state.reads_since_batch + 1
+        return deliveries
+
+    async def _read_blocking(self, reader: Redis, consumer: str, state: ReadState, per_stream: int) -> list[Delivery]:
+        """Up to `per_stream` new messages of each tier, waiting (server-side) until there is one.
+
+        Callers send their actions in pipelines, and Redis serves a blocked read as soon as the first XADD
+        of a pipeline has run, with that one entry. So while callers send batches, the blocking read takes
+        one entry per tier and a non-blocking read of the rest of the slots is pipelined behind it: Redis
+        runs it right after serving the first, once the rest of the callers' pipeline is in, and the batch
+        arrives in one round trip instead of one entry now and the rest a round trip later.
+        """
+        every_tier: dict[Any, Any] = dict.fromkeys(self.streams.values(), ">")
+        block = min(self.settings.worker_block_ms, int(MAX_BLOCK_S * 1000))
+        if state.reads_since_batch >= BATCH_MEMORY or per_stream == 1:
+            reply = await reader.xreadgroup(self.group, consumer, every_tier, count=per_stream, block=block)
+            state.backlog = any(len(entries) == per_stream for _, entries in reply or [])
+            return self._deliveries(reply, consumer)
+        pipe = reader.pipeline(transaction=False)
+        pipe.xreadgroup(self.group, consumer, every_tier, count=1, block=block)
+        pipe.xreadgroup(self.group, consumer, every_tier, count=per_stream - 1)
+        first, rest = await execute_on_own_connection(reader, pipe)
+        state.backlog = any(len(entries) == per_stream - 1 for _, entries in rest or [])
+        return self._deliveries(first, consumer) + self._deliveries(rest, consumer)
 
     async def _read_weighted(self, consumer: str, scheduler: TierScheduler, slots: int) -> tuple[list[Delivery], bool]:
         """Non-blocking weighted passes; also says whether some tier may still hold more."""

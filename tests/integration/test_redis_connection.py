@@ -16,10 +16,11 @@ import pytest
 import uvloop
 from redis.asyncio import Redis
 from redis.asyncio.connection import Connection
-from redis.exceptions import DataError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import DataError, ResponseError
 
 from common.messaging import QueueManager, RedisManager
-from common.messaging.redis_manager import platform_connection_class
+from common.messaging.redis_manager import execute_on_own_connection, own_connection, platform_connection_class
 from common.settings import CommonSettings
 from tests.support.helpers import delete_prefixed, eventually
 
@@ -185,3 +186,62 @@ def test_hostile_values_travel_byte_for_byte(on_each_loop: Callable[[Check], Non
             await raw.aclose()
 
     on_each_loop(check)
+
+
+def test_commands_pipelined_on_a_held_connection_use_it_alone_and_keep_it_in_step(
+    on_each_loop: Callable[[Check], None], settings: CommonSettings
+) -> None:
+    """`execute_on_own_connection`: the queued commands go out on the connection a reader holds (no second one
+    from the pool), an error in one still reads the replies after it, and a read cut off by cancellation or a
+    killed connection leaves nothing behind for the next command to misread."""
+
+    async def check(redis: Redis, prefix: str) -> None:
+        key, text = f"{prefix}:list", f"{prefix}:text"
+        side = Redis.from_url(settings.redis_url, decode_responses=True)  # outside the pool under test
+        await redis.set(text, "not a list")
+        try:
+            async with own_connection(redis) as reader:
+                held = await reader.client_id()
+                await side.rpush(key, "a", "b", "c")
+                pipe = reader.pipeline(transaction=False)
+                pipe.brpop([key], timeout=1).rpop(key, 10).client_id()
+                assert await execute_on_own_connection(reader, pipe) == [(key, "c"), ["b", "a"], held]
+
+                pipe = reader.pipeline(transaction=False)
+                pipe.lpush(key, "kept").rpop(text).rpop(key)
+                with pytest.raises(ResponseError, match="WRONGTYPE"):
+                    await execute_on_own_connection(reader, pipe)
+                assert await reader.client_id() == held  # every reply read: the next command gets its own
+                assert await side.llen(key) == 0  # the commands after the error ran
+
+                blocked_before = await _blocked_clients(side)
+                pipe = reader.pipeline(transaction=False)
+                pipe.brpop([key], timeout=2).rpop(key, 10)
+                waiting = asyncio.create_task(execute_on_own_connection(reader, pipe))
+
+                async def blocked() -> bool:
+                    return await _blocked_clients(side) > blocked_before
+
+                await eventually(blocked, what="the pipelined read waiting")
+                waiting.cancel()
+                await asyncio.gather(waiting, return_exceptions=True)
+                await side.rpush(key, "after the cancel")
+                async with asyncio.timeout(10):
+                    assert await reader.rpop(key) == "after the cancel"  # the cancelled read took nothing
+
+                held = await reader.client_id()
+                assert await side.client_kill_filter(_id=held) == 1
+                pipe = reader.pipeline(transaction=False)
+                pipe.rpop(key).client_id()
+                with pytest.raises(RedisConnectionError):
+                    await execute_on_own_connection(reader, pipe)
+                async with asyncio.timeout(10):
+                    assert await reader.client_id() != held  # replaced on the next command
+        finally:
+            await side.aclose()
+
+    on_each_loop(check)
+
+
+async def _blocked_clients(side: Redis) -> int:
+    return int((await side.info("clients"))["blocked_clients"])
