@@ -221,7 +221,7 @@ class BaseWorker:
             deliveries, state.backlog = await self._read_weighted(consumer, state.scheduler, slots)
         if not deliveries and not self._stopping.is_set():
             deliveries = await self._read_blocking(reader, consumer, state, max(1, slots // len(self.streams)))
-        state.reads_since_batch = 0 if len(deliveries) > 1 else state.reads_since_batch + 1
+        state.reads_since_batch = 0 if len(deliveries) > 1 else min(state.reads_since_batch + 1, BATCH_MEMORY)
         return deliveries
 
     async def _read_blocking(self, reader: Redis, consumer: str, state: ReadState, per_stream: int) -> list[Delivery]:
