@@ -77,7 +77,14 @@ class PromptPool(BlockingConnectionPool):
     redis-py's BlockingConnectionPool takes its Condition and arms its timeout for every checkout, even when a
     connection is free. Here a checkout that finds one free (or room to open one), while no other checkout is
     waiting, takes it directly; once the pool is exhausted every checkout waits in redis-py's own queue (under
-    its timeout), so the waiting ones are served in order."""
+    its timeout), so the waiting ones are served in order.
+
+    A checkout does not poll the connection's socket first either. redis-py's pool does, to find a connection
+    that was given back with a reply left unread or that the server closed, at the cost of a zero timeout, a
+    cancelled read and one more loop turn per command (about a quarter of a command's CPU). Neither needs it
+    here: redis-py closes a connection whose read or write failed or was cancelled, so none comes back with a
+    reply unread, and a command sent on a connection the server closed fails before anything ran and is sent
+    again on a new connection by the client's retry (`Retry` below)."""
 
     _waiting = 0
 
@@ -95,6 +102,10 @@ class PromptPool(BlockingConnectionPool):
             await self.release(connection)
             raise
         return connection
+
+    async def ensure_connection(self, connection: AbstractConnection) -> None:
+        if not connection.is_connected:  # and no socket poll (see the class's doc)
+            await connection.connect()
 
 
 class RedisManager:

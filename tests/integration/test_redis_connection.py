@@ -218,13 +218,10 @@ def test_commands_pipelined_on_a_held_connection_use_it_alone_and_keep_it_in_ste
                 pipe = reader.pipeline(transaction=False)
                 pipe.brpop([key], timeout=2).rpop(key, 10)
                 waiting = asyncio.create_task(execute_on_own_connection(reader, pipe))
-
-                async def blocked() -> bool:
-                    return await _blocked_clients(side) > blocked_before
-
-                await eventually(blocked, what="the pipelined read waiting")
+                await _wait_blocked_clients(side, blocked_before + 1, "the pipelined read waiting")
                 waiting.cancel()
                 await asyncio.gather(waiting, return_exceptions=True)
+                await _wait_blocked_clients(side, blocked_before, "the cancelled read's connection closed")
                 await side.rpush(key, "after the cancel")
                 async with asyncio.timeout(10):
                     assert await reader.rpop(key) == "after the cancel"  # the cancelled read took nothing
@@ -245,3 +242,66 @@ def test_commands_pipelined_on_a_held_connection_use_it_alone_and_keep_it_in_ste
 
 async def _blocked_clients(side: Redis) -> int:
     return int((await side.info("clients"))["blocked_clients"])
+
+
+async def _wait_blocked_clients(side: Redis, count: int, what: str) -> None:
+    """Until Redis counts `count` blocked clients (a cancelled read's connection is closed asynchronously: until
+    Redis has seen it close, a push could still be handed to it)."""
+
+    async def reached() -> bool:
+        return await _blocked_clients(side) == count
+
+    await eventually(reached, what=what)
+
+
+def test_pooled_connections_the_server_closed_serve_the_next_commands_exactly_once(
+    on_each_loop: Callable[[Check], None], settings: CommonSettings
+) -> None:
+    """A checkout takes a free connection without polling its socket: a command on a connection the server
+    closed fails before anything ran and is sent again on a new one (each INCR counts once)."""
+
+    async def check(redis: Redis, prefix: str) -> None:
+        side = Redis.from_url(settings.redis_url, decode_responses=True)  # outside the pool under test
+        counter = f"{prefix}:counter"
+        try:
+            ids = await asyncio.gather(*(redis.client_id() for _ in range(4)))  # the pool's 4 connections, idle now
+            for connection_id in set(ids):
+                assert await side.client_kill_filter(_id=connection_id) == 1
+            async with asyncio.timeout(10):
+                await asyncio.gather(*(redis.incr(counter) for _ in range(8)))
+                async with redis.pipeline(transaction=False) as pipe:
+                    pipe.incr(counter).incr(counter)
+                    assert await pipe.execute() == [9, 10]
+            assert await side.get(counter) == "10"
+            assert not set(ids) & set(await asyncio.gather(*(redis.client_id() for _ in range(4))))
+        finally:
+            await side.aclose()
+
+    on_each_loop(check)
+
+
+def test_a_pooled_command_cancelled_while_waiting_leaves_no_reply_for_the_next(
+    on_each_loop: Callable[[Check], None], settings: CommonSettings
+) -> None:
+    """A cancelled read closes its connection, so the pool never hands out one with a reply still to come."""
+
+    async def check(redis: Redis, prefix: str) -> None:
+        side = Redis.from_url(settings.redis_url, decode_responses=True)
+        key = f"{prefix}:list"
+        try:
+            for n in range(3):
+                blocked_before = await _blocked_clients(side)
+                waiting = asyncio.create_task(redis.blpop([key], timeout=5))
+                await _wait_blocked_clients(side, blocked_before + 1, "the pooled BLPOP waiting")
+                waiting.cancel()
+                await asyncio.gather(waiting, return_exceptions=True)
+                await _wait_blocked_clients(side, blocked_before, "the cancelled BLPOP's connection closed")
+                await side.rpush(key, f"value {n}")
+                async with asyncio.timeout(10):
+                    replies = await asyncio.gather(*(redis.echo(f"echo {m}") for m in range(4)))
+                assert replies == [f"echo {m}" for m in range(4)]
+                assert await redis.lpop(key) == f"value {n}"  # the cancelled BLPOP took nothing
+        finally:
+            await side.aclose()
+
+    on_each_loop(check)
