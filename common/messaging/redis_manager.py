@@ -1,5 +1,5 @@
 """Builds the process's one Redis client: a blocking pool sized for the blocking waiters (PromptPool: a free
-connection is taken without waiting; DirectWrites: a command is written without a task of its own;
+connection is taken without waiting or a socket poll; DirectWrites: a command is written without a task of its own;
 HiredisPacking: commands packed in C), or a Redis Cluster client (per-node pools) when `redis_cluster` is
 set. Key names keep what is used together in one slot (QueueManager's hash tags), so the same code runs on
 both."""
