@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import pytest
@@ -64,6 +64,30 @@ def tasks_created() -> Iterator[list[str]]:
         loop.set_task_factory(previous)
 
 
+@asynccontextmanager
+async def outside_pool(settings: CommonSettings, *, decode: bool = True) -> AsyncIterator[Redis]:
+    """A client of its own, outside the pool under test: to watch, kill and feed that pool's connections."""
+    side = Redis.from_url(settings.redis_url, decode_responses=decode)
+    try:
+        yield side
+    finally:
+        await side.aclose()
+
+
+async def _blocked_clients(side: Redis) -> int:
+    return int((await side.info("clients"))["blocked_clients"])
+
+
+async def _wait_blocked_clients(side: Redis, count: int, what: str) -> None:
+    """Until Redis counts `count` blocked clients (a cancelled read's connection is closed asynchronously: until
+    Redis has seen it close, a push could still be handed to it)."""
+
+    async def reached() -> bool:
+        return await _blocked_clients(side) == count
+
+    await eventually(reached, what=what)
+
+
 def test_a_command_is_written_without_a_task_of_its_own(on_each_loop: Callable[[Check], None]) -> None:
     async def check(redis: Redis, prefix: str) -> None:
         key = f"{prefix}:plain"
@@ -115,15 +139,14 @@ def test_commands_beyond_the_pool_wait_for_a_connection_and_all_complete(
     on_each_loop: Callable[[Check], None], settings: CommonSettings
 ) -> None:
     async def check(redis: Redis, prefix: str) -> None:
-        side = Redis.from_url(settings.redis_url, decode_responses=True)  # outside the pool under test
-        try:
-            before = (await side.info("clients"))["blocked_clients"]
+        async with outside_pool(settings) as side:
+            before = await _blocked_clients(side)
             lists = [f"{prefix}:list:{n}" for n in range(4)]
             pops = [asyncio.create_task(redis.blpop([key], timeout=10)) for key in lists]  # the pool's 4 connections
             writes = [asyncio.create_task(redis.set(f"{prefix}:k{n}", str(n))) for n in range(40)]
 
             async def all_blocked() -> bool:
-                return bool((await side.info("clients"))["blocked_clients"] >= before + 4)
+                return await _blocked_clients(side) >= before + 4
 
             await eventually(all_blocked, what="the four pops blocked in Redis")
             async with asyncio.timeout(10):
@@ -133,8 +156,6 @@ def test_commands_beyond_the_pool_wait_for_a_connection_and_all_complete(
                 await asyncio.gather(*writes)
                 assert [await pop for pop in pops] == [(key, "go") for key in lists]
             assert await side.mget([f"{prefix}:k{n}" for n in range(40)]) == [str(n) for n in range(40)]
-        finally:
-            await side.aclose()
 
     on_each_loop(check)
 
@@ -174,16 +195,13 @@ def test_commands_pack_to_the_same_bytes_as_redis_py_and_reject_the_same_argumen
 
 def test_hostile_values_travel_byte_for_byte(on_each_loop: Callable[[Check], None], settings: CommonSettings) -> None:
     async def check(redis: Redis, prefix: str) -> None:
-        raw = Redis.from_url(settings.redis_url)  # reads bytes back, undecoded
-        try:
+        async with outside_pool(settings, decode=False) as raw:  # reads bytes back, undecoded
             for n, value in enumerate(HOSTILE_VALUES):
                 await redis.set(f"{prefix}:v{n}", value)
                 assert await raw.get(f"{prefix}:v{n}") == as_stored(value)
             with pytest.raises(UnicodeEncodeError):
                 await redis.set(f"{prefix}:surrogate", "lone \udc80 surrogate")
             assert await redis.set(f"{prefix}:after", "still usable")
-        finally:
-            await raw.aclose()
 
     on_each_loop(check)
 
@@ -197,9 +215,8 @@ def test_commands_pipelined_on_a_held_connection_use_it_alone_and_keep_it_in_ste
 
     async def check(redis: Redis, prefix: str) -> None:
         key, text = f"{prefix}:list", f"{prefix}:text"
-        side = Redis.from_url(settings.redis_url, decode_responses=True)  # outside the pool under test
-        await redis.set(text, "not a list")
-        try:
+        async with outside_pool(settings) as side:
+            await redis.set(text, "not a list")
             async with own_connection(redis) as reader:
                 held = await reader.client_id()
                 await side.rpush(key, "a", "b", "c")
@@ -234,24 +251,8 @@ def test_commands_pipelined_on_a_held_connection_use_it_alone_and_keep_it_in_ste
                     await execute_on_own_connection(reader, pipe)
                 async with asyncio.timeout(10):
                     assert await reader.client_id() != held  # replaced on the next command
-        finally:
-            await side.aclose()
 
     on_each_loop(check)
-
-
-async def _blocked_clients(side: Redis) -> int:
-    return int((await side.info("clients"))["blocked_clients"])
-
-
-async def _wait_blocked_clients(side: Redis, count: int, what: str) -> None:
-    """Until Redis counts `count` blocked clients (a cancelled read's connection is closed asynchronously: until
-    Redis has seen it close, a push could still be handed to it)."""
-
-    async def reached() -> bool:
-        return await _blocked_clients(side) == count
-
-    await eventually(reached, what=what)
 
 
 def test_pooled_connections_the_server_closed_serve_the_next_commands_exactly_once(
@@ -261,9 +262,8 @@ def test_pooled_connections_the_server_closed_serve_the_next_commands_exactly_on
     closed fails before anything ran and is sent again on a new one (each INCR counts once)."""
 
     async def check(redis: Redis, prefix: str) -> None:
-        side = Redis.from_url(settings.redis_url, decode_responses=True)  # outside the pool under test
-        counter = f"{prefix}:counter"
-        try:
+        async with outside_pool(settings) as side:
+            counter = f"{prefix}:counter"
             ids = await asyncio.gather(*(redis.client_id() for _ in range(4)))  # the pool's 4 connections, idle now
             for connection_id in set(ids):
                 assert await side.client_kill_filter(_id=connection_id) == 1
@@ -274,8 +274,6 @@ def test_pooled_connections_the_server_closed_serve_the_next_commands_exactly_on
                     assert await pipe.execute() == [9, 10]
             assert await side.get(counter) == "10"
             assert not set(ids) & set(await asyncio.gather(*(redis.client_id() for _ in range(4))))
-        finally:
-            await side.aclose()
 
     on_each_loop(check)
 
@@ -286,9 +284,8 @@ def test_a_pooled_command_cancelled_while_waiting_leaves_no_reply_for_the_next(
     """A cancelled read closes its connection, so the pool never hands out one with a reply still to come."""
 
     async def check(redis: Redis, prefix: str) -> None:
-        side = Redis.from_url(settings.redis_url, decode_responses=True)
-        key = f"{prefix}:list"
-        try:
+        async with outside_pool(settings) as side:
+            key = f"{prefix}:list"
             for n in range(3):
                 blocked_before = await _blocked_clients(side)
                 waiting = asyncio.create_task(redis.blpop([key], timeout=5))
@@ -301,7 +298,5 @@ def test_a_pooled_command_cancelled_while_waiting_leaves_no_reply_for_the_next(
                     replies = await asyncio.gather(*(redis.echo(f"echo {m}") for m in range(4)))
                 assert replies == [f"echo {m}" for m in range(4)]
                 assert await redis.lpop(key) == f"value {n}"  # the cancelled BLPOP took nothing
-        finally:
-            await side.aclose()
 
     on_each_loop(check)
