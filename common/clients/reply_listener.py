@@ -12,7 +12,8 @@ request is not held up by the listener's own read.
 
 Callers only ever await a future: a cancelled or timed-out caller never cancels a Redis command (§3). The task
 runs while calls are waiting and until the last deadline of the calls it served has passed, so a late reply is
-still read and dropped instead of left behind; then it ends, and the next call starts it again. Replies nobody
+still read and dropped instead of left behind; then it ends, and the next call starts it again. It also ends when
+the process closes its Redis client, failing the calls still waiting with RedisClosedError. Replies nobody
 takes expire with their list (the worker EXPIREs it with every push, §8).
 """
 
@@ -28,7 +29,7 @@ from common.clients.loop_local import LoopLocal
 from common.log import get_logger
 from common.messaging.backoff import REDIS_DOWN, Backoff
 from common.messaging.queue_manager import QueueManager
-from common.messaging.redis_manager import MAX_BLOCK_S, execute_on_own_connection, own_connection
+from common.messaging.redis_manager import MAX_BLOCK_S, RedisClosedError, execute_on_own_connection, own_connection
 from common.models.actions import DomainActionResponse
 from common.tasks import sleep_unless
 
@@ -79,6 +80,9 @@ class ReplyListener:
             try:
                 replies = await self._pop(reader)
                 backoff.reset()
+            except RedisClosedError as exc:  # the process closed the client: no reply can come any more
+                self._fail_waiting(exc)
+                return
             except REDIS_DOWN as exc:  # the waiting callers time out on their own; the listener keeps trying
                 await backoff.wait(exc, "reply_listener_redis_unavailable", waiting=len(self._waiting))
                 continue
@@ -101,6 +105,12 @@ class ReplyListener:
         pipe.rpop(self.queue, REPLY_BATCH)
         popped, rest = await execute_on_own_connection(reader, pipe)
         return ([popped[1]] if popped else []) + list(rest or [])  # a reply may come between a timeout and the RPOP
+
+    def _fail_waiting(self, error: Exception) -> None:
+        waiting, self._waiting = self._waiting, {}
+        for future in waiting.values():
+            if not future.done():
+                future.set_exception(error)
 
     def _resolve(self, raw: str) -> None:
         try:

@@ -1,8 +1,8 @@
 """Builds the process's one Redis client: a blocking pool sized for the blocking waiters (PromptPool: a free
 connection is taken without waiting or a socket poll; DirectWrites: a command is written without a task of its own;
-HiredisPacking: commands packed in C), or a Redis Cluster client (per-node pools) when `redis_cluster` is
-set. Key names keep what is used together in one slot (QueueManager's hash tags), so the same code runs on
-both."""
+HiredisPacking: commands packed in C; StaysClosed: nothing reconnects once the manager is closed), or a Redis
+Cluster client (per-node pools) when `redis_cluster` is set. Key names keep what is used together in one slot
+(QueueManager's hash tags), so the same code runs on both."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.connection import HiredisRespSerializer
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from common.settings import CommonSettings
@@ -66,9 +66,29 @@ class HiredisPacking(AbstractConnection):
         return self._packer.pack(*args)
 
 
-def platform_connection_class(base: type[AbstractConnection]) -> type[AbstractConnection]:
-    """`base` (TCP, TLS or Unix socket, as the URL says) with the platform's writes and packing."""
-    return type(f"Platform{base.__name__}", (DirectWrites, HiredisPacking, base), {})
+class RedisClosedError(RedisError):
+    """The process closed this Redis client (`RedisManager.close`): no connection is opened through it again."""
+
+
+class StaysClosed(AbstractConnection):
+    """A connection that does not connect again once its RedisManager is closed.
+
+    Closing the pool drops the connections, but a task still running (a reply listener serving calls until
+    their deadline, a writer) would otherwise reconnect through the client's retry, on a pool nobody will close
+    again: a blocked read left behind on the server, under the process's name. It fails with RedisClosedError
+    instead. The flag lives on the connection class, which is made per manager (`platform_connection_class`)."""
+
+    manager_closed = False
+
+    async def connect_check_health(self, check_health: bool = True, retry_socket_connect: bool = True) -> None:
+        if self.manager_closed and not self.is_connected:
+            raise RedisClosedError("this process closed its Redis client")
+        await super().connect_check_health(check_health, retry_socket_connect)
+
+
+def platform_connection_class(base: type[AbstractConnection]) -> type[StaysClosed]:
+    """`base` (TCP, TLS or Unix socket, as the URL says) with the platform's writes and packing, for one manager."""
+    return type(f"Platform{base.__name__}", (StaysClosed, DirectWrites, HiredisPacking, base), {})
 
 
 class PromptPool(BlockingConnectionPool):
@@ -132,13 +152,16 @@ class RedisManager:
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
             **connection,
         )
-        self._pool.connection_class = platform_connection_class(self._pool.connection_class)
+        self._connection_class = platform_connection_class(self._pool.connection_class)
+        self._pool.connection_class = self._connection_class
         self.client = Redis(connection_pool=self._pool)
 
     async def ping(self) -> bool:
         return bool(await self.client.ping())  # type: ignore[misc]  # redis-py types async commands as "Awaitable[T] | T"
 
     async def close(self) -> None:
+        if self._pool is not None:
+            self._connection_class.manager_closed = True  # before the disconnect: nothing reconnects after it
         await self.client.aclose()
         if self._pool is not None:
             await self._pool.disconnect()

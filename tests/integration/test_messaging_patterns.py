@@ -14,7 +14,9 @@ from common.clients import BaseRedisClient
 from common.clients.reply_listener import reply_listener
 from common.errors import ActionTimeoutError, NoobleError, NotFoundError
 from common.handlers import CallbackReceiverHandler
+from common.messaging import RedisManager
 from common.messaging.codec import ACTION_FIELD
+from common.messaging.redis_manager import RedisClosedError
 from common.models.actions import utc_now
 from common.models.tiers import Tier
 from common.workers.callback_consumer import CallbackConsumer
@@ -283,3 +285,36 @@ async def test_concurrent_calls_share_one_blocking_reply_read(client, redis, que
         await redis.lpush(key(queues, "release", action.action_id), "go")
     results = await asyncio.gather(*calls)
     assert [result["released"] for result in results] == [action.action_id for action in actions]
+
+
+async def test_closing_the_client_ends_its_reply_listener_and_fails_the_waiting_calls(redis, settings) -> None:
+    """A process that closes its Redis client while calls wait (a service shutting down) leaves nothing behind:
+    the waiting calls fail at once with RedisClosedError instead of waiting out their timeout, the listener ends
+    instead of reconnecting (a blocked read left on the server under the process's name), and later commands
+    through the closed client fail the same way without opening a connection."""
+    named = settings.model_copy(update={"service_name": f"closing-{time.time_ns()}"})
+    manager = RedisManager(named)
+    caller = BaseRedisClient(manager.client, named, origin_service="tester")
+    calls = [  # nobody serves them: they wait on the listener until closed
+        asyncio.create_task(caller.call(caller.new_action("echo.message.say", tenant_id="t1"), 60)) for _ in range(3)
+    ]
+
+    async def named_clients() -> list[dict]:
+        return [c for c in await redis.client_list() if c.get("name") == named.service_name]
+
+    async def listener_blocked() -> bool:
+        return any(c.get("cmd") == "brpop" for c in await named_clients())
+
+    await eventually(listener_blocked, what="the reply listener blocked on its list")
+    await manager.close()
+    outcomes = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 10)
+    assert all(isinstance(outcome, RedisClosedError) for outcome in outcomes), outcomes
+    listener = reply_listener(manager.client, caller.queues, "tester")
+    assert listener._task is not None and listener._task.done() and listener._task.exception() is None
+    with pytest.raises(RedisClosedError):
+        await manager.client.get("anything")
+
+    async def all_gone() -> bool:
+        return not await named_clients()
+
+    await eventually(all_gone, what="the closed client's connections gone from the server")
