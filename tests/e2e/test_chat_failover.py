@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import signal
+
+import pytest
+from websockets.exceptions import ConnectionClosed
 
 from tests.support.platform import ChatPlatform, chat
 
@@ -11,9 +17,14 @@ def seqs(events: list[dict]) -> list[int]:
     return [e["seq"] for e in events]
 
 
-async def test_a_killed_orchestrator_replica_does_not_strand_its_turn(chat_platform: ChatPlatform) -> None:
-    """The replica that started the turn is SIGKILLed mid-stream; a survivor adopts its callbacks and the
-    client, reconnected there with `last_seq`, gets the rest: no gap, no repeated text, the turn ends."""
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "rolling_update"])
+async def test_a_stopped_orchestrator_replica_does_not_strand_its_turn(
+    chat_platform: ChatPlatform, stop: signal.Signals
+) -> None:
+    """The replica that started the turn stops mid-stream: SIGKILLed (no drain, no goodbye), or SIGTERMed as in
+    a rolling update (it closes its sockets with 1012 "service restart" and exits 0). A survivor adopts its
+    callbacks and the client, reconnected there with `last_seq`, gets the rest: no gap, no repeated text, the
+    turn ends."""
     doomed, doomed_url = chat_platform.start_replica()
     try:
         key = await chat_platform.new_tenant()
@@ -23,8 +34,14 @@ async def test_a_killed_orchestrator_replica_does_not_strand_its_turn(chat_platf
             await first.until("session_ready")
             await first.send(type="message", content="tell me a long story")
             seen = await first.until("token")
-            doomed.kill()  # SIGKILL: no drain, no goodbye
-            await asyncio.to_thread(doomed.wait, 10)
+            doomed.send_signal(stop)
+            if stop == signal.SIGTERM:  # the events sent before the close, then the close itself
+                with pytest.raises(ConnectionClosed) as closed:
+                    while True:
+                        seen.append(await first.next(30))
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012, closed.value
+            exit_code = await asyncio.to_thread(doomed.wait, 30)
+            assert exit_code == (0 if stop == signal.SIGTERM else -signal.SIGKILL)
     finally:
         if doomed.poll() is None:
             doomed.kill()
@@ -47,10 +64,6 @@ async def test_a_turn_whose_execution_worker_is_killed_is_rerun_and_the_text_sta
 ) -> None:
     """SIGKILL the execution service mid-answer: the launcher restarts it, the turn is reclaimed and generated
     again from the start after a `turn_restart`, so the text streamed after it equals `message_end.content`."""
-    import json
-    import os
-    import signal
-
     key = await chat_platform.new_tenant()
     session = await chat_platform.new_session(key, await chat_platform.new_agent(key))
     status = chat_platform.home / "n4" / "status.json"
