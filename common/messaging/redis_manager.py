@@ -160,11 +160,12 @@ class RedisManager:
         return bool(await self.client.ping())  # type: ignore[misc]  # redis-py types async commands as "Awaitable[T] | T"
 
     async def close(self) -> None:
-        if self._pool is not None:
-            self._connection_class.manager_closed = True  # before the disconnect: nothing reconnects after it
+        if self._pool is None:  # a cluster client closes its per-node connections itself
+            await self.client.aclose()
+            return
+        self._connection_class.manager_closed = True  # before the disconnect: nothing reconnects after it
         await self.client.aclose()
-        if self._pool is not None:
-            await self._pool.disconnect()
+        await self._pool.disconnect()
 
 
 def is_cluster(redis: Redis) -> bool:

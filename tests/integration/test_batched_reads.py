@@ -21,17 +21,9 @@ from common.models.tiers import Tier
 from common.settings import CommonSettings
 from common.workers.base_worker import BATCH_MEMORY, BaseWorker
 from common.workers.router import ActionRouter
-from tests.support.helpers import eventually
+from tests.support.helpers import blocked_on, eventually
 
 BATCH = 8
-
-
-async def blocked_on(redis: Redis, name: str, command: str) -> bool:
-    """Some connection named `name` is waiting (server-side) in a blocking `command`."""
-    return any(
-        client.get("name") == name and client.get("cmd") == command and "b" in client.get("flags", "")
-        for client in await redis.client_list()
-    )
 
 
 class ReadRecordingWorker(BaseWorker):

@@ -21,7 +21,7 @@ from common.models.actions import utc_now
 from common.models.tiers import Tier
 from common.workers.callback_consumer import CallbackConsumer
 from common.workers.router import ActionRouter
-from tests.support.helpers import eventually, pop
+from tests.support.helpers import blocked_on, eventually, pop
 
 WORKER = "tests.support.echo_worker"
 
@@ -302,10 +302,7 @@ async def test_closing_the_client_ends_its_reply_listener_and_fails_the_waiting_
     async def named_clients() -> list[dict]:
         return [c for c in await redis.client_list() if c.get("name") == named.service_name]
 
-    async def listener_blocked() -> bool:
-        return any(c.get("cmd") == "brpop" for c in await named_clients())
-
-    await eventually(listener_blocked, what="the reply listener blocked on its list")
+    await eventually(lambda: blocked_on(redis, named.service_name, "brpop"), what="the reply listener blocked")
     await manager.close()
     outcomes = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 10)
     assert all(isinstance(outcome, RedisClosedError) for outcome in outcomes), outcomes

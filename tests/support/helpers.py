@@ -31,6 +31,14 @@ async def delete_prefixed(redis: Redis, prefix: str) -> None:
         await redis.unlink(key)
 
 
+async def blocked_on(redis: Redis, name: str, command: str) -> bool:
+    """Some connection named `name` is waiting (server-side) in a blocking `command`."""
+    return any(
+        client.get("name") == name and client.get("cmd") == command and "b" in client.get("flags", "")
+        for client in await redis.client_list()
+    )
+
+
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 15.0, what: str = "condition") -> Any:
     """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
     give_up_at = time.monotonic() + timeout
