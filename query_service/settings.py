@@ -20,7 +20,7 @@ class QuerySettings(CommonSettings, LLMSettings):
     hybrid_keyword_text_weight: float = Field(3.0, ge=0, le=10)
     keyword_query_max_words: int = Field(2, ge=0, le=20)
     context_max_tokens: int = Field(300, ge=0, le=4_000)  # a hit's section (`context`) is cut to this many tokens
-    min_vector_similarity: float = Field(0.25, ge=-1, le=1)  # below it (and no text match) a chunk is not relevant
     answer_model_provider: str = "local"  # the model that writes grounded answers
     answer_model_name: str = "smollm2-135m-instruct"
     answer_max_tokens: int = Field(400, ge=16, le=8_192)
+    answer_context_max_tokens: int = Field(1_500, ge=100, le=100_000)  # the sources' share of a `model` answer prompt

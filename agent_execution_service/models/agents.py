@@ -3,6 +3,7 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.llm.settings import ModelSpec
+from common.models.knowledge import KnowledgeConfig
 
 
 class MemorySpec(BaseModel):
@@ -19,6 +20,7 @@ class TurnAgent(BaseModel):
     model: ModelSpec
     tools: list[str] = Field(default_factory=list)
     collection_ids: list[str] = Field(default_factory=list)
+    knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
     memory: MemorySpec = Field(default_factory=MemorySpec)
     is_active: bool = True
     timeout_s: int = 30

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,11 +26,27 @@ from agent_execution_service.models.chat import ChatRunRequest
 from agent_execution_service.services.tools import build_tools
 from agent_execution_service.services.turn_events import TurnEvents
 from common.errors import ForbiddenError, NoobleError, ValidationError, as_nooble_error
+from common.grounding import (
+    GROUNDING_INSTRUCTIONS,
+    PHRASING_MAX_TOKENS,
+    SupportedPhrasing,
+    answer_style,
+    is_small_talk,
+    phrasing_prompt,
+    quotes,
+    relevant_sources,
+    render_quotes,
+    source_item,
+    sources_prompt,
+    standalone_query,
+    without_unknown_citations,
+)
 from common.llm.factory import build_chat_model, llm_error
 from common.log import get_logger
 from common.models.actions import DomainAction, utc_now
 from common.models.chat import ChatError, MessageEnd, Sources, ToolCall, ToolResult, Usage
 from common.models.conversations import Role, TurnMessage
+from common.models.knowledge import AnswerStyle, KnowledgeMode, SearchHit
 from common.tokens import count_tokens
 
 log = get_logger(__name__)
@@ -46,6 +62,7 @@ class TurnState:
     usage: Usage = field(default_factory=Usage)
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     sources: list[dict[str, Any]] = field(default_factory=list)
+    sources_sent: int = 0  # how many of `sources` a `sources` event has carried
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @contextlib.contextmanager
@@ -75,7 +92,7 @@ async def run_turn(action: DomainAction, req: ChatRunRequest, deps: ExecutionDep
             if error.error_type.value == "internal_error":
                 log.error("turn_failed", task_id=task_id, exc_info=exc)
             outcome = ChatError(task_id=task_id, code=error.code, message=error.message)
-        if isinstance(outcome, MessageEnd) and state.sources:
+        if isinstance(outcome, MessageEnd) and len(state.sources) > state.sources_sent:  # the knowledge tool's
             await events.emit(Sources(task_id=task_id, items=state.sources))
     log.info("turn_finished", task_id=task_id, outcome=outcome.type, usage=state.usage.total_tokens, **state.timings_ms)
     return {"task_id": task_id, "event": outcome.model_dump(mode="json", exclude_none=True)}
@@ -90,9 +107,10 @@ async def _run(
     with state.timed("config_and_history_ms"):
         agent, history = await _config_and_history(action, req, deps)
     question = TurnMessage(message_id=f"{task_id}:user", role=Role.USER, content=req.message, created_at=utc_now())
-    messages = [*_to_langchain(history, skip_id=question.message_id), HumanMessage(req.message)]
     try:
-        outcome = await _generate(action, agent, messages, deps, events, state)
+        with state.timed("retrieval_ms"):
+            sources = await _retrieve(action, req, agent, history, question.message_id, deps, events, state)
+        outcome = await _answer(action, req, agent, history, question.message_id, sources, deps, events, state)
     except Exception:
         await _save_question_anyway(action, req, deps, history, question)
         raise
@@ -200,30 +218,100 @@ async def _history(
     return await deps.conversation.history(action, req.conversation_id, *limits)
 
 
-async def _generate(
+async def _retrieve(
     action: DomainAction,
+    req: ChatRunRequest,
     agent: TurnAgent,
-    messages: list[BaseMessage],
+    history: TurnHistory,
+    question_id: str,
+    deps: ExecutionDeps,
+    events: TurnEvents,
+    state: TurnState,
+) -> list[SearchHit] | None:
+    """Retrieval before generation: the relevant passages for the turn's question (a follow-up searched together
+    with the question it follows), numbered and sent to the client before the first token. None: this turn does
+    not retrieve (no collections, `tool` or `off` mode, or small talk in `auto` mode)."""
+    knowledge = agent.knowledge
+    if not agent.collection_ids or knowledge.mode in (KnowledgeMode.TOOL, KnowledgeMode.OFF):
+        return None
+    if knowledge.mode == KnowledgeMode.AUTO and is_small_talk(req.message):
+        return None
+    earlier = [m["content"] for m in history.messages if m["role"] == "user" and m["message_id"] != question_id]
+    query = standalone_query(req.message, earlier)
+    hits = await deps.query.search(action, query, agent.collection_ids, knowledge.top_k, with_evidence=True)
+    sources = relevant_sources(hits, knowledge.min_relevance)
+    if sources:
+        state.sources += [source_item(hit) for hit in sources]
+        await events.emit(Sources(task_id=events.task_id, items=state.sources))
+        state.sources_sent = len(state.sources)
+    return sources
+
+
+async def _answer(
+    action: DomainAction,
+    req: ChatRunRequest,
+    agent: TurnAgent,
+    history: TurnHistory,
+    question_id: str,
+    sources: list[SearchHit] | None,
     deps: ExecutionDeps,
     events: TurnEvents,
     state: TurnState,
 ) -> MessageEnd | ChatError:
-    """The model's answer, streamed: finished, cancelled (partial answer) or past the turn's time limit."""
-    task_id = events.task_id
-    model = build_chat_model(agent.model, deps.settings)
-    tools = build_tools(
-        agent.tools,
-        query_client=deps.query,
-        action=action,
-        collection_ids=agent.collection_ids,
-        found_sources=state.sources,
-    )
-    if tools:
-        graph = create_agent(model, tools, system_prompt=agent.system_prompt)
-        streaming = _stream_agent(graph, messages, events, state)
-    else:  # no tools, no loop: the model alone (a tenth of the agent graph's overhead per turn)
-        streaming = _stream_model(model, [SystemMessage(agent.system_prompt), *messages], events, state)
+    """The turn's answer by the rules of `common.grounding`: abstain, quotes phrased by the model, or the model's
+    own answer (grounded in the sources when there are some)."""
+    knowledge = agent.knowledge
+    if sources is not None and not sources and knowledge.abstain:
+        state.streamed.append(knowledge.abstain_message)
+        await events.token(knowledge.abstain_message)
+        state.content = knowledge.abstain_message
+        return MessageEnd(task_id=events.task_id, content=state.content, usage=state.usage)
+    style = answer_style(knowledge.answer_style, agent.model.provider)
+    if sources and style == AnswerStyle.QUOTE:
+        chosen = quotes(sources)
+        lead = render_quotes(chosen)
+        state.streamed.append(lead)
+        await events.token(lead)
+        system, user = phrasing_prompt(req.message, chosen)
+        spec = agent.model.model_copy(update={"max_tokens": min(agent.model.max_tokens, PHRASING_MAX_TOKENS)})
+        model = build_chat_model(spec, deps.settings)
+        prompt = [SystemMessage(f"{agent.system_prompt}\n\n{system}"), HumanMessage(user)]
+        streaming = _stream_model(model, prompt, events, state, SupportedPhrasing(chosen, req.message))
+    else:
+        system = agent.system_prompt
+        if sources:
+            system += f"\n\n{GROUNDING_INSTRUCTIONS}\n\n{sources_prompt(sources, knowledge.max_context_tokens)}"
+        tool_searches = knowledge.mode == KnowledgeMode.TOOL or (
+            knowledge.mode == KnowledgeMode.AUTO and style == AnswerStyle.MODEL
+        )
+        tools = build_tools(
+            agent.tools,
+            query_client=deps.query,
+            action=action,
+            knowledge_of=agent.collection_ids if tool_searches else [],
+            found_sources=state.sources,
+        )
+        messages = [*_to_langchain(history, skip_id=question_id), HumanMessage(req.message)]
+        model = build_chat_model(agent.model, deps.settings)
+        if tools:
+            streaming = _stream_agent(create_agent(model, tools, system_prompt=system), messages, events, state)
+        else:  # no tools, no loop: the model alone (a tenth of the agent graph's overhead per turn)
+            streaming = _stream_model(model, [SystemMessage(system), *messages], events, state)
+    outcome = await _generate(action, agent, streaming, events, state)
+    if isinstance(outcome, MessageEnd) and state.sources:
+        outcome.content = without_unknown_citations(outcome.content, len(state.sources))
+    return outcome
 
+
+async def _generate(
+    action: DomainAction,
+    agent: TurnAgent,
+    streaming: Coroutine[Any, Any, None],
+    events: TurnEvents,
+    state: TurnState,
+) -> MessageEnd | ChatError:
+    """`streaming` run to its end: finished, cancelled (partial answer) or past the turn's time limit."""
+    task_id = events.task_id
     # the tier's timeout, or less when the orchestrator's deadline (its own cap) comes first
     limit_s = float(agent.timeout_s)
     if action.deadline is not None:
@@ -264,16 +352,33 @@ def _to_langchain(history: TurnHistory, skip_id: str) -> list[BaseMessage]:
     return replayed
 
 
-async def _stream_model(model: Any, messages: list[BaseMessage], events: TurnEvents, state: TurnState) -> None:
+async def _stream_model(
+    model: Any,
+    messages: list[BaseMessage],
+    events: TurnEvents,
+    state: TurnState,
+    phrasing: SupportedPhrasing | None = None,
+) -> None:
+    """One model call, streamed; with `phrasing`, only the sentences it keeps are streamed (after the quotes)."""
     reported: list[Usage] = []
+    generated: list[str] = []
     async for chunk in model.astream(messages):
-        if chunk.text:
-            state.streamed.append(chunk.text)
-            await events.token(chunk.text)
         if chunk.usage_metadata:  # providers report usage on one chunk (usually the last)
             reported.append(_usage(chunk.usage_metadata, ""))
+        if not chunk.text:
+            continue
+        generated.append(chunk.text)
+        shown = phrasing.feed(chunk.text) if phrasing else chunk.text
+        if shown:
+            state.streamed.append(shown)
+            await events.token(shown)
+        if phrasing and phrasing.done:
+            break  # the phrasing has said enough: the model is not waited for
+    if phrasing and (rest := phrasing.finish()):
+        state.streamed.append(rest)
+        await events.token(rest)
     state.content = "".join(state.streamed)  # one model call: the answer is what streamed
-    state.usage += sum(reported, Usage()) if reported else _usage(None, state.content)
+    state.usage += sum(reported, Usage()) if reported else _usage(None, "".join(generated))
 
 
 async def _stream_agent(graph: Any, messages: list[BaseMessage], events: TurnEvents, state: TurnState) -> None:

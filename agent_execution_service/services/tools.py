@@ -12,6 +12,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 
 from agent_execution_service.clients.query_client import QueryClient
 from common.errors import NoobleError
+from common.grounding import source_item
 from common.models.actions import DomainAction
 
 _OPERATORS: dict[type, Callable[..., Any]] = {
@@ -73,12 +74,11 @@ def knowledge_tool(
             return "No relevant passages were found in the knowledge base."
         lines = []
         for result in results:
-            known = [i for i, item in enumerate(found, start=1) if item.get("chunk_id") == result.get("chunk_id")]
-            if not known:  # a chunk found again keeps its first number
-                found.append(result)
+            known = [i for i, item in enumerate(found, start=1) if item.get("chunk_id") == result.chunk_id]
+            if not known:  # a chunk found again keeps its first number (also one retrieved before the turn)
+                found.append(source_item(result))
             number = known[0] if known else len(found)
-            title = result.get("document_title") or result.get("source") or "document"
-            lines.append(f"[{number}] {title}: {result.get('content', '')}")
+            lines.append(f"[{number}] {result.document_title or result.source}: {result.content}")
         return "\n".join(lines)
 
     return StructuredTool.from_function(
@@ -93,14 +93,15 @@ def build_tools(
     *,
     query_client: QueryClient,
     action: DomainAction,
-    collection_ids: list[str],
+    knowledge_of: list[str],
     found_sources: list[dict[str, Any]],
 ) -> list[BaseTool]:
+    """The agent's built-in tools, and the knowledge tool over the collections `knowledge_of` (none: no tool)."""
     tools: list[BaseTool] = []
     if "calculator" in names:
         tools.append(StructuredTool.from_function(calculator))
     if "current_time" in names:
         tools.append(StructuredTool.from_function(current_time))
-    if collection_ids:  # an agent with collections always gets its knowledge tool
-        tools.append(knowledge_tool(query_client, action, collection_ids, found_sources))
+    if knowledge_of:
+        tools.append(knowledge_tool(query_client, action, knowledge_of, found_sources))
     return tools

@@ -3,6 +3,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.models.knowledge import KnowledgeConfig
 from common.validation import PatchModel
 
 
@@ -29,7 +30,7 @@ class MemoryConfig(BaseModel):
 
 
 class AgentTool(StrEnum):
-    KNOWLEDGE = "knowledge"  # searches the agent's collections (query.search)
+    KNOWLEDGE = "knowledge"  # kept for old configs: the agent's `knowledge.mode` decides how collections are used
     CALCULATOR = "calculator"
     CURRENT_TIME = "current_time"
 
@@ -43,6 +44,7 @@ class AgentFields(BaseModel):
     model: ModelConfig = Field(default_factory=ModelConfig)
     tools: list[AgentTool] = Field(default_factory=list, max_length=20)
     collection_ids: list[str] = Field(default_factory=list, max_length=50)
+    knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     is_active: bool = True
 
@@ -78,6 +80,7 @@ class AgentUpdate(PatchModel):
     model: ModelConfig | None = None
     tools: list[AgentTool] | None = Field(None, max_length=20)
     collection_ids: list[str] | None = Field(None, max_length=50)
+    knowledge: KnowledgeConfig | None = None
     memory: MemoryConfig | None = None
     is_active: bool | None = None
 

@@ -39,6 +39,7 @@ agents = sa.Table(
     sa.Column("model", JSONB, nullable=False),
     sa.Column("tools", JSONB, nullable=False),
     sa.Column("collection_ids", JSONB, nullable=False),
+    sa.Column("knowledge", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),  # migration 0009
     sa.Column("memory", JSONB, nullable=False),
     sa.Column("is_active", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),

@@ -16,7 +16,6 @@ TEMPLATES: dict[str, Template] = {
                     "cite the sources you used. If the answer is not there, say so and offer to hand the "
                     "conversation to a human. Keep answers short and concrete."
                 ),
-                tools=[AgentTool.KNOWLEDGE],
                 memory=MemoryConfig(max_messages=20, max_tokens=4_000),
             ),
         ),
@@ -27,10 +26,9 @@ TEMPLATES: dict[str, Template] = {
             agent=AgentCreate(
                 name="Knowledge-base assistant",
                 system_prompt=(
-                    "You answer questions using the knowledge tool. Quote the relevant facts, number your "
-                    "citations, and say 'I don't know' when the documents do not contain the answer."
+                    "You answer questions from the company's documents. Quote the relevant facts, cite the "
+                    "numbered sources, and say so when the documents do not contain the answer."
                 ),
-                tools=[AgentTool.KNOWLEDGE],
                 memory=MemoryConfig(max_messages=10, max_tokens=3_000),
             ),
         ),
@@ -44,7 +42,7 @@ TEMPLATES: dict[str, Template] = {
                     "You are a helpful sales assistant. Learn what the customer needs, recommend the "
                     "products from the catalogue that fit, and explain prices honestly. Never invent offers."
                 ),
-                tools=[AgentTool.KNOWLEDGE, AgentTool.CALCULATOR],
+                tools=[AgentTool.CALCULATOR],
             ),
         ),
         Template(

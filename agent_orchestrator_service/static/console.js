@@ -145,7 +145,18 @@ async function loadAgents() {
   }
 }
 
-const TOOLS = ["calculator", "current_time", "knowledge"];
+const TOOLS = ["calculator", "current_time"];
+const KNOWLEDGE_MODES = {
+  auto: "auto: search the documents before every question",
+  always: "always: search before every message",
+  tool: "tool: the model decides when to search (capable models)",
+  off: "off: do not use the collections",
+};
+const ANSWER_STYLES = {
+  auto: "auto: quotes for the local model, the model's own words for the others",
+  quote: "quote: lead with the supporting sentences, cited",
+  model: "model: the model writes the answer and cites",
+};
 
 // Model, tools, collections and memory of one agent; the model providers offered are the tier's.
 function agentSettings(agent, collections) {
@@ -171,6 +182,17 @@ function agentSettings(agent, collections) {
   const colls = field("Collections", document.createElement("select"));
   colls.multiple = true;
   for (const c of collections) colls.append(new Option(c.name, c.id, false, agent.collection_ids.includes(c.id)));
+  const knowledge = agent.knowledge;
+  const options = (select, labels, value) => {
+    for (const [v, label] of Object.entries(labels)) select.append(new Option(label, v));
+    select.value = value;
+    return select;
+  };
+  const mode = field("Use of documents", options(document.createElement("select"), KNOWLEDGE_MODES, knowledge.mode));
+  const style = field("Answers", options(document.createElement("select"), ANSWER_STYLES, knowledge.answer_style));
+  const abstain = field("When the documents have no answer, say", document.createElement("input"));
+  abstain.maxLength = 1000;
+  abstain.value = knowledge.abstain_message;
   const memory = field("Messages remembered", document.createElement("input"));
   memory.type = "number";
   memory.min = "0";
@@ -182,6 +204,7 @@ function agentSettings(agent, collections) {
       model: { ...agent.model, provider: provider.value, name: model.value },
       tools: chosen(tools),
       collection_ids: chosen(colls),
+      knowledge: { ...knowledge, mode: mode.value, answer_style: style.value, abstain_message: abstain.value || knowledge.abstain_message },
       memory: { ...agent.memory, max_messages: Number(memory.value) },
     }),
   };
@@ -413,7 +436,11 @@ function renderMarkdown(container, text, sources) {
     for (const block of part.split(/\n{2,}/)) {
       const lines = block.split("\n").filter((l) => l.trim());
       if (!lines.length) continue;
-      if (lines.every((l) => /^\s*[-*] /.test(l))) {
+      if (lines.every((l) => /^\s*>/.test(l))) {
+        const quote = document.createElement("blockquote");
+        quote.append(inline(document.createElement("p"), lines.map((l) => l.replace(/^\s*> ?/, "")).join(" "), sources));
+        container.append(quote);
+      } else if (lines.every((l) => /^\s*[-*] /.test(l))) {
         const list = document.createElement("ul");
         for (const l of lines) list.append(inline(document.createElement("li"), l.replace(/^\s*[-*] /, ""), sources));
         container.append(list);
@@ -480,15 +507,17 @@ function onEvent(event) {
   if (event.seq) sessionStorage.setItem(CHAT, JSON.stringify({ ...saved, last_seq: event.seq }));
   switch (event.type) {
     case "session_ready": $("chatInput").disabled = false; busy(false); break;
-    case "message_start": turnId += 1; turn = { taskId: event.task_id, bubble: bubble("assistant", ""), text: "" }; busy(true); break;
+    case "message_start": turnId += 1; turn = { taskId: event.task_id, bubble: bubble("assistant", ""), text: "", sources: [] }; busy(true); break;
+    case "sources": if (turn) turn.sources = event.items; break;  // sent before the first token: [n] link to them
     case "token": if (turn) { turn.text += event.delta; turn.bubble.textContent = turn.text; } break;
     case "turn_restart": if (turn) { turn.text = ""; turn.bubble.textContent = ""; } break;
     case "tool_call": step(`→ ${event.name}`); break;
     case "tool_result": step(`← ${event.name}: ${event.summary.replace(/\s+/g, " ").slice(0, 120)}`); break;
     case "message_end":
       if (turn) {
-        renderMarkdown(turn.bubble, event.content, event.sources || []);
-        showSources(turn.bubble, event.sources || []);
+        const sources = event.sources && event.sources.length ? event.sources : turn.sources;
+        renderMarkdown(turn.bubble, event.content, sources);
+        showSources(turn.bubble, sources);
       }
       turn = null; busy(false);
       guarded(loadConversations);  // the turn is stored: the list shows it

@@ -44,9 +44,16 @@ class ExtractionLimits:
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+# Typographic ligatures (PDF text is full of them): "ﬁles" would match neither a search for "files" nor its stem.
+_LIGATURES = str.maketrans(
+    {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st"}
+)
+
+
 def clean_text(text: str) -> str:
-    """Text any store can hold: no NUL or other control characters, no lone surrogates."""
-    text = _CONTROL.sub("", text)
+    """Text any store can hold and search can match: no NUL or other control characters, no lone surrogates, no
+    ligatures."""
+    text = _CONTROL.sub("", text).translate(_LIGATURES)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -2,7 +2,6 @@ from common.models.actions import DomainAction
 from common.workers.router import ActionRouter
 from query_service.deps import QueryDeps
 from query_service.models.search import GenerateRequest, GenerateResult, SearchRequest, SearchResult
-from query_service.services.context import with_sections
 from query_service.services.generate import generate
 from query_service.services.search import search
 
@@ -12,8 +11,6 @@ router: ActionRouter[QueryDeps] = ActionRouter()
 @router.handle("query.search", SearchRequest)
 async def search_chunks(action: DomainAction, req: SearchRequest, deps: QueryDeps) -> SearchResult:
     hits = await search(deps.engine, deps.embedding, action, req, deps.settings)
-    if req.with_context:
-        hits = await with_sections(deps.engine, action.tenant_id, hits, deps.settings.context_max_tokens)
     return SearchResult(query=req.query, mode=req.mode, results=hits)
 
 

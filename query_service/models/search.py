@@ -2,6 +2,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.models.knowledge import DEFAULT_MIN_RELEVANCE, AnswerStyle, SearchHit
+
 
 class SearchMode(StrEnum):
     VECTOR = "vector"
@@ -43,22 +45,11 @@ class SearchRequest(BaseModel):
     with_context: bool = Field(
         False, description="also return each hit's section as `context`: the chunks around it under the same heading"
     )
-
-
-class SearchHit(BaseModel):
-    chunk_id: int
-    document_id: str
-    collection_id: str
-    document_title: str
-    source: str
-    content: str
-    position: int
-    page: int | None
-    heading: str | None
-    score: float  # the ranking score of the mode (cosine similarity, BM25, or the fused score)
-    vector_score: float | None = None
-    text_score: float | None = None
-    context: str | None = None  # the hit's section, when asked for (`with_context`) and in grounded answers
+    with_evidence: bool = Field(
+        False,
+        description="also return each hit's sentences that best answer the query (`evidence`) and their best score "
+        "(`relevance`); implies `with_context`",
+    )
 
 
 class SearchResult(BaseModel):
@@ -81,8 +72,10 @@ class GenerateRequest(BaseModel):
     query: str = Field(min_length=1, max_length=4_000)
     collection_ids: list[str] = Field(min_length=1, max_length=50)
     document_ids: list[str] | None = Field(None, max_length=500)
-    top_k: int = Field(5, ge=1, le=20)
+    top_k: int = Field(4, ge=1, le=20)
     model: str | None = None  # provider:name, e.g. "openai:gpt-4o-mini"; default from settings
+    answer_style: AnswerStyle = AnswerStyle.AUTO
+    min_relevance: float = Field(DEFAULT_MIN_RELEVANCE, ge=0, le=1)
 
 
 class Citation(BaseModel):

@@ -9,7 +9,7 @@ from collections import defaultdict
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from query_service.models.search import SearchHit
+from common.models.knowledge import SearchHit
 
 MAX_NEIGHBOURS = 12  # chunks read on each side of a hit
 MIN_OVERLAP_CHARS = 20

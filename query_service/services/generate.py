@@ -1,38 +1,35 @@
-"""Grounded answers: the top chunks as numbered sources, an answer that cites them as [n], and the citations
-mapped back to their chunks. Nothing relevant found → an explicit "I don't know" without calling a model."""
+"""`query.generate`: a grounded answer to one question, by the same retrieval and answer rules as a chat turn
+(`common.grounding`): retrieval with evidence first; nothing relevant → the abstain answer without calling a
+model; else quotes phrased by the bundled model, or the capable model's own cited answer."""
 
 from __future__ import annotations
 
-import re
-
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.clients.base_redis_client import BaseRedisClient
 from common.errors import ValidationError
+from common.grounding import (
+    GROUNDING_INSTRUCTIONS,
+    PHRASING_MAX_TOKENS,
+    SupportedPhrasing,
+    answer_style,
+    cited,
+    phrasing_prompt,
+    quotes,
+    relevant_sources,
+    render_quotes,
+    sources_prompt,
+    without_unknown_citations,
+)
 from common.llm.factory import build_chat_model, llm_error
 from common.llm.settings import ModelSpec
 from common.models.actions import DomainAction
+from common.models.knowledge import DEFAULT_ABSTAIN_MESSAGE, AnswerStyle
 from common.policy import check_model_allowed
-from query_service.models.search import Citation, GenerateRequest, GenerateResult, SearchHit, SearchMode, SearchRequest
-from query_service.services.context import with_sections
+from query_service.models.search import Citation, GenerateRequest, GenerateResult, SearchMode, SearchRequest
 from query_service.services.search import search
 from query_service.settings import QuerySettings
-
-NOT_FOUND_ANSWER = "I don't know: nothing in the selected collections answers this question."
-INSTRUCTIONS = (
-    "Answer the question using only the numbered sources. Cite every source you use as [n]. "
-    "If the sources do not contain the answer, say that you don't know."
-)
-CITATION = re.compile(r"\[(\d+)\]")
-
-
-def relevant(hits: list[SearchHit], min_similarity: float) -> list[SearchHit]:
-    return [
-        hit
-        for hit in hits
-        if (hit.vector_score is not None and hit.vector_score >= min_similarity) or (hit.text_score or 0) > 0
-    ]
 
 
 def answer_model(req: GenerateRequest, settings: QuerySettings) -> ModelSpec:
@@ -52,44 +49,48 @@ def answer_model(req: GenerateRequest, settings: QuerySettings) -> ModelSpec:
 async def generate(
     engine: AsyncEngine, embedding: BaseRedisClient, parent: DomainAction, req: GenerateRequest, settings: QuerySettings
 ) -> GenerateResult:
-    check_model_allowed(parent.tenant_tier, answer_model(req, settings).provider)
+    spec = answer_model(req, settings)
+    check_model_allowed(parent.tenant_tier, spec.provider)
     search_req = SearchRequest(
         query=req.query,
         collection_ids=req.collection_ids,
         document_ids=req.document_ids,
         top_k=req.top_k,
         mode=SearchMode.HYBRID,
+        with_evidence=True,
     )
-    hits = relevant(
-        await search(engine, embedding, parent, search_req, settings),
-        settings.min_vector_similarity,
-    )
-    if not hits:
-        return GenerateResult(query=req.query, answer=NOT_FOUND_ANSWER, citations=[], sources=[], found=False)
-    hits = await with_sections(engine, parent.tenant_id, hits, settings.context_max_tokens)
-    sources = "\n".join(  # one line per source: the section the chunk was found in
-        f"[{n}] {hit.document_title}: {' '.join((hit.context or hit.content).split())}"
-        for n, hit in enumerate(hits, start=1)
-    )
-    model = build_chat_model(answer_model(req, settings), settings)
-    try:
-        reply = await model.ainvoke(
-            [SystemMessage(INSTRUCTIONS), HumanMessage(f"Question: {req.query}\n\nSources:\n{sources}")]
-        )
-    except Exception as exc:
-        raise (llm_error(exc) or exc) from exc
-    answer = reply.text.strip()
-    numbers = dict.fromkeys(int(n) for n in CITATION.findall(answer) if 1 <= int(n) <= len(hits))
+    sources = relevant_sources(await search(engine, embedding, parent, search_req, settings), req.min_relevance)
+    if not sources:
+        return GenerateResult(query=req.query, answer=DEFAULT_ABSTAIN_MESSAGE, citations=[], sources=[], found=False)
+    if answer_style(req.answer_style, spec.provider) == AnswerStyle.QUOTE:
+        chosen = quotes(sources)
+        system, user = phrasing_prompt(req.query, chosen)
+        phrasing = spec.model_copy(update={"max_tokens": min(spec.max_tokens, PHRASING_MAX_TOKENS)})
+        phrased = await _invoke(phrasing, [SystemMessage(system), HumanMessage(user)], settings)
+        supported = SupportedPhrasing(chosen, req.query)
+        answer = render_quotes(chosen) + supported.feed(phrased) + supported.finish()
+    else:
+        system = f"{GROUNDING_INSTRUCTIONS}\n\n{sources_prompt(sources, settings.answer_context_max_tokens)}"
+        answer = await _invoke(spec, [SystemMessage(system), HumanMessage(req.query)], settings)
+    answer = without_unknown_citations(answer, len(sources))
     citations = [
         Citation(
             number=n,
-            chunk_id=hits[n - 1].chunk_id,
-            document_id=hits[n - 1].document_id,
-            document_title=hits[n - 1].document_title,
-            source=hits[n - 1].source,
-            page=hits[n - 1].page,
-            position=hits[n - 1].position,
+            chunk_id=sources[n - 1].chunk_id,
+            document_id=sources[n - 1].document_id,
+            document_title=sources[n - 1].document_title,
+            source=sources[n - 1].source,
+            page=sources[n - 1].page,
+            position=sources[n - 1].position,
         )
-        for n in numbers
+        for n in cited(answer, len(sources))
     ]
-    return GenerateResult(query=req.query, answer=answer, citations=citations, sources=hits, found=True)
+    return GenerateResult(query=req.query, answer=answer, citations=citations, sources=sources, found=True)
+
+
+async def _invoke(spec: ModelSpec, messages: list[BaseMessage], settings: QuerySettings) -> str:
+    try:
+        reply = await build_chat_model(spec, settings).ainvoke(messages)
+    except Exception as exc:
+        raise (llm_error(exc) or exc) from exc
+    return reply.text.strip()

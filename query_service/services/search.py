@@ -18,7 +18,10 @@ from common.embedding_models import EMBEDDING_DIMENSIONS
 from common.errors import NotFoundError
 from common.knowledge_tables import collections
 from common.models.actions import DomainAction
-from query_service.models.search import FusionMethod, SearchHit, SearchMode, SearchRequest
+from common.models.knowledge import SearchHit
+from query_service.models.search import FusionMethod, SearchMode, SearchRequest
+from query_service.services.context import with_sections
+from query_service.services.evidence import with_evidence
 from query_service.services.lexical import text_search
 from query_service.services.scope import DOCUMENT_OF_CHUNK, HIT_COLUMNS, READY_DOCUMENTS
 from query_service.settings import QuerySettings
@@ -179,8 +182,27 @@ def text_weight(req: SearchRequest, settings: QuerySettings) -> float:
 async def search(
     engine: AsyncEngine, embedding: BaseRedisClient, parent: DomainAction, req: SearchRequest, settings: QuerySettings
 ) -> list[SearchHit]:
-    """`req.mode` over the requested collections; hybrid fuses `hybrid_candidates` of each mode."""
+    """`req.mode` over the requested collections, then each hit's section (`with_context`) and the sentences of it
+    that answer the query (`with_evidence`)."""
     scope = await _scope_of(engine, parent.tenant_id, req.collection_ids)
+    hits = await _ranked(engine, embedding, parent, req, settings, scope)
+    if req.with_context or req.with_evidence:
+        hits = await with_sections(engine, parent.tenant_id, hits, settings.context_max_tokens)
+    if req.with_evidence:
+        model_of = {collection_id: model for model, ids in scope.by_model.items() for collection_id in ids}
+        hits = await with_evidence(embedding, parent, req.query, hits, model_of)
+    return hits
+
+
+async def _ranked(
+    engine: AsyncEngine,
+    embedding: BaseRedisClient,
+    parent: DomainAction,
+    req: SearchRequest,
+    settings: QuerySettings,
+    scope: Scope,
+) -> list[SearchHit]:
+    """The `req.top_k` best chunks of `req.mode`; hybrid fuses `hybrid_candidates` of each mode."""
     if req.mode == SearchMode.VECTOR:
         return await vector_search(engine, embedding, parent, req, req.top_k, scope.by_model)
     if req.mode == SearchMode.TEXT:

@@ -61,10 +61,15 @@ async def test_a_tenant_admin_works_without_curl(chat_platform: ChatPlatform, br
     await page.get_by_role("button", name="Create", exact=True).click()
     await expect(page.locator("#agents")).to_contain_text("Helpdesk")
     await page.locator("#agents summary").first.click()
-    await page.get_by_label("Tools").select_option(["calculator", "knowledge"])
+    await expect(page.get_by_label("Use of documents")).to_have_value("auto")  # retrieval before every question
+    await page.get_by_label("Tools").select_option(["calculator", "current_time"])
+    await page.get_by_label("When the documents have no answer, say").fill("Not in our handbook, sorry.")
     await page.get_by_role("button", name="Save Helpdesk").click()
     await page.locator("#agents summary").first.click()
-    await expect(page.get_by_label("Tools")).to_have_values(["calculator", "knowledge"])
+    await expect(page.get_by_label("Tools")).to_have_values(["calculator", "current_time"])
+    await expect(page.get_by_label("When the documents have no answer, say")).to_have_value(
+        "Not in our handbook, sorry."
+    )
     await snap(page, "agents")
 
     await page.get_by_role("button", name="Chat").click()
@@ -75,6 +80,7 @@ async def test_a_tenant_admin_works_without_curl(chat_platform: ChatPlatform, br
     await page.get_by_role("button", name="Send").click()
     answer = page.locator(".msg.assistant").last
     await expect(answer.locator("a", has_text="[1]")).to_have_count(1, timeout=30_000)  # a cited answer
+    await expect(answer.locator("blockquote")).to_contain_text("The shop opens at 9 and closes at 17.")  # quoted
     await expect(answer.locator(".sources li").first).to_contain_text("hours.txt")
     await page.get_by_role("button", name="Open conversation").first.click()
     await expect(page.locator("#transcript")).to_contain_text("When does the shop open?")

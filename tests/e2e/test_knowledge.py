@@ -98,22 +98,6 @@ async def test_corrupt_or_unsupported_files_fail_cleanly(chat_platform: ChatPlat
         assert private.status_code == 422 and private.json()["error"]["error_code"] == "url_not_allowed"
 
 
-async def test_generate_cites_its_sources_or_says_it_does_not_know(chat_platform: ChatPlatform) -> None:
-    key = await chat_platform.new_tenant()
-    async with Knowledge(chat_platform, key) as kb:
-        collection = await kb.collection()
-        await kb.ingested(
-            collection, "policy.md", b"# Refunds\n\nRefunds are issued within 14 days of purchase. Keep the receipt."
-        )
-        answer = (await kb.generate("How long do refunds take?", [collection])).json()
-        assert answer["found"] is True and "[1]" in answer["answer"] and "14 days" in answer["answer"]
-        assert answer["citations"][0]["number"] == 1
-        assert answer["citations"][0]["chunk_id"] == answer["sources"][0]["chunk_id"]
-        assert answer["citations"][0]["source"] == "policy.md"
-        unknown = (await kb.generate("zymurgy xylophone quasar", [collection])).json()
-        assert unknown["found"] is False and "don't know" in unknown["answer"] and unknown["citations"] == []
-
-
 async def test_tenant_b_never_retrieves_tenant_a_chunks(chat_platform: ChatPlatform) -> None:
     key_a, key_b = await chat_platform.new_tenant(), await chat_platform.new_tenant()
     async with Knowledge(chat_platform, key_a) as kb_a, Knowledge(chat_platform, key_b) as kb_b:
@@ -145,23 +129,6 @@ async def test_tenant_b_never_retrieves_tenant_a_chunks(chat_platform: ChatPlatf
         await client.until("session_ready")
         events = await client.turn("What is the launch code word?")
     assert not any("flamingoquartz" in json.dumps(e) for e in events)
-
-
-async def test_chat_with_a_knowledge_agent_emits_sources(chat_platform: ChatPlatform) -> None:
-    key = await chat_platform.new_tenant()
-    async with Knowledge(chat_platform, key) as kb:
-        collection = await kb.collection()
-        await kb.ingested(collection, "hours.txt", b"The support desk is open from 9 to 17 on weekdays.")
-    agent = await chat_platform.new_agent(key, collection_ids=[collection])
-    session = await chat_platform.new_session(key, agent)
-    async with chat(session, key) as client:
-        await client.until("session_ready")
-        events = await client.turn("When is the support desk open?")
-    by_type = {e["type"]: e for e in events}
-    assert by_type["tool_call"]["name"] == "knowledge"
-    assert by_type["sources"]["items"][0]["source"] == "hours.txt"
-    assert by_type["message_end"]["sources"][0]["source"] == "hours.txt"
-    assert "9 to 17" in by_type["tool_result"]["summary"]
 
 
 async def test_tier_caps_on_collections(chat_platform: ChatPlatform) -> None:

@@ -84,7 +84,8 @@ async def test_templates_and_instantiation(api, migrated) -> None:
     assert {"customer-support", "knowledge-base-qa", "sales-assistant"} <= {t["id"] for t in templates}
     made = await api.post("/api/v1/agents/from-template", json={"template_id": "customer-support"}, headers=auth)
     assert made.status_code == 201  # collections are checked with the ingestion service: tests/e2e/test_knowledge.py
-    assert made.json()["tools"] == ["knowledge"] and made.json()["collection_ids"] == []
+    assert made.json()["tools"] == [] and made.json()["collection_ids"] == []
+    assert made.json()["knowledge"]["mode"] == "auto"  # retrieval before every question, not a tool to choose
     missing = await api.post("/api/v1/agents/from-template", json={"template_id": "nope"}, headers=auth)
     assert missing.status_code == 404 and missing.json()["error"]["error_code"] == "template_not_found"
 

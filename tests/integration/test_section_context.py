@@ -6,9 +6,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from common.database import create_engine
+from common.models.knowledge import SearchHit
 from ingestion_service.services.chunking import Chunk
 from ingestion_service.services.pipeline import store_chunks
-from query_service.models.search import SearchHit
 from query_service.services.context import join_overlapping, with_sections
 from tests.support.knowledge_rows import add_collection, add_ready_document
 

@@ -6,6 +6,8 @@ streaming (SSE) or not, with tool calls:
 - the API key must be `test-key` (else 401); model `fail-500` answers 500;
 - a user message `calc <expression>` with a `calculator` tool bound → a tool call;
 - after a tool message → "Result: <tool output>";
+- numbered sources in the system message ("[1] title: text", a grounded answer's prompt) → the first sentence of
+  source 1 cited as [1], and a citation [99] that names no source (as careless models write);
 - otherwise "Hello from <model> via <path>: <user message>".
 Also `/v1/embeddings` (deterministic 1536-d vectors, returned out of order as the API allows) and
 `/documents/<name>` (plain text to ingest by URL).
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -34,6 +37,9 @@ def _reply(body: dict[str, Any], path: str) -> tuple[str, list[dict[str, Any]]]:
     content = last.get("content") or ""
     if last.get("role") == "tool":
         return f"Result: {content}", []
+    system = next((m.get("content") or "" for m in messages if m.get("role") == "system"), "")
+    if source := re.search(r"^\[1\] [^:\n]*: ([^.\n]+)", system, re.MULTILINE):
+        return f"{source.group(1).strip()} [1] [99].", []
     if "calculator" in tools and content.startswith("calc "):
         call = {
             "id": f"call_{int(time.time() * 1000)}",

@@ -3,7 +3,8 @@ lean on the lexical ranking."""
 
 from __future__ import annotations
 
-from query_service.models.search import SearchHit, SearchMode, SearchRequest
+from common.models.knowledge import SearchHit
+from query_service.models.search import SearchMode, SearchRequest
 from query_service.services.search import fuse, reciprocal_rank_fusion, score_fusion, text_weight
 from query_service.settings import QuerySettings
 
