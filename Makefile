@@ -44,6 +44,8 @@ bench: install          ## every benchmark, each against a baseline measured in 
 	$(PY) -m bench.retrieval bench/datasets/lumora
 	$(PY) -m bench.retrieval .artifacts/datasets/unix-faq
 	$(PY) -m bench.retrieval .artifacts/datasets/node-api
+	$(PY) -m bench.answers
+	$(PY) -m bench.chat_while_ingesting
 
 migrate: install
 	$(VENV)/bin/nooble4 migrate

@@ -185,7 +185,9 @@ async def run(
                 for query_id in qrels:
                     body = {"query": queries[query_id], "collection_ids": [collection], "top_k": 40, "mode": mode}
                     hits = (await http.post(f"{query}/api/v1/query/search", json=body)).json()["results"]
-                    saved[mode][query_id] = [[hit["document_title"], hit["score"]] for hit in hits]
+                    saved[mode][query_id] = [
+                        [hit["document_title"], hit["score"], hit["chunk_id"], hit.get("text_share")] for hit in hits
+                    ]
     if save_candidates:
         await asyncio.to_thread(save_candidates.write_text, json.dumps(saved))
     return len(corpus), len(qrels), chunks, ingest_s, references(corpus, queries, qrels, k) | results

@@ -154,11 +154,12 @@ def without_unknown_citations(answer: str, count: int) -> str:
     return _CITATION.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= count else "", answer)
 
 
-def answer_style(style: AnswerStyle, provider: str) -> AnswerStyle:
-    """`auto` resolved: quotes for the local provider (the bundled small model), the model's own answer else."""
+def answer_style(style: AnswerStyle, provider: str, local_writes_answers: bool = False) -> AnswerStyle:
+    """`auto` resolved: quotes for the local provider (the bundled small model) unless it is configured as one that
+    writes answers (`local_llm_writes_answers`), the model's own answer for the others."""
     if style != AnswerStyle.AUTO:
         return style
-    return AnswerStyle.QUOTE if provider == "local" else AnswerStyle.MODEL
+    return AnswerStyle.QUOTE if provider == "local" and not local_writes_answers else AnswerStyle.MODEL
 
 
 def source_item(hit: SearchHit) -> dict[str, Any]:

@@ -7,6 +7,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from common.settings import available_cores
+
 LOCAL_MODEL_ALIAS = "smollm2-135m-instruct"
 LOCAL_LLM_PORT = 8010
 
@@ -22,13 +24,27 @@ def local_model_path() -> Path:
     return found[0]
 
 
-def llama_server_command(port: int, host: str = "127.0.0.1", threads: int = 2) -> list[str]:
+def gguf_file(path: Path) -> Path:
+    """`path`, resolved, when it is a GGUF model file; ValueError saying what is wrong otherwise."""
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    with path.open("rb") as file:
+        if file.read(4) != b"GGUF":
+            raise ValueError(f"{path} is not a GGUF model file (llama.cpp's format; convert or download a .gguf)")
+    return path.resolve()
+
+
+def llama_server_command(
+    port: int, host: str = "127.0.0.1", threads: int | None = None, model: Path | None = None
+) -> list[str]:
+    """The OpenAI-compatible server of `model` (default: the bundled SmolLM2), one thread per core this process may
+    use. Whatever the file, it answers to the `local` provider's model name (LOCAL_MODEL_ALIAS)."""
     return [
         sys.executable,
         "-m",
         "llama_cpp.server",
         "--model",
-        str(local_model_path()),
+        str(model or local_model_path()),
         "--model_alias",
         LOCAL_MODEL_ALIAS,
         "--host",
@@ -38,5 +54,5 @@ def llama_server_command(port: int, host: str = "127.0.0.1", threads: int = 2) -
         "--n_ctx",
         "4096",
         "--n_threads",
-        str(threads),
+        str(threads or available_cores()),
     ]

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import functools
 import math
+import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, contextmanager
@@ -283,6 +284,8 @@ def run_service(spec: ServiceSpec, argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = spec.settings_class()
     configure_logging(settings.log_level, settings.log_json, spec.name)
+    if settings.cpu_nice:
+        os.nice(settings.cpu_nice)
     uvloop.run(serve(spec, settings, only=args.only, host=args.host, port=args.port))
 
 

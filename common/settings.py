@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -12,6 +13,11 @@ PLACEHOLDER_SECRETS = frozenset(
     {"changeme", "change-me", "secret", "development-only-secret-change-me-in-production", "your-secret-here"}
 )
 MIN_SECRET_LENGTH = 32
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers and taskset narrow)."""
+    return len(os.sched_getaffinity(0)) or 1
 
 
 class CommonSettings(BaseSettings):
@@ -25,6 +31,9 @@ class CommonSettings(BaseSettings):
     port: int = 8000
     log_level: str = "INFO"
     log_json: bool = True
+    # Added to the process's CPU niceness when it starts: the services doing background work (ingestion,
+    # embedding) default to 10, so on a small host the chat model keeps the cores while documents ingest.
+    cpu_nice: int = Field(0, ge=0, le=19)
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_cluster: bool = False  # the URL names one node of a Redis Cluster; the others are discovered

@@ -1,11 +1,13 @@
 from pydantic import Field
 
-from common.settings import CommonSettings
+from common.settings import CommonSettings, available_cores
 
 
 class EmbeddingSettings(CommonSettings):
     service_name: str = "embedding_service"
     port: int = 8006
+    cpu_nice: int = Field(10, ge=0, le=19)  # below the chat model: ingestion batches yield the cores to chat
+    local_model_threads: int = Field(default_factory=available_cores, ge=1, le=256)
 
     default_model: str = "all-MiniLM-L6-v2"
     openai_api_key: str | None = None

@@ -8,6 +8,7 @@ from ingestion_service.services.sandbox import SandboxLimits
 class IngestionSettings(CommonSettings):
     service_name: str = "ingestion_service"
     port: int = 8002
+    cpu_nice: int = Field(10, ge=0, le=19)  # extraction and chunking run below the chat model
 
     default_chunk_size: int = Field(200, ge=20, le=2_000)  # tokens (cl100k)
     default_chunk_overlap: int = Field(30, ge=0, le=500)

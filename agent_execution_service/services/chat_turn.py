@@ -266,7 +266,7 @@ async def _answer(
         await events.token(knowledge.abstain_message)
         state.content = knowledge.abstain_message
         return MessageEnd(task_id=events.task_id, content=state.content, usage=state.usage)
-    style = answer_style(knowledge.answer_style, agent.model.provider)
+    style = answer_style(knowledge.answer_style, agent.model.provider, deps.settings.local_llm_writes_answers)
     if sources and style == AnswerStyle.QUOTE:
         chosen = quotes(sources)
         lead = render_quotes(chosen)
@@ -378,7 +378,7 @@ async def _stream_model(
         state.streamed.append(rest)
         await events.token(rest)
     state.content = "".join(state.streamed)  # one model call: the answer is what streamed
-    state.usage += sum(reported, Usage()) if reported else _usage(None, "".join(generated))
+    state.usage += sum(reported, Usage()) if reported else _usage(None, "".join(generated), messages)
 
 
 async def _stream_agent(graph: Any, messages: list[BaseMessage], events: TurnEvents, state: TurnState) -> None:
@@ -411,8 +411,9 @@ async def _stream_agent(graph: Any, messages: list[BaseMessage], events: TurnEve
         raise NoobleError(f"the agent did not finish within {MAX_AGENT_STEPS} steps", code="too_many_steps") from None
 
 
-def _usage(meta: Any, text: str) -> Usage:
-    """Usage as the provider reported it, else the completion's tokens counted here."""
+def _usage(meta: Any, text: str, prompt: list[BaseMessage] | None = None) -> Usage:
+    """Usage as the provider reported it, else counted here (cl100k): the completion, and the prompt when known
+    (llama-cpp-python's server reports no usage when it streams)."""
     if meta:
         return Usage(
             prompt_tokens=meta.get("input_tokens", 0),
@@ -420,4 +421,5 @@ def _usage(meta: Any, text: str) -> Usage:
             total_tokens=meta.get("total_tokens", 0),
         )
     completion = count_tokens(text)
-    return Usage(completion_tokens=completion, total_tokens=completion)
+    prompt_tokens = sum(count_tokens(str(message.content)) for message in prompt or [])
+    return Usage(prompt_tokens=prompt_tokens, completion_tokens=completion, total_tokens=prompt_tokens + completion)

@@ -10,6 +10,9 @@ Writes BEIR-format directories (corpus.jsonl, queries.jsonl, qrels/test.tsv) tha
 - `unix-faq` (dense-favouring): the FAQs of lsof, sed and zlib (/usr/share/doc/{lsof,sed,zlib1g-dev}); queries
   are the questions, the corpus holds every section's text *without* its question, so the answer has to be
   found by what it says, not by repeating the question's words.
+- `manuals` (mixed; built for grounded answers): the four documents of bench/datasets/answers.json (the bzip2 and
+  Valgrind manuals, PDF pages; Debian's users-and-groups page in passages of ~150 words; the zlib FAQ's entries);
+  queries are that file's answerable questions, judged relevant: the passages their fact (or `judge`) matches.
 
 Sections are sampled deterministically (every query's relevant sections, then distractors in file order) so
 the sets stay the same between runs on the same packages.
@@ -115,6 +118,48 @@ def build_unix_faq() -> tuple[list[dict], dict[str, str], dict[str, dict[str, in
     return corpus, queries, qrels
 
 
+MANUAL_PASSAGE_WORDS = 150
+
+
+def manual_passages(name: str, raw: bytes) -> Iterator[tuple[str, str]]:
+    """(passage id, text) of one document of the answers set: PDF pages, FAQ entries, ~150-word passages else."""
+    from ingestion_service.services.extract import detect_kind, extract  # the product's own reading of the file
+
+    if name.endswith(".txt"):  # the zlib FAQ, numbered
+        path = Path("/tmp") / "nooble4-manual-faq.gz"
+        path.write_bytes(gzip.compress(raw))
+        for section_id, title, answer in faq_sections(name, path):
+            yield section_id, f"{title}\n{answer}"
+        return
+    sections = extract(raw, detect_kind(name, None)).sections
+    if name.endswith(".pdf"):
+        pages: dict[int, list[str]] = {}
+        for section in sections:
+            pages.setdefault(section.page or 0, []).append(section.text)
+        for page, texts in sorted(pages.items()):
+            yield f"{name}-p{page}", "\n".join(texts)
+        return
+    words = " ".join(section.text for section in sections).split()
+    for start in range(0, len(words), MANUAL_PASSAGE_WORDS):
+        yield f"{name}-w{start}", " ".join(words[start : start + MANUAL_PASSAGE_WORDS])
+
+
+def build_manuals() -> tuple[list[dict], dict[str, str], dict[str, dict[str, int]]]:
+    dataset = json.loads((Path(__file__).parent / "answers.json").read_text())
+    corpus = []
+    for doc in dataset["documents"]:
+        raw = Path(doc["path"]).read_bytes()
+        raw = gzip.decompress(raw) if doc["path"].endswith(".gz") else raw
+        corpus += [{"_id": pid, "title": "", "text": text} for pid, text in manual_passages(doc["id"], raw)]
+    queries, qrels = {}, {}
+    for i, question in enumerate(dataset["answerable"]):
+        mark = re.compile(question.get("judge") or question["fact"], re.IGNORECASE)
+        judged = {entry["_id"]: 1 for entry in corpus if mark.search(" ".join(entry["text"].split()))}
+        if judged:
+            queries[f"q{i}"], qrels[f"q{i}"] = question["q"], judged
+    return corpus, queries, qrels
+
+
 def write(out: Path, corpus: list[dict], queries: dict[str, str], qrels: dict[str, dict[str, int]]) -> None:
     (out / "qrels").mkdir(parents=True, exist_ok=True)
     (out / "corpus.jsonl").write_text("".join(json.dumps(doc) + "\n" for doc in corpus))
@@ -128,6 +173,7 @@ def main() -> None:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else ".artifacts/datasets")
     write(out / "node-api", *build_node_api())
     write(out / "unix-faq", *build_unix_faq())
+    write(out / "manuals", *build_manuals())
 
 
 if __name__ == "__main__":

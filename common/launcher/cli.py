@@ -19,7 +19,7 @@ from common.database import create_engine
 from common.launcher.embedded import EmbeddedRedis, start_embedded_postgres, wait_for_redis
 from common.launcher.services import EMBEDDED_REDIS_PORT, SERVICE_PORTS
 from common.launcher.supervisor import Child, Supervisor, print_status
-from common.local_llm import LOCAL_LLM_PORT, llama_server_command
+from common.local_llm import LOCAL_LLM_PORT, gguf_file, llama_server_command
 from common.migrate import migrate
 from common.models.tiers import Tier
 from common.settings import CommonSettings
@@ -33,12 +33,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     up.add_argument("--port-offset", type=int, default=0, help="added to every service port")
     up.add_argument("--ready-timeout", type=float, default=60.0, help="seconds to wait for /ready")
     up.add_argument("--only", nargs="+", choices=sorted(SERVICE_PORTS), help="start only these services")
+    up.add_argument(
+        "--llm-model",
+        type=Path,
+        default=os.environ.get("NOOBLE4_LOCAL_LLM_GGUF") or None,
+        help="a GGUF model file served to the `local` provider (default: the bundled SmolLM2-135M, or "
+        "NOOBLE4_LOCAL_LLM_GGUF)",
+    )
     status = commands.add_parser("status", help="state, restarts and URL of each process of a running `nooble4 up`")
     status.add_argument("--home", type=Path, default=Path(".nooble4"), help="the home `nooble4 up` was given")
     commands.add_parser("migrate", help="apply database migrations")
     llm = commands.add_parser("local-llm", help="serve the bundled SmolLM2 model (OpenAI-compatible, for `local`)")
     llm.add_argument("--host", default="127.0.0.1")
     llm.add_argument("--port", type=int, default=LOCAL_LLM_PORT)
+    llm.add_argument("--model", type=Path, help="a GGUF model file (default: the bundled SmolLM2-135M)")
     tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(dest="tenant_command", required=True)
     create = tenant.add_parser("create", help="create a tenant and print its first API key (shown once)")
     create.add_argument("--name", required=True)
@@ -53,13 +61,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("migrations applied")
         return 0
     if args.command == "local-llm":
-        command = llama_server_command(args.port, args.host)
+        command = llama_server_command(args.port, args.host, model=_gguf_or_exit(args.model))
         os.execv(command[0], command)
     if args.command == "tenant":
         if not os.environ.get("NOOBLE4_DATABASE_URL"):  # the same embedded database `nooble4 up` uses
             os.environ["NOOBLE4_DATABASE_URL"] = start_embedded_postgres(args.home.resolve() / "pgdata")
         return asyncio.run(create_tenant(args.name, Tier(args.tier), args.json))
-    return Platform(args.home, args.port_offset, args.only or sorted(SERVICE_PORTS)).run(args.ready_timeout)
+    platform = Platform(args.home, args.port_offset, args.only or sorted(SERVICE_PORTS), _gguf_or_exit(args.llm_model))
+    return platform.run(args.ready_timeout)
+
+
+def _gguf_or_exit(path: Path | None) -> Path | None:
+    try:
+        return gguf_file(path) if path else None
+    except ValueError as exc:
+        raise SystemExit(f"nooble4: --llm-model: {exc}") from None
 
 
 async def create_tenant(name: str, tier: Tier, as_json: bool) -> int:
@@ -94,8 +110,9 @@ async def create_tenant(name: str, tier: Tier, as_json: bool) -> int:
 class Platform:
     """Starts the stores, the local LLM and the services, then supervises them until Ctrl-C or SIGTERM."""
 
-    def __init__(self, home: Path, port_offset: int, services: list[str]):
+    def __init__(self, home: Path, port_offset: int, services: list[str], llm_model: Path | None = None):
         self.home = home.resolve()
+        self.llm_model = llm_model
         self.ports = {name: SERVICE_PORTS[name] + port_offset for name in services}
         self.port_offset = port_offset
         self.local_llm_port = LOCAL_LLM_PORT + port_offset
@@ -144,7 +161,7 @@ class Platform:
         if "agent_execution_service" not in self.ports:
             return
         try:
-            command = llama_server_command(self.local_llm_port)
+            command = llama_server_command(self.local_llm_port, model=self.llm_model)
         except FileNotFoundError as exc:  # e.g. installed with plain pip: the rest of the platform still runs
             print(f"local LLM not started ({exc}); agents on the local provider will get llm_unavailable")
             return
@@ -181,7 +198,8 @@ class Platform:
         for name, port in sorted(self.ports.items(), key=lambda item: item[1]):
             print(f"  {name:<28} http://127.0.0.1:{port}   (docs: /docs, metrics: /metrics)")
         if "local_llm" in self.supervisor.children:
-            print(f"  {'local LLM (SmolLM2-135M)':<28} http://127.0.0.1:{self.local_llm_port}/v1")
+            served = self.llm_model.name if self.llm_model else "SmolLM2-135M"
+            print(f"  {f'local LLM ({served})':<28} http://127.0.0.1:{self.local_llm_port}/v1")
         if orchestrator := self.ports.get("agent_orchestrator_service"):
             print(f"console in the browser: http://127.0.0.1:{orchestrator}/console   (chat: /)")
             print(f"a tenant and its API key: nooble4 tenant create --name Acme --home {self.home}")

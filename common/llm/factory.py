@@ -13,7 +13,6 @@ from pydantic import SecretStr
 from common.errors import ActionTimeoutError, DependencyError, NoobleError, RateLimitedError, ValidationError
 from common.llm.scripted_model import ScriptedChatModel
 from common.llm.settings import LLMSettings, ModelSpec
-from common.local_llm import LOCAL_MODEL_ALIAS
 
 _models: LRUCache[tuple[Any, ...], BaseChatModel] = LRUCache(maxsize=256)
 _PROVIDER_SETTINGS = set(LLMSettings.model_fields)  # what a built model depends on besides its spec
@@ -34,7 +33,12 @@ def _build(model: ModelSpec, settings: LLMSettings) -> BaseChatModel:
     if provider == "local" and settings.local_chat_model == "scripted":
         return ScriptedChatModel(token_delay_s=settings.scripted_token_delay_s)
     if provider == "local":
-        return _openai_compatible(LOCAL_MODEL_ALIAS, settings.local_llm_base_url, "local", settings, common)
+        # ChatOpenAI sends the limit as `max_completion_tokens`, which llama-cpp-python's server (and older
+        # OpenAI-compatible servers) ignore: without `max_tokens` too, a local answer runs to the context's end
+        limit = {"extra_body": {"max_tokens": model.max_tokens}}
+        return _openai_compatible(
+            settings.local_llm_model, settings.local_llm_base_url, "local", settings, common | limit
+        )
     if provider == "openai":
         if not settings.openai_api_key:
             raise _not_configured("openai")

@@ -65,6 +65,7 @@ class SearchHit(BaseModel):
     score: float  # the ranking score of the mode (cosine similarity, BM25, or the fused score)
     vector_score: float | None = None
     text_score: float | None = None
+    text_share: float | None = None  # BM25 over the query's best possible BM25 (0..1): how well the words matched
     context: str | None = None  # the hit's section, when asked for (`with_context`) and in grounded answers
     # when asked for (`with_evidence`): the section's sentences that best answer the query, best first, and the
     # best one's score, comparable across queries (what abstention is decided on)

@@ -30,7 +30,7 @@ class EmbeddingService:
         if model not in self._batchers:
             embedder: Embedder
             if model == LOCAL_MODEL:
-                embedder = LocalMiniLM()
+                embedder = LocalMiniLM(self.settings.local_model_threads)
             elif model.startswith("text-embedding-"):
                 if not self.settings.openai_api_key:
                     raise ValidationError(

@@ -62,7 +62,7 @@ async def generate(
     sources = relevant_sources(await search(engine, embedding, parent, search_req, settings), req.min_relevance)
     if not sources:
         return GenerateResult(query=req.query, answer=DEFAULT_ABSTAIN_MESSAGE, citations=[], sources=[], found=False)
-    if answer_style(req.answer_style, spec.provider) == AnswerStyle.QUOTE:
+    if answer_style(req.answer_style, spec.provider, settings.local_llm_writes_answers) == AnswerStyle.QUOTE:
         chosen = quotes(sources)
         system, user = phrasing_prompt(req.query, chosen)
         phrasing = spec.model_copy(update={"max_tokens": min(spec.max_tokens, PHRASING_MAX_TOKENS)})

@@ -8,6 +8,9 @@ that, so a query reads only its own terms' postings, in its own scope — no oth
 
 score(chunk) = Σ_t idf(t) · tf·(k1+1) / (tf + k1·(1 - b + b·len/avglen)),  idf(t) = ln(1 + (N - df + ½)/(df + ½))
 
+`text_share` is the score over the best any chunk could get for this query (every term, saturated): an absolute
+0..1 measure of how well the words matched, comparable across queries, which a BM25 score is not.
+
 OR semantics: a chunk matching any term is a candidate. Query terms come from `common.lexical`, exactly as the
 chunks' terms did.
 """
@@ -35,7 +38,7 @@ WITH q AS (
     SELECT count(*)::float8 AS n, greatest(avg(term_count), 1)::float8 AS avg_length
     FROM chunks WHERE tenant_id = :tenant_id AND collection_id = ANY(:collection_ids)
 ), postings AS (  -- each with its term's document frequency (the index returns them in term order)
-    SELECT p.chunk_id, p.document_id, p.tf, p.chunk_length, count(*) OVER (PARTITION BY p.term) AS df
+    SELECT p.term, p.chunk_id, p.document_id, p.tf, p.chunk_length, count(*) OVER (PARTITION BY p.term) AS df
     FROM chunk_terms p
     WHERE p.tenant_id = :tenant_id AND p.collection_id = ANY(:collection_ids)
       AND p.term = ANY(ARRAY(SELECT term FROM q))  -- an array, so the terms are a condition of the index scan
@@ -44,12 +47,15 @@ WITH q AS (
            sum(ln(1 + (s.n - p.df + 0.5) / (p.df + 0.5))
                * p.tf * {K1 + 1} / (p.tf + {K1} * (1 - {B} + {B} * p.chunk_length / s.avg_length))) AS score
     FROM postings p, stats s GROUP BY p.chunk_id, p.document_id
+), ideal AS (  -- the best score a chunk could get: every query term, saturated (terms found nowhere count most)
+    SELECT sum(ln(1 + (s.n - coalesce(d.df, 0) + 0.5) / (coalesce(d.df, 0) + 0.5))) * {K1 + 1} AS score
+    FROM q LEFT JOIN (SELECT term, max(df) AS df FROM postings GROUP BY term) d ON d.term = q.term, stats s
 ), best AS (  -- ranked on the postings alone; only the best chunks' rows are read
     SELECT scored.chunk_id, scored.score FROM scored
     JOIN documents d ON d.tenant_id = :tenant_id AND d.id = scored.document_id AND {SEARCHABLE_DOCUMENT}
     ORDER BY scored.score DESC, scored.chunk_id LIMIT :limit
 )
-SELECT {HIT_COLUMNS}, best.score
+SELECT {HIT_COLUMNS}, best.score, best.score / nullif((SELECT score FROM ideal), 0) AS text_share
 FROM best JOIN chunks c ON c.id = best.chunk_id {DOCUMENT_OF_CHUNK}
 ORDER BY best.score DESC, c.id
 """)

@@ -156,6 +156,7 @@ def fuse(
     """The `top_k` best chunks by their fused score, carrying each mode's own score."""
     vector_scores = {hit.chunk_id: hit.score for hit in vector_hits}
     text_scores = {hit.chunk_id: hit.score for hit in text_hits}
+    text_shares = {hit.chunk_id: hit.text_share for hit in text_hits}
     hits = {hit.chunk_id: hit for hit in [*text_hits, *vector_hits]}
     ordered = sorted(fused, key=lambda chunk_id: (-fused[chunk_id], chunk_id))[:top_k]
     return [
@@ -164,6 +165,7 @@ def fuse(
                 "score": fused[chunk_id],
                 "vector_score": vector_scores.get(chunk_id),
                 "text_score": text_scores.get(chunk_id),
+                "text_share": text_shares.get(chunk_id),
             }
         )
         for chunk_id in ordered

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Page, expect
 
+from tests.support.documents import pdf
 from tests.support.platform import ChatPlatform
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".artifacts" / "console"
@@ -27,11 +28,11 @@ async def sign_in(page: Page, platform: ChatPlatform, key: str) -> None:
 async def test_a_tenant_admin_works_without_curl(chat_platform: ChatPlatform, browser: Browser, tmp_path: Path) -> None:
     key = await chat_platform.new_tenant("professional")
     files = []
-    for name, text in (
-        ("hours.txt", "The shop opens at 9 and closes at 17."),
-        ("lamps.md", "# Lamps\n\nOur lanterns glow blue."),
+    for name, content in (  # a question about the uploaded PDF gets the cited, correct answer (screenshot "chat")
+        ("hours.pdf", pdf(["Opening hours", "The shop opens at 9 and closes at 17."])),
+        ("lamps.md", b"# Lamps\n\nOur lanterns glow blue."),
     ):
-        (tmp_path / name).write_text(text)
+        (tmp_path / name).write_bytes(content)
         files.append(str(tmp_path / name))
     page = await browser.new_page()
     await sign_in(page, chat_platform, key)
@@ -81,7 +82,8 @@ async def test_a_tenant_admin_works_without_curl(chat_platform: ChatPlatform, br
     answer = page.locator(".msg.assistant").last
     await expect(answer.locator("a", has_text="[1]")).to_have_count(1, timeout=30_000)  # a cited answer
     await expect(answer.locator("blockquote")).to_contain_text("The shop opens at 9 and closes at 17.")  # quoted
-    await expect(answer.locator(".sources li").first).to_contain_text("hours.txt")
+    await expect(answer.locator(".sources li").first).to_contain_text("hours.pdf")
+    await expect(answer.locator(".sources li").first).to_contain_text("page 2")
     await page.get_by_role("button", name="Open conversation").first.click()
     await expect(page.locator("#transcript")).to_contain_text("When does the shop open?")
     await snap(page, "chat")

@@ -16,6 +16,7 @@ import redis
 from websockets.sync.client import connect
 
 from common.launcher.services import SERVICE_PORTS, free_port_offset
+from common.local_llm import local_model_path
 from tests.support.helpers import tenant_create
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +41,8 @@ def test_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
     offset = free_port_offset()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOOBLE4_")}  # nothing configured
     started = time.monotonic()
-    proc, output = launch(tmp_path / "home", offset, env, "--ready-timeout", "60")
+    model = str(local_model_path())  # any GGUF given by path is served to the `local` provider
+    proc, output = launch(tmp_path / "home", offset, env, "--ready-timeout", "60", "--llm-model", model)
     try:
         ready_after = time.monotonic() - started
         assert any("Nooble4 is ready" in line for line in output), "".join(output)
@@ -51,7 +53,7 @@ def test_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
                 assert http.get(f"{base}/health").json()["service"] == name
                 assert http.get(f"{base}/ready").json()["checks"] == {"redis": "ok", "database": "ok"}
                 assert "nooble4_actions_total" in http.get(f"{base}/metrics").text
-        assert any("local LLM" in line for line in output)
+        assert any(f"local LLM ({Path(model).name})" in line for line in output), "".join(output)
         chat_with_the_local_model(tmp_path / "home", offset, env)
         proc.send_signal(signal.SIGINT)  # what Ctrl-C does
         assert proc.wait(timeout=60) == 0
@@ -67,6 +69,16 @@ def test_up_starts_everything_and_stops_cleanly(tmp_path: Path) -> None:
         with socket.socket() as sock:  # every service has released its port (TIME_WAIT of closed sockets aside)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(("127.0.0.1", port + offset))
+
+
+def test_up_refuses_a_model_file_that_is_not_gguf(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOOBLE4_")}
+    (tmp_path / "model.gguf").write_bytes(b"<html>not a model</html>")
+    for path in (tmp_path / "model.gguf", tmp_path / "missing.gguf"):
+        command = [sys.executable, "-m", "common.launcher.cli", "up", "--home", str(tmp_path), "--llm-model", str(path)]
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode != 0 and "--llm-model" in done.stderr and str(path) in done.stderr, done.stderr
+        assert not (tmp_path / "pgdata").exists()  # refused before anything started
 
 
 def chat_with_the_local_model(home: Path, offset: int, env: dict[str, str]) -> None:
@@ -88,6 +100,7 @@ def chat_with_the_local_model(home: Path, offset: int, env: dict[str, str]) -> N
     assert events[-1]["type"] == "message_end", events[-1]
     assert sum(e["type"] == "token" for e in events) >= 1
     assert events[-1]["content"].strip() and events[-1]["usage"]["completion_tokens"] > 0
+    assert events[-1]["usage"]["prompt_tokens"] > 0  # counted here when the server reports none (it streams)
 
 
 def test_services_do_not_outlive_a_killed_launcher(tmp_path: Path) -> None:

@@ -108,3 +108,11 @@ async def test_local_provider_answers_with_the_bundled_model(local_llm: str) -> 
     text, chunks = await collect(model, "What is the capital of France? Answer in one word.")
     assert "paris" in text.lower()
     assert len([c for c in chunks if c.text]) > 1
+
+
+async def test_the_local_model_stops_at_max_tokens(local_llm: str) -> None:
+    """llama-cpp-python's server reads `max_tokens`, not the `max_completion_tokens` ChatOpenAI sends."""
+    settings = ExecutionSettings(local_llm_base_url=local_llm)
+    model = build_chat_model(ModelSpec(provider="local", name="smollm2", max_tokens=8, temperature=0), settings)
+    text, _ = await collect(model, "Write a long story about a lighthouse keeper.")
+    assert 0 < len(text.split()) <= 8, text  # 8 tokens make at most 8 words; unbounded, it writes hundreds
