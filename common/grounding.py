@@ -171,22 +171,24 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
 # words a faithful phrasing may use that the quotes need not hold ("the documents say that ...")
 _PHRASING_WORDS = "answer question document source quote fact according mention state say yes short".split()
-MIN_SUPPORTED_SHARE = 0.8  # of a phrased sentence's content terms, found in the quotes or the question
+MIN_SUPPORTED_SHARE = 1.0  # of a phrased sentence's content terms, found in the quotes or the question
 MAX_PHRASED_SENTENCES = 2
 MIN_PHRASED_TERMS = 2  # "The answer is: bzip2" says nothing the quotes do not
 
 
 class SupportedPhrasing:
     """A small model's phrasing after the quotes, checked sentence by sentence as it streams: a sentence is kept
-    only when every number in it is in the quotes (or the question) and at least MIN_SUPPORTED_SHARE of its content
-    terms (at least MIN_PHRASED_TERMS, words like "answer" or "document" not counted) are; the rest (invented
-    figures, "this answer is incorrect", chatter) is dropped. At most MAX_PHRASED_SENTENCES are kept; `done` tells
+    only when every number in it is in the quotes (or the question), at least MIN_SUPPORTED_SHARE of its content
+    terms (at least MIN_PHRASED_TERMS, words like "answer" or "document" not counted) are, and one of them comes
+    from the quotes rather than the question; the rest (invented figures, "this answer is incorrect", the question
+    said back, chatter) is dropped. At most MAX_PHRASED_SENTENCES are kept; `done` tells
     the caller it can stop the model."""
 
     def __init__(self, chosen: Sequence[tuple[int, str]], question: str):
-        grounds = " ".join(text for _, text in chosen) + " " + question
-        self._numbers = set(_NUMBER.findall(grounds))
-        self._terms = set(content_terms(grounds))
+        quoted = " ".join(text for _, text in chosen)
+        self._numbers = set(_NUMBER.findall(f"{quoted} {question}"))
+        self._terms = set(content_terms(f"{quoted} {question}"))
+        self._news = set(content_terms(quoted)) - set(content_terms(question))  # what the quotes add
         self._phrasing = set(content_terms(" ".join(_PHRASING_WORDS)))
         self._pending = ""
         self.kept: list[str] = []
@@ -200,7 +202,8 @@ class SupportedPhrasing:
             return False  # a list announced, or a figure the quotes do not hold
         terms = [term for term in content_terms(sentence) if term not in self._phrasing]
         known = sum(term in self._terms for term in terms)
-        return len(terms) >= MIN_PHRASED_TERMS and known / len(terms) >= MIN_SUPPORTED_SHARE
+        says_something = any(term in self._news for term in terms)  # not only the question said back
+        return len(terms) >= MIN_PHRASED_TERMS and known / len(terms) >= MIN_SUPPORTED_SHARE and says_something
 
     def feed(self, delta: str) -> str:
         """What to show of the phrasing so far: the sentences completed by `delta` that are supported."""

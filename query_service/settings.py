@@ -11,14 +11,12 @@ class QuerySettings(CommonSettings, LLMSettings):
 
     rrf_k: int = Field(60, ge=1)  # reciprocal rank fusion constant
     hybrid_candidates: int = Field(40, ge=1, le=1_000)  # taken from each of vector and text before fusion
-    # hybrid: how vector and text rankings merge, and the text ranking's weight (vector's is 1). Keyword
-    # queries (at most `keyword_query_max_words` words: an API name, a product code) lean on the lexical
-    # ranking, questions on the dense one. Requests may override both (`fusion`, `text_weight`). Measured on a
-    # lexical-favouring and a dense-favouring set (docs/benchmarks.md, "Retrieval").
+    # hybrid: how vector and text rankings merge, and the text ranking's weight (vector's is 1) when its best hit
+    # holds all of the query's words; less as it holds less (query_service.services.search.text_weight). Requests
+    # may override both (`fusion`, `text_weight`). Measured on four sets (docs/benchmarks.md, "Retrieval").
     hybrid_fusion: FusionMethod = FusionMethod.SCORE
-    hybrid_text_weight: float = Field(0.8, ge=0, le=10)
-    hybrid_keyword_text_weight: float = Field(3.0, ge=0, le=10)
-    keyword_query_max_words: int = Field(2, ge=0, le=20)
+    hybrid_text_weight: float = Field(3.0, ge=0, le=10)
+    evidence_pool_factor: int = Field(2, ge=1, le=10)  # `with_evidence` re-ranks this many times top_k hits
     context_max_tokens: int = Field(300, ge=0, le=4_000)  # a hit's section (`context`) is cut to this many tokens
     answer_model_provider: str = "local"  # the model that writes grounded answers
     answer_model_name: str = "smollm2-135m-instruct"

@@ -1,4 +1,6 @@
-"""One chat turn: agent config, history, a LangChain tool-calling agent, streamed events, saved messages.
+"""One chat turn: agent config, history, retrieval before generation (an agent with collections: the sources, then
+a grounded answer or an abstention, by `common.grounding`), a LangChain tool-calling agent or the model alone,
+streamed events, saved messages.
 
 A turn always ends with exactly one terminal event, returned to the worker as the final callback:
 `message_end` (also when cancelled) or `error` with a clear code. It never raises, so a failed

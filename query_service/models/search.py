@@ -48,7 +48,7 @@ class SearchRequest(BaseModel):
     with_evidence: bool = Field(
         False,
         description="also return each hit's sentences that best answer the query (`evidence`) and their best score "
-        "(`relevance`); implies `with_context`",
+        "(`relevance`), the hits re-ranked by it from a wider pool; implies `with_context`",
     )
 
 

@@ -24,24 +24,48 @@ from common.models.knowledge import Evidence, SearchHit
 
 DENSE_WEIGHT = 0.55
 EVIDENCE_PER_HIT = 3
-MAX_CANDIDATES = 96  # sentences embedded per query
+MAX_CANDIDATES = 160  # sentences embedded per query
+MIN_LETTERS_SHARE = 0.5  # a "sentence" of dot leaders or a table of numbers is no evidence
 MAX_SENTENCE_WORDS = 60
 MIN_SENTENCE_WORDS = 3
 HEADING_SHARE = 0.5
+HEADING_MAX_WORDS = 8
 
 _PARAGRAPH = re.compile(r"\n\s*\n")
-# a short line without a sentence's end (a heading, a table cell, a PDF page's running title) stands alone
-_SHORT_LINE = re.compile(r"^[^\n]{0,60}[^.,;:!?\n]$", re.MULTILINE)
+_NUMBERED_HEADING = re.compile(r"^\s*\d+(?:\.\d+)*\.?\s+\S")
+_STARTS_A_LINE = re.compile(r"^\s*(?:[A-Z0-9\-\u2022*]|--)")
+# a sentence that leans on the one before it ("It helps you ...", "This means ...") is quoted with it
+_LEANS_BACK = re.compile(r"^(?:It|Its|This|That|These|Those|They|Their|He|She|Such|So|Thus|Then)\b")
 _SENTENCE_END = re.compile(r"(?<=[\w)\]\"'][.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z])")  # not after "...", not "e.g. x"
 _LIST_ITEM = re.compile(r"\n(?=\s*(?:[-*\u2022]|\d+[.)])\s)")
 
 
+def _standalone(line: str, following: str) -> bool:
+    """A line that is not part of a wrapped sentence: a heading, an option's synopsis, a table row, a running title —
+    short, not ending like a sentence's middle, and followed by a line that starts anew (or a numbered heading)."""
+    words = line.split()
+    if not words or len(words) > HEADING_MAX_WORDS or line.rstrip().endswith((".", ",", ";", ":", "!", "?")):
+        return False
+    return bool(_NUMBERED_HEADING.match(line) or not following or _STARTS_A_LINE.match(following))
+
+
+def _with_standalone_lines(text: str) -> str:
+    lines = text.split("\n")
+    out = []
+    for index, line in enumerate(lines):
+        following = next((n for n in lines[index + 1 :] if n.strip()), "")
+        if _standalone(line, following):
+            out.append(f"\n{line}\n")
+        else:  # a line ending a sentence ends it, whatever starts the next line ("... there.\nlp The lp* ...")
+            out.append(f"{line}\n" if line.rstrip().endswith((".", "!", "?")) else line)
+    return "\n".join(out)
+
+
 def sentences(text: str) -> list[str]:
-    """The text's sentences: paragraphs and list items first, then sentence ends; long ones cut into pieces of at
-    most MAX_SENTENCE_WORDS words; fragments shorter than MIN_SENTENCE_WORDS dropped."""
+    """The text's sentences: paragraphs, standalone lines and list items first, then sentence ends; long ones cut
+    into pieces of at most MAX_SENTENCE_WORDS words; fragments shorter than MIN_SENTENCE_WORDS dropped."""
     found: list[str] = []
-    text = _SHORT_LINE.sub(lambda m: f"\n{m.group(0)}\n", text)
-    for block in _PARAGRAPH.split(text):
+    for block in _PARAGRAPH.split(_with_standalone_lines(text)):
         for item in _LIST_ITEM.split(block):
             for sentence in _SENTENCE_END.split(" ".join(item.split())):
                 tokens = sentence.split()
@@ -50,6 +74,22 @@ def sentences(text: str) -> list[str]:
                     if len(piece) >= MIN_SENTENCE_WORDS:
                         found.append(" ".join(piece))
     return found
+
+
+def evidence_units(text: str) -> list[str]:
+    """What may be quoted: the sentences, a question joined with the sentence that answers it (FAQs), and a
+    sentence that leans on the one before ("It helps you ...") joined with it."""
+    found = sentences(text)
+    units: list[str] = []
+    for index, sentence in enumerate(found):
+        if sentence.endswith("?"):
+            if index + 1 < len(found):
+                units.append(f"{sentence} {found[index + 1]}")
+        elif index and _LEANS_BACK.match(sentence) and not found[index - 1].endswith("?"):
+            units.append(f"{found[index - 1]} {sentence}")
+        else:
+            units.append(sentence)
+    return units
 
 
 def _lexical_scores(query: str, candidates: list[tuple[int, str]], headings: list[str]) -> list[float]:
@@ -76,8 +116,10 @@ async def with_evidence(
     `model_of`: collection id → its embedding model. Sections (`context`) must already be there."""
     candidates: list[tuple[int, str]] = []  # (hit index, sentence)
     for index, hit in enumerate(hits):
-        for sentence in dict.fromkeys(sentences(hit.context or hit.content)):
-            candidates.append((index, sentence))
+        for sentence in dict.fromkeys(evidence_units(hit.context or hit.content)):
+            letters = sum(char.isalpha() for char in sentence)
+            if letters >= MIN_LETTERS_SHARE * len(sentence.replace(" ", "")):
+                candidates.append((index, sentence))
     candidates = candidates[:MAX_CANDIDATES]
     if not candidates:
         return [hit.model_copy(update={"evidence": [], "relevance": 0.0}) for hit in hits]

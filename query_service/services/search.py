@@ -172,28 +172,40 @@ def fuse(
     ]
 
 
-def text_weight(req: SearchRequest, settings: QuerySettings) -> float:
-    """The request's own weight, else the keyword-query weight for short queries, else the question weight."""
+def text_weight(req: SearchRequest, text_hits: list[SearchHit], settings: QuerySettings) -> float:
+    """The request's own weight, else the text ranking's confidence: `hybrid_text_weight` times how much of the
+    query's words its best hit holds (`text_share`, 0..1). A ranking that matched a rare name fully weighs most; one
+    that matched a few common words of a paraphrased question weighs little, so it cannot pull the dense ranking
+    below itself (docs/benchmarks.md, "Retrieval": above each single mode on all four sets)."""
     if req.text_weight is not None:
         return req.text_weight
-    if len(req.query.split()) <= settings.keyword_query_max_words:
-        return settings.hybrid_keyword_text_weight
-    return settings.hybrid_text_weight
+    return settings.hybrid_text_weight * max((hit.text_share or 0.0 for hit in text_hits), default=0.0)
 
 
 async def search(
     engine: AsyncEngine, embedding: BaseRedisClient, parent: DomainAction, req: SearchRequest, settings: QuerySettings
 ) -> list[SearchHit]:
-    """`req.mode` over the requested collections, then each hit's section (`with_context`) and the sentences of it
-    that answer the query (`with_evidence`)."""
+    """`req.mode` over the requested collections, then each hit's section (`with_context`); with evidence, the best
+    of `evidence_pool_factor` times as many hits by how well their sentences answer the query (`relevance`)."""
     scope = await _scope_of(engine, parent.tenant_id, req.collection_ids)
-    hits = await _ranked(engine, embedding, parent, req, settings, scope)
-    if req.with_context or req.with_evidence:
-        hits = await with_sections(engine, parent.tenant_id, hits, settings.context_max_tokens)
-    if req.with_evidence:
-        model_of = {collection_id: model for model, ids in scope.by_model.items() for collection_id in ids}
-        hits = await with_evidence(embedding, parent, req.query, hits, model_of)
-    return hits
+    if not req.with_evidence:
+        hits = await _ranked(engine, embedding, parent, req, settings, scope)
+        return (
+            await with_sections(engine, parent.tenant_id, hits, settings.context_max_tokens)
+            if req.with_context
+            else hits
+        )
+    # evidence re-ranks: a wider pool is read, and the hits whose sentences answer best come first
+    pool = req.model_copy(update={"top_k": req.top_k * settings.evidence_pool_factor})
+    hits = await with_sections(
+        engine,
+        parent.tenant_id,
+        await _ranked(engine, embedding, parent, pool, settings, scope),
+        settings.context_max_tokens,
+    )
+    model_of = {collection_id: model for model, ids in scope.by_model.items() for collection_id in ids}
+    hits = await with_evidence(embedding, parent, req.query, hits, model_of)
+    return sorted(hits, key=lambda hit: -(hit.relevance or 0.0))[: req.top_k]
 
 
 async def _ranked(
@@ -214,7 +226,7 @@ async def _ranked(
         vector_search(engine, embedding, parent, req, pool, scope.by_model),
         text_search(engine, parent.tenant_id, req, pool, scope.by_config),
     )
-    weight = text_weight(req, settings)
+    weight = text_weight(req, text_hits, settings)
     method = req.fusion or settings.hybrid_fusion
     if method == FusionMethod.RRF:
         fused = reciprocal_rank_fusion([vector_hits, text_hits], [1.0, weight], settings.rrf_k)

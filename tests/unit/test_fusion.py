@@ -1,5 +1,5 @@
-"""Hybrid fusion: each ranking's scores scaled over its own candidates and summed with weights; keyword queries
-lean on the lexical ranking."""
+"""Hybrid fusion: each ranking's scores scaled over its own candidates and summed with weights; the text ranking
+weighs as much as its best hit matched the query's words."""
 
 from __future__ import annotations
 
@@ -53,10 +53,13 @@ def test_fused_hits_carry_each_modes_own_score() -> None:
     assert [(h.chunk_id, h.vector_score, h.text_score) for h in fused] == [(2, 0.5, 7.0), (1, 0.8, None)]
 
 
-def test_keyword_queries_lean_on_the_lexical_ranking() -> None:
+def test_the_text_ranking_weighs_as_much_as_its_best_hit_matched_the_query() -> None:
     settings = QuerySettings()
     ask = SearchRequest(query="how do I read a file synchronously?", collection_ids=["c"], mode=SearchMode.HYBRID)
-    name = ask.model_copy(update={"query": "fs.readFileSync"})
-    assert text_weight(ask, settings) == settings.hybrid_text_weight
-    assert text_weight(name, settings) == settings.hybrid_keyword_text_weight > settings.hybrid_text_weight
-    assert text_weight(name.model_copy(update={"text_weight": 0.1}), settings) == 0.1
+    found = zip(hits((1, 9.0), (2, 3.0)), (0.9, 0.3), strict=True)
+    name_found = [h.model_copy(update={"text_share": share}) for h, share in found]
+    words_only = [h.model_copy(update={"text_share": 0.1}) for h in hits((1, 2.0))]
+    assert text_weight(ask, name_found, settings) == settings.hybrid_text_weight * 0.9
+    assert text_weight(ask, words_only, settings) == settings.hybrid_text_weight * 0.1
+    assert text_weight(ask, [], settings) == 0.0
+    assert text_weight(ask.model_copy(update={"text_weight": 0.5}), words_only, settings) == 0.5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from common.grounding import (
+    SupportedPhrasing,
     answer_style,
     cited,
     content_terms,
@@ -108,3 +109,15 @@ def test_sentences_split_paragraphs_lists_and_long_runs() -> None:
 
 def test_pdf_ligatures_become_letters_search_can_match() -> None:
     assert clean_text("compressed \ufb01les, \ufb02ags and e\ufb00ort") == "compressed files, flags and effort"
+
+
+def test_the_phrasing_keeps_only_sentences_the_quotes_support() -> None:
+    quote = [(1, "For files compressed with the default 900k block size, bunzip2 will require about 3700 kbytes.")]
+    question = "How much memory does bunzip2 need for the default 900k block size?"
+    phrasing = SupportedPhrasing(quote, question)
+    streamed = "The answer is: bunzip2 needs 3700 kbytes.\n\nIt needs about 1684 bytes (54 MB). The memory "
+    shown = "".join(phrasing.feed(streamed[i : i + 5]) for i in range(0, len(streamed), 5)) + phrasing.finish()
+    assert shown == "The answer is: bunzip2 needs 3700 kbytes."  # the invented figures are dropped, the rest cut
+    echo = SupportedPhrasing(quote, question)
+    assert echo.feed("Bunzip2 needs memory for the default block size. ") == ""  # the question said back
+    assert echo.feed("This answer is incorrect, the correct answer would be:\n- kbytes") + echo.finish() == ""
