@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 DEFAULT_ABSTAIN_MESSAGE = "My documents do not answer this question, so I won't guess."
 # The relevance (`SearchHit.relevance`: the best supporting sentence's score) below which nothing retrieved
 # counts as an answer. Calibrated on bench/answers.py's questions (docs/benchmarks.md, "Answers").
-DEFAULT_MIN_RELEVANCE = 0.42
+DEFAULT_MIN_RELEVANCE = 0.50
 
 
 class KnowledgeMode(StrEnum):

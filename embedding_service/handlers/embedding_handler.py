@@ -8,4 +8,4 @@ router: ActionRouter[EmbeddingDeps] = ActionRouter()
 
 @router.handle("embedding.generate", EmbedRequest)
 async def generate(action: DomainAction, req: EmbedRequest, deps: EmbeddingDeps) -> EmbedResult:
-    return await deps.embeddings.generate(action.tenant_id, action.tenant_tier, req.texts, req.model)
+    return await deps.embeddings.generate(action.tenant_id, action.tenant_tier, req.texts, req.model, req.priority)

@@ -10,6 +10,9 @@ class EmbedRequest(BaseModel):
 
     texts: list[str] = Field(min_length=1)
     model: str | None = None
+    # `bulk` (a document's chunks) waits behind every `interactive` text (a question being answered), so a chat
+    # turn's retrieval is not queued behind an ingestion
+    priority: Literal["interactive", "bulk"] = "interactive"
 
 
 class EmbeddingUsage(BaseModel):

@@ -2,13 +2,16 @@
 
 Requests put their texts on a queue; one loop takes up to `batch_size` texts (waiting at most
 `batch_wait_ms` for more once the model is free), runs the model once, and hands each request its
-vectors. Many small concurrent calls thus cost a few large model calls.
+vectors. Many small concurrent calls thus cost a few large model calls. The queue is ordered: interactive
+texts (a question being answered) go before bulk ones (a document's chunks), in arrival order within each, so
+a chat turn's retrieval waits for at most the batch being computed, not for a whole ingestion.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 
 from embedding_service.services.providers import Embedder
 
@@ -18,16 +21,18 @@ class Batcher:
         self.embedder = embedder
         self.batch_size = batch_size
         self.wait_s = wait_ms / 1000
-        self._queue: asyncio.Queue[tuple[str, asyncio.Future[list[float]]]] = asyncio.Queue()
+        # (bulk?, arrival number, text, future): interactive first, then first come first served
+        self._queue: asyncio.PriorityQueue[tuple[bool, int, str, asyncio.Future[list[float]]]] = asyncio.PriorityQueue()
+        self._arrivals = itertools.count()
         self._loop_task: asyncio.Task[None] | None = None
 
-    async def embed(self, texts: list[str]) -> list[list[float]]:
+    async def embed(self, texts: list[str], bulk: bool = False) -> list[list[float]]:
         if self._loop_task is None:
             self._loop_task = asyncio.create_task(self._run())
         loop = asyncio.get_running_loop()
         futures = [loop.create_future() for _ in texts]
         for text, future in zip(texts, futures, strict=True):
-            self._queue.put_nowait((text, future))
+            self._queue.put_nowait((bulk, next(self._arrivals), text, future))
         return list(await asyncio.gather(*futures))
 
     async def close(self) -> None:
@@ -52,7 +57,7 @@ class Batcher:
                         break
                 else:
                     break
-            live = [(text, future) for text, future in batch if not future.done()]
+            live = [(text, future) for _, _, text, future in batch if not future.done()]
             if not live:
                 continue
             try:

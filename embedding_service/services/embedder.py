@@ -72,7 +72,9 @@ class EmbeddingService:
         """Per tenant: a shared cache would let one tenant learn by timing what another embedded."""
         return self.queues.embedding_cache_key(tenant_id, model, hashlib.sha256(text.encode()).hexdigest())
 
-    async def generate(self, tenant_id: str, tier: Tier, texts: list[str], model: str | None = None) -> EmbedResult:
+    async def generate(
+        self, tenant_id: str, tier: Tier, texts: list[str], model: str | None = None, priority: str = "interactive"
+    ) -> EmbedResult:
         self._check_limits(texts)
         name = self.resolve_model(model)
         check_embedding_model_allowed(tier, name)
@@ -94,7 +96,7 @@ class EmbeddingService:
         if missing:
             unique = list(dict.fromkeys(texts[i] for i in missing))
             try:
-                computed = dict(zip(unique, await batcher.embed(unique), strict=True))
+                computed = dict(zip(unique, await batcher.embed(unique, bulk=priority == "bulk"), strict=True))
             except ValidationError:
                 raise
             except Exception as exc:

@@ -232,7 +232,8 @@ def embedded_text(chunk: Any) -> str:
 
 async def _embed_batch(action: DomainAction, deps: IngestionDeps, model: str, texts: list[str]) -> list[list[float]]:
     batch_id = str(uuid.uuid4())
-    request = deps.embedding.follow_up(action, "embedding.generate", {"texts": texts, "model": model}, task_id=batch_id)
+    data = {"texts": texts, "model": model, "priority": "bulk"}
+    request = deps.embedding.follow_up(action, "embedding.generate", data, task_id=batch_id)
     deps.callbacks.expect(batch_id)
     await deps.embedding.send_action_async_with_callback(request, "ingestion.embedding.done", deps.callback_queue)
     try:

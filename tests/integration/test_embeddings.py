@@ -14,6 +14,7 @@ from common.clients.base_redis_client import BaseRedisClient
 from common.errors import NoobleError
 from common.models.tiers import Tier
 from embedding_service.app import SPEC
+from embedding_service.services.batcher import Batcher
 from embedding_service.services.embedder import EmbeddingService
 from embedding_service.services.providers import LocalMiniLM
 from embedding_service.settings import EmbeddingSettings
@@ -118,3 +119,22 @@ async def test_openai_provider_through_the_real_client(openai_standin: str, sett
     assert result.model == "text-embedding-3-small" and result.dimensions == 1536
     assert sum(result.embeddings[0]) == len("first text")  # in input order despite the shuffled reply
     assert sum(result.embeddings[1]) == len("second, different text")
+
+
+async def test_a_question_is_embedded_before_a_document_queued_ahead_of_it() -> None:
+    """Interactive texts (a chat turn's retrieval) jump the queue of bulk ones (an ingestion), on the real model."""
+    batcher = Batcher(LocalMiniLM(threads=1), batch_size=8, wait_ms=0)
+    finished: list[str] = []
+
+    async def embed(kind: str, texts: list[str], bulk: bool) -> None:
+        await batcher.embed(texts, bulk=bulk)
+        finished.append(kind)
+
+    try:
+        document = asyncio.create_task(embed("document", [f"chunk {i} of a long manual" for i in range(64)], True))
+        await asyncio.sleep(0)  # the document's 64 texts are queued first
+        await embed("question", ["What is the default block size?"], False)
+        assert finished == ["question"]  # done while most of the document still waits
+        await document
+    finally:
+        await batcher.close()
