@@ -1,7 +1,7 @@
 """Does chat stay usable while documents ingest? First token and tokens/s of chat turns with the real local model
 (SmolLM2-135M) on an idle platform, then while a 397-page PDF (the Valgrind manual, Debian's `valgrind` package)
-is ingested; for the shipped settings and, as the baseline in the same run, with every service at the chat
-model's CPU priority (`NOOBLE4_CPU_NICE=0`: how the platform ran before ingestion yielded the cores).
+is ingested; for the shipped settings (ingestion and bulk embeddings at SCHED_IDLE) and, as the baseline in the
+same run, with everything at the chat model's CPU priority (how the platform ran before ingestion yielded).
 
     python -m bench.chat_while_ingesting [--turns 3]
 """
@@ -70,11 +70,11 @@ async def measure(env: dict[str, str], turns: int, pdf: bytes) -> dict[str, list
             busy: list[tuple[float, float]] = []
             while len(busy) < turns:
                 result = await turn(platform, http, key, agent["id"])
-                if (await http.get(task_url)).json()["status"] not in ("pending", "running"):
+                if (await http.get(task_url)).json()["status"] not in ("queued", "processing"):
                     break  # the ingestion ended during the turn: not a turn under load
                 busy.append(result)
             while True:  # the platform stops once the document is in
-                if (await http.get(task_url)).json()["status"] not in ("pending", "running"):
+                if (await http.get(task_url)).json()["status"] not in ("queued", "processing"):
                     break
                 await asyncio.sleep(0.5)
     return {"idle": idle, "ingesting": busy}
@@ -86,7 +86,10 @@ def main() -> None:
     args = parser.parse_args()
     if not PDF.exists():
         raise SystemExit(f"{PDF} is missing: apt-get install valgrind")
-    configs = {"every service at nice 0 (baseline)": {"NOOBLE4_CPU_NICE": "0"}, "shipped settings": {}}
+    configs = {
+        "no background priority (baseline)": {"NOOBLE4_CPU_PRIORITY": "normal", "NOOBLE4_BULK_IN_BACKGROUND": "false"},
+        "shipped settings": {},
+    }
     print(f"{'':<36} {'1st token idle':>14} {'ingesting':>10} {'tokens/s idle':>14} {'ingesting':>10} {'kept':>6}")
     for name, env in configs.items():
         result = asyncio.run(measure(env, args.turns, gzip.decompress(PDF.read_bytes())))

@@ -167,26 +167,41 @@ def source_item(hit: SearchHit) -> dict[str, Any]:
     return hit.model_dump(mode="json", exclude={"context", "evidence"})
 
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NUMBER = re.compile(r"(?<![^\W\d_])\d+(?:[.,]\d+)*")  # a figure, not the digit of a name ("bzip2")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
 # words a faithful phrasing may use that the quotes need not hold ("the documents say that ...")
 _PHRASING_WORDS = "answer question document source quote fact according mention state say yes short".split()
 MIN_SUPPORTED_SHARE = 1.0  # of a phrased sentence's content terms, found in the quotes or the question
 MAX_PHRASED_SENTENCES = 2
 MIN_PHRASED_TERMS = 2  # "The answer is: bzip2" says nothing the quotes do not
+NUMBER_WINDOW = 4  # words each side of a figure that must share a term with the figure's own words in the quotes
+
+
+def _figure_contexts(text: str) -> dict[str, set[str]]:
+    """Each figure of `text` → the content terms within NUMBER_WINDOW words of it (all its occurrences)."""
+    tokens = text.split()
+    contexts: dict[str, set[str]] = {}
+    for index, token in enumerate(tokens):
+        for figure in _NUMBER.findall(token):
+            window = tokens[max(0, index - NUMBER_WINDOW) : index] + tokens[index + 1 : index + 1 + NUMBER_WINDOW]
+            words_around = [term for term in content_terms(" ".join(window)) if not term[0].isdigit()]
+            contexts.setdefault(figure, set()).update(words_around)
+    return contexts
 
 
 class SupportedPhrasing:
     """A small model's phrasing after the quotes, checked sentence by sentence as it streams: a sentence is kept
     only when every number in it is in the quotes (or the question), at least MIN_SUPPORTED_SHARE of its content
-    terms (at least MIN_PHRASED_TERMS, words like "answer" or "document" not counted) are, and one of them comes
-    from the quotes rather than the question; the rest (invented figures, "this answer is incorrect", the question
+    terms (at least MIN_PHRASED_TERMS, words like "answer" or "document" not counted) are, one of them comes
+    from the quotes rather than the question, and each figure stands among words that stand around it in the
+    quotes; the rest (invented figures, "this answer is incorrect", the question
     said back, chatter) is dropped. At most MAX_PHRASED_SENTENCES are kept; `done` tells
     the caller it can stop the model."""
 
     def __init__(self, chosen: Sequence[tuple[int, str]], question: str):
         quoted = " ".join(text for _, text in chosen)
         self._numbers = set(_NUMBER.findall(f"{quoted} {question}"))
+        self._quoted_figures = _figure_contexts(quoted)
         self._terms = set(content_terms(f"{quoted} {question}"))
         self._news = set(content_terms(quoted)) - set(content_terms(question))  # what the quotes add
         self._phrasing = set(content_terms(" ".join(_PHRASING_WORDS)))
@@ -200,6 +215,10 @@ class SupportedPhrasing:
     def supported(self, sentence: str) -> bool:
         if sentence.endswith(":") or any(number not in self._numbers for number in _NUMBER.findall(sentence)):
             return False  # a list announced, or a figure the quotes do not hold
+        for figure, around in _figure_contexts(sentence).items():  # "exit code ... is 1" where the quote says
+            quoted = self._quoted_figures.get(figure)  # "1 for environmental problems": the figure moved
+            if quoted is not None and around and not around & quoted:
+                return False
         terms = [term for term in content_terms(sentence) if term not in self._phrasing]
         known = sum(term in self._terms for term in terms)
         says_something = any(term in self._news for term in terms)  # not only the question said back

@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import functools
 import math
-import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, contextmanager
@@ -37,7 +36,7 @@ from common.log import configure_logging, get_logger
 from common.messaging.queue_manager import QueueManager
 from common.messaging.redis_manager import RedisManager
 from common.models.actions import ErrorDetail
-from common.settings import CommonSettings
+from common.settings import CommonSettings, run_in_background
 from common.validation import reject_unrepresentable
 from common.workers.base_worker import BaseWorker
 from common.workers.router import ActionRouter
@@ -284,8 +283,8 @@ def run_service(spec: ServiceSpec, argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = spec.settings_class()
     configure_logging(settings.log_level, settings.log_json, spec.name)
-    if settings.cpu_nice:
-        os.nice(settings.cpu_nice)
+    if settings.cpu_priority == "background":
+        run_in_background()
     uvloop.run(serve(spec, settings, only=args.only, host=args.host, port=args.port))
 
 

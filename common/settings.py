@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -13,6 +13,15 @@ PLACEHOLDER_SECRETS = frozenset(
     {"changeme", "change-me", "secret", "development-only-secret-change-me-in-production", "your-secret-here"}
 )
 MIN_SECRET_LENGTH = 32
+
+
+def run_in_background() -> None:
+    """This thread, and the threads and processes it starts from now on, run at SCHED_IDLE (at nice 19 where the
+    system has no SCHED_IDLE)."""
+    if hasattr(os, "SCHED_IDLE"):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    else:  # pragma: no cover - not Linux
+        os.nice(19)
 
 
 def available_cores() -> int:
@@ -31,9 +40,9 @@ class CommonSettings(BaseSettings):
     port: int = 8000
     log_level: str = "INFO"
     log_json: bool = True
-    # Added to the process's CPU niceness when it starts: the services doing background work (ingestion,
-    # embedding) default to 10, so on a small host the chat model keeps the cores while documents ingest.
-    cpu_nice: int = Field(0, ge=0, le=19)
+    # `background`: the process runs at SCHED_IDLE (Linux), using only CPU time nothing else wants, so on a small
+    # host the chat model keeps the cores while documents ingest. The ingestion service defaults to it.
+    cpu_priority: Literal["normal", "background"] = "normal"
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_cluster: bool = False  # the URL names one node of a Redis Cluster; the others are discovered

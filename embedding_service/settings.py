@@ -6,7 +6,8 @@ from common.settings import CommonSettings, available_cores
 class EmbeddingSettings(CommonSettings):
     service_name: str = "embedding_service"
     port: int = 8006
-    cpu_nice: int = Field(10, ge=0, le=19)  # below the chat model: ingestion batches yield the cores to chat
+    # a document's chunks (`priority: bulk`) are embedded on a thread at SCHED_IDLE: they yield the cores to chat
+    bulk_in_background: bool = True
     local_model_threads: int = Field(default_factory=available_cores, ge=1, le=256)
 
     default_model: str = "all-MiniLM-L6-v2"

@@ -1,3 +1,5 @@
+from typing import Literal
+
 from pydantic import Field
 
 from common.settings import CommonSettings
@@ -8,7 +10,7 @@ from ingestion_service.services.sandbox import SandboxLimits
 class IngestionSettings(CommonSettings):
     service_name: str = "ingestion_service"
     port: int = 8002
-    cpu_nice: int = Field(10, ge=0, le=19)  # extraction and chunking run below the chat model
+    cpu_priority: Literal["normal", "background"] = "background"  # extraction and chunking yield to chat
 
     default_chunk_size: int = Field(200, ge=20, le=2_000)  # tokens (cl100k)
     default_chunk_overlap: int = Field(30, ge=0, le=500)

@@ -4,7 +4,8 @@ Requests put their texts on a queue; one loop takes up to `batch_size` texts (wa
 `batch_wait_ms` for more once the model is free), runs the model once, and hands each request its
 vectors. Many small concurrent calls thus cost a few large model calls. The queue is ordered: interactive
 texts (a question being answered) go before bulk ones (a document's chunks), in arrival order within each, so
-a chat turn's retrieval waits for at most the batch being computed, not for a whole ingestion.
+a chat turn's retrieval waits for at most the batch being computed, not for a whole ingestion. A batch of bulk texts
+alone runs on `bulk_embedder` when there is one (the same model on a background-priority thread).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from embedding_service.services.providers import Embedder
 
 
 class Batcher:
-    def __init__(self, embedder: Embedder, batch_size: int, wait_ms: float):
+    def __init__(self, embedder: Embedder, batch_size: int, wait_ms: float, bulk_embedder: Embedder | None = None):
         self.embedder = embedder
+        self.bulk_embedder = bulk_embedder or embedder
         self.batch_size = batch_size
         self.wait_s = wait_ms / 1000
         # (bulk?, arrival number, text, future): interactive first, then first come first served
@@ -60,8 +62,9 @@ class Batcher:
             live = [(text, future) for _, _, text, future in batch if not future.done()]
             if not live:
                 continue
+            embedder = self.bulk_embedder if all(bulk for bulk, *_ in batch) else self.embedder
             try:
-                vectors = await self.embedder.embed([text for text, _ in live])
+                vectors = await embedder.embed([text for text, _ in live])
             except Exception as exc:  # every waiter of the batch gets the failure
                 for _, future in live:
                     if not future.done():

@@ -13,7 +13,13 @@ from common.models.tiers import Tier
 from common.policy import check_embedding_model_allowed
 from embedding_service.models.embeddings import EmbeddingUsage, EmbedResult
 from embedding_service.services.batcher import Batcher
-from embedding_service.services.providers import LOCAL_MODEL, Embedder, LocalMiniLM, OpenAIEmbedder
+from embedding_service.services.providers import (
+    LOCAL_MODEL,
+    Embedder,
+    LocalMiniLM,
+    OpenAIEmbedder,
+    background_minilm,
+)
 from embedding_service.settings import EmbeddingSettings
 
 MODEL_ALIASES = {"local": LOCAL_MODEL, "all-minilm-l6-v2": LOCAL_MODEL, "openai": "text-embedding-3-small"}
@@ -29,8 +35,11 @@ class EmbeddingService:
     def _batcher(self, model: str) -> Batcher:
         if model not in self._batchers:
             embedder: Embedder
+            bulk: Embedder | None = None
             if model == LOCAL_MODEL:
                 embedder = LocalMiniLM(self.settings.local_model_threads)
+                if self.settings.bulk_in_background:
+                    bulk = background_minilm(self.settings.local_model_threads)
             elif model.startswith("text-embedding-"):
                 if not self.settings.openai_api_key:
                     raise ValidationError(
@@ -43,7 +52,7 @@ class EmbeddingService:
                     f"unknown embedding model {model!r}; use {LOCAL_MODEL!r} or text-embedding-3-small",
                     code="unknown_model",
                 )
-            self._batchers[model] = Batcher(embedder, self.settings.batch_size, self.settings.batch_wait_ms)
+            self._batchers[model] = Batcher(embedder, self.settings.batch_size, self.settings.batch_wait_ms, bulk)
         return self._batchers[model]
 
     def warm_up(self) -> None:

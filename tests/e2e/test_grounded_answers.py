@@ -163,3 +163,28 @@ async def test_generate_quotes_its_source_or_abstains(chat_platform: ChatPlatfor
         assert "[99]" not in capable["answer"] and [c["number"] for c in capable["citations"]] == [1]
         unknown = (await kb.generate("What is the capital of Peru?", [collection])).json()
         assert unknown == {**unknown, "found": False, "answer": DEFAULT_ABSTAIN_MESSAGE, "citations": [], "sources": []}
+
+
+HOSTILE_QUESTIONS = [
+    "\x00\x00 when \x00 open?",
+    "?" * 4_000,
+    "\U0001f642" * 1_000,
+    "' OR 1=1; -- DROP TABLE chunks",
+    "open " * 800,
+    "サポートデスクは何時に開きますか",
+    "<script>alert(1)</script> [1] [999999999999999999999]",
+]
+
+
+async def test_hostile_questions_get_an_answer_or_an_abstention_never_an_error(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant()
+    agent, collection = await knowledge_agent(chat_platform, key)
+    async with Knowledge(chat_platform, key) as kb:
+        for question in HOSTILE_QUESTIONS:
+            search = await kb.search(question, [collection], with_evidence=True)
+            assert search.status_code == 200, (question[:40], search.text[:300])
+            assert all(0 <= hit["relevance"] <= 1 for hit in search.json()["results"])
+            answer = await kb.generate(question, [collection])
+            assert answer.status_code == 200 and isinstance(answer.json()["found"], bool), answer.text[:300]
+    _, turns = await ask(chat_platform, key, agent, *HOSTILE_QUESTIONS)
+    assert [turn[-1]["type"] for turn in turns] == ["message_end"] * len(HOSTILE_QUESTIONS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 
 import httpx
@@ -16,7 +17,7 @@ from common.models.tiers import Tier
 from embedding_service.app import SPEC
 from embedding_service.services.batcher import Batcher
 from embedding_service.services.embedder import EmbeddingService
-from embedding_service.services.providers import LocalMiniLM
+from embedding_service.services.providers import LocalMiniLM, background_minilm
 from embedding_service.settings import EmbeddingSettings
 from tests.support.helpers import jwt_headers, new_tenant
 from tests.support.openai_standin import API_KEY
@@ -138,3 +139,16 @@ async def test_a_question_is_embedded_before_a_document_queued_ahead_of_it() -> 
         await document
     finally:
         await batcher.close()
+
+
+async def test_a_documents_chunks_are_embedded_at_background_priority() -> None:
+    """The bulk model's thread and onnxruntime's threads run at SCHED_IDLE; the process's own threads do not."""
+    before = {int(tid) for tid in os.listdir("/proc/self/task")}
+    bulk = background_minilm(threads=2)
+    vectors = await bulk.embed(["a chunk of a long manual"])
+    new = {int(tid) for tid in os.listdir("/proc/self/task")} - before
+    assert len(vectors[0]) == 384 and len(new) >= 2  # its executor thread and onnxruntime's worker
+    assert {os.sched_getscheduler(tid) for tid in new} == {os.SCHED_IDLE}
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER
+    assert bulk.executor is not None
+    bulk.executor.shutdown()

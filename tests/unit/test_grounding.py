@@ -121,3 +121,10 @@ def test_the_phrasing_keeps_only_sentences_the_quotes_support() -> None:
     echo = SupportedPhrasing(quote, question)
     assert echo.feed("Bunzip2 needs memory for the default block size. ") == ""  # the question said back
     assert echo.feed("This answer is incorrect, the correct answer would be:\n- kbytes") + echo.finish() == ""
+
+
+def test_a_figure_moved_to_another_claim_is_dropped() -> None:
+    quote = [(1, "Return values: 0 for a normal exit, 1 for environmental problems, 2 to indicate a corrupt file.")]
+    phrasing = SupportedPhrasing(quote, "What exit code does bzip2 return for a normal exit?")
+    assert phrasing.feed("The exit code returned by bzip2 is 1, which indicates a corrupt file. ") == ""
+    assert phrasing.feed("Bzip2 returns 0 for a normal exit. ") == "Bzip2 returns 0 for a normal exit."
