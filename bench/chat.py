@@ -39,7 +39,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from bench.messaging import _run_worker, bare_caller, measure
 from bench.platform import BenchPlatform
 from common.launcher.ports import free_port
-from common.local_llm import LOCAL_MODEL_ALIAS, llama_server_command
+from common.local_llm import LOCAL_MODEL_ALIAS, llama_server_command, local_llm_threads
 
 
 def pct(values: list[float]) -> tuple[float, float]:
@@ -279,7 +279,10 @@ def main() -> None:
             print(f"  {name:<34} {ms:>6.2f} ms {100 * ms / total:>5.1f} %")
     if not args.skip_local_model:
         rate = asyncio.run(local_model_tokens_per_second())
-        print(f"local model ({LOCAL_MODEL_ALIAS}, llama-cpp-python, 2 threads): {rate:.0f} tokens/s (median of 3)")
+        threads = local_llm_threads()
+        print(
+            f"local model ({LOCAL_MODEL_ALIAS}, llama-cpp-python, {threads} threads): {rate:.0f} tokens/s (median of 3)"
+        )
 
 
 if __name__ == "__main__":

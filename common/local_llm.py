@@ -24,6 +24,16 @@ def local_model_path() -> Path:
     return found[0]
 
 
+MAX_LLM_THREADS = 8  # a small model gains nothing past this
+
+
+def local_llm_threads() -> int:
+    """Threads for the local model: one core left to everything else. llama.cpp's threads wait for each other at
+    every step, so a model on every core crawls as soon as anything else runs (measured on 2 cores while a 397-page
+    PDF ingests: 2 threads 86 → 8.5 tokens/s, 1 thread 63 → 62 tokens/s; docs/benchmarks.md)."""
+    return max(1, min(available_cores() - 1, MAX_LLM_THREADS))
+
+
 def gguf_file(path: Path) -> Path:
     """`path`, resolved, when it is a GGUF model file; ValueError saying what is wrong otherwise."""
     if not path.is_file():
@@ -37,8 +47,8 @@ def gguf_file(path: Path) -> Path:
 def llama_server_command(
     port: int, host: str = "127.0.0.1", threads: int | None = None, model: Path | None = None
 ) -> list[str]:
-    """The OpenAI-compatible server of `model` (default: the bundled SmolLM2), one thread per core this process may
-    use. Whatever the file, it answers to the `local` provider's model name (LOCAL_MODEL_ALIAS)."""
+    """The OpenAI-compatible server of `model` (default: the bundled SmolLM2) on `threads` (default:
+    `local_llm_threads()`). Whatever the file, it answers to the `local` provider's model name (LOCAL_MODEL_ALIAS)."""
     return [
         sys.executable,
         "-m",
@@ -54,5 +64,5 @@ def llama_server_command(
         "--n_ctx",
         "4096",
         "--n_threads",
-        str(threads or available_cores()),
+        str(threads or local_llm_threads()),
     ]

@@ -161,7 +161,8 @@ class Platform:
         if "agent_execution_service" not in self.ports:
             return
         try:
-            command = llama_server_command(self.local_llm_port, model=self.llm_model)
+            threads = int(os.environ.get("NOOBLE4_LOCAL_LLM_THREADS") or 0) or None
+            command = llama_server_command(self.local_llm_port, threads=threads, model=self.llm_model)
         except FileNotFoundError as exc:  # e.g. installed with plain pip: the rest of the platform still runs
             print(f"local LLM not started ({exc}); agents on the local provider will get llm_unavailable")
             return
