@@ -278,7 +278,7 @@ async def _answer(
         spec = agent.model.model_copy(update={"max_tokens": min(agent.model.max_tokens, PHRASING_MAX_TOKENS)})
         model = build_chat_model(spec, deps.settings)
         prompt = [SystemMessage(f"{agent.system_prompt}\n\n{system}"), HumanMessage(user)]
-        streaming = _stream_model(model, prompt, events, state, SupportedPhrasing(chosen, req.message))
+        streaming = _phrase_quotes(model, prompt, events, state, SupportedPhrasing(chosen, req.message))
     else:
         system = agent.system_prompt
         if sources:
@@ -381,6 +381,20 @@ async def _stream_model(
         await events.token(rest)
     state.content = "".join(state.streamed)  # one model call: the answer is what streamed
     state.usage += sum(reported, Usage()) if reported else _usage(None, "".join(generated), messages)
+
+
+async def _phrase_quotes(
+    model: Any, prompt: list[BaseMessage], events: TurnEvents, state: TurnState, phrasing: SupportedPhrasing
+) -> None:
+    """The model's phrasing after the quotes; a model that fails leaves the quotes as the answer (they are it)."""
+    try:
+        await _stream_model(model, prompt, events, state, phrasing)
+    except Exception as exc:
+        error = llm_error(exc)
+        if error is None:
+            raise
+        log.warning("phrasing_failed", task_id=events.task_id, code=error.code, error=error.message)
+        state.content = "".join(state.streamed)
 
 
 async def _stream_agent(graph: Any, messages: list[BaseMessage], events: TurnEvents, state: TurnState) -> None:

@@ -8,7 +8,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.clients.base_redis_client import BaseRedisClient
-from common.errors import ValidationError
+from common.errors import NoobleError, ValidationError
 from common.grounding import (
     GROUNDING_INSTRUCTIONS,
     PHRASING_MAX_TOKENS,
@@ -24,12 +24,15 @@ from common.grounding import (
 )
 from common.llm.factory import build_chat_model, llm_error
 from common.llm.settings import ModelSpec
+from common.log import get_logger
 from common.models.actions import DomainAction
 from common.models.knowledge import DEFAULT_ABSTAIN_MESSAGE, AnswerStyle
 from common.policy import check_model_allowed
 from query_service.models.search import Citation, GenerateRequest, GenerateResult, SearchMode, SearchRequest
 from query_service.services.search import search
 from query_service.settings import QuerySettings
+
+log = get_logger(__name__)
 
 
 def answer_model(req: GenerateRequest, settings: QuerySettings) -> ModelSpec:
@@ -66,7 +69,11 @@ async def generate(
         chosen = quotes(sources)
         system, user = phrasing_prompt(req.query, chosen)
         phrasing = spec.model_copy(update={"max_tokens": min(spec.max_tokens, PHRASING_MAX_TOKENS)})
-        phrased = await _invoke(phrasing, [SystemMessage(system), HumanMessage(user)], settings)
+        try:
+            phrased = await _invoke(phrasing, [SystemMessage(system), HumanMessage(user)], settings)
+        except NoobleError as exc:  # the quotes are the answer; the model only phrased around them
+            log.warning("phrasing_failed", code=exc.code, error=exc.message)
+            phrased = ""
         supported = SupportedPhrasing(chosen, req.query)
         answer = render_quotes(chosen) + supported.feed(phrased) + supported.finish()
     else:

@@ -96,6 +96,19 @@ async def test_a_capable_model_writes_the_answer_from_the_numbered_sources(chat_
     assert "[99]" not in content and not content.startswith(">")
 
 
+async def test_a_model_that_fails_leaves_the_quotes_as_the_answer(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant()
+    failing = {"model": {"provider": "openai", "name": "fail-500"}, "knowledge": {"answer_style": "quote"}}
+    agent, collection = await knowledge_agent(chat_platform, key, **failing)
+    _, [events] = await ask(chat_platform, key, agent, "When is the support desk open?")
+    assert events[-1]["type"] == "message_end"
+    assert events[-1]["content"] == "> The support desk is open from 9 to 17 on weekdays. [1]\n\n"
+    async with Knowledge(chat_platform, key) as kb:
+        body = {"model": "openai:fail-500", "answer_style": "quote"}
+        answer = await kb.generate("When is the support desk open?", [collection], **body)
+    assert answer.status_code == 200 and answer.json()["answer"].startswith("> The support desk is open")
+
+
 async def test_tool_mode_leaves_the_search_to_the_model_and_off_ignores_the_documents(
     chat_platform: ChatPlatform,
 ) -> None:
