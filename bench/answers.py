@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from websockets.asyncio.client import connect
 
+from bench.chat import chat_socket
+from bench.ingestion import followed
 from bench.platform import ROOT, BenchPlatform
 from common.grounding import cited
 from common.models.knowledge import DEFAULT_ABSTAIN_MESSAGE, DEFAULT_MIN_RELEVANCE
@@ -102,14 +103,10 @@ class Client:
                 files={"file": (name, content)},
             )
             tasks.append(accepted["task_id"])
-        for task_id in tasks:
-            while True:
-                task = (await self.http.get(f"{self.platform.url('ingestion_service')}/api/v1/tasks/{task_id}")).json()
-                if task["status"] == "done":
-                    break
-                if task["status"] == "failed":
-                    raise SystemExit(f"ingestion failed: {task}")
-                await asyncio.sleep(0.5)
+        for task_id in tasks:  # each task's end, from its progress socket
+            task = await followed(self.http, self.platform.url("ingestion_service"), self.api_key, task_id)
+            if task["status"] != "done":
+                raise SystemExit(f"ingestion failed: {task}")
 
     async def best_relevance(self, question: str, collection_id: str) -> float:
         body = {"query": question, "collection_ids": [collection_id], "top_k": TOP_K, "with_evidence": True}
@@ -127,10 +124,7 @@ class Client:
         asked.total_s = time.perf_counter() - started
 
     async def chat(self, asked: Asked, agent_id: str) -> None:
-        session = await self.post("agent_orchestrator_service", "/api/v1/chat/sessions", json={"agent_id": agent_id})
-        async with connect(f"{session['ws_url']}?token={self.api_key}") as ws:
-            while json.loads(await ws.recv())["type"] != "session_ready":
-                pass
+        async with chat_socket(self.platform, self.api_key, agent_id) as ws:
             started = time.perf_counter()
             await ws.send(json.dumps({"type": "message", "content": asked.question}))
             while True:

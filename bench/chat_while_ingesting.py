@@ -18,8 +18,9 @@ import time
 from pathlib import Path
 
 import httpx
-from websockets.asyncio.client import connect
 
+from bench.chat import chat_socket
+from bench.ingestion import followed
 from bench.platform import BenchPlatform
 from common.tokens import count_tokens
 
@@ -28,15 +29,9 @@ PROMPT = "Write a long story about a lighthouse keeper and a storm."
 MAX_TOKENS = 160
 
 
-async def turn(platform: BenchPlatform, http: httpx.AsyncClient, key: str, agent_id: str) -> tuple[float, float]:
+async def turn(platform: BenchPlatform, key: str, agent_id: str) -> tuple[float, float]:
     """(first token s, tokens/s after the first token) of one turn in a new conversation."""
-    response = await http.post(
-        f"{platform.url('agent_orchestrator_service')}/api/v1/chat/sessions", json={"agent_id": agent_id}
-    )
-    session = response.json()
-    async with connect(f"{session['ws_url']}?token={key}") as ws:
-        while json.loads(await ws.recv())["type"] != "session_ready":
-            pass
+    async with chat_socket(platform, key, agent_id) as ws:
         started = time.perf_counter()
         await ws.send(json.dumps({"type": "message", "content": PROMPT}))
         first = None
@@ -58,8 +53,8 @@ async def measure(env: dict[str, str], turns: int, pdf: bytes) -> dict[str, list
         async with httpx.AsyncClient(timeout=300, headers={"Authorization": f"Bearer {key}"}) as http:
             body = {"name": "writer", "system_prompt": "You write stories.", "model": {"max_tokens": MAX_TOKENS}}
             agent = (await http.post(f"{platform.url('agent_management_service')}/api/v1/agents", json=body)).json()
-            await turn(platform, http, key, agent["id"])  # warm-up: the model's first prompt
-            idle = [await turn(platform, http, key, agent["id"]) for _ in range(turns)]
+            await turn(platform, key, agent["id"])  # warm-up: the model's first prompt
+            idle = [await turn(platform, key, agent["id"]) for _ in range(turns)]
             ingestion = platform.url("ingestion_service")
             collection = (await http.post(f"{ingestion}/api/v1/collections", json={"name": "manuals"})).json()["id"]
             accepted = await http.post(
@@ -67,17 +62,15 @@ async def measure(env: dict[str, str], turns: int, pdf: bytes) -> dict[str, list
                 data={"collection_id": collection},
                 files={"file": ("valgrind-manual.pdf", pdf)},
             )
-            task_url = f"{ingestion}/api/v1/tasks/{accepted.json()['task_id']}"
+            task_id = accepted.json()["task_id"]
+            task_url = f"{ingestion}/api/v1/tasks/{task_id}"
             busy: list[tuple[float, float]] = []
             while len(busy) < turns:
-                result = await turn(platform, http, key, agent["id"])
+                result = await turn(platform, key, agent["id"])
                 if (await http.get(task_url)).json()["status"] not in ("queued", "processing"):
                     break  # the ingestion ended during the turn: not a turn under load
                 busy.append(result)
-            while True:  # the platform stops once the document is in
-                if (await http.get(task_url)).json()["status"] not in ("queued", "processing"):
-                    break
-                await asyncio.sleep(0.5)
+            await followed(http, ingestion, key, task_id)  # the platform stops once the document is in
     return {"idle": idle, "ingesting": busy}
 
 

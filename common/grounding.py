@@ -22,6 +22,7 @@ from typing import Any
 
 import Stemmer
 
+from common.llm.settings import ModelSpec
 from common.models.knowledge import AnswerStyle, SearchHit
 from common.tokens import count_tokens
 
@@ -113,6 +114,11 @@ def render_quotes(chosen: Sequence[tuple[int, str]]) -> str:
     return "".join(f"> {' '.join(text.split())} [{number}]\n\n" for number, text in chosen)
 
 
+def phrasing_model(spec: ModelSpec) -> ModelSpec:
+    """The model that phrases after the quotes: the answering one, held to PHRASING_MAX_TOKENS."""
+    return spec.model_copy(update={"max_tokens": min(spec.max_tokens, PHRASING_MAX_TOKENS)})
+
+
 def phrasing_prompt(question: str, chosen: Sequence[tuple[int, str]]) -> tuple[str, str]:
     """(system, user) messages asking a small model to answer from the quotes alone, briefly."""
     facts = "\n".join(f"- {' '.join(text.split())}" for _, text in chosen)
@@ -170,11 +176,16 @@ def source_item(hit: SearchHit) -> dict[str, Any]:
 _NUMBER = re.compile(r"(?<![^\W\d_])\d+(?:[.,]\d+)*")  # a figure, not the digit of a name ("bzip2")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
 # words a faithful phrasing may use that the quotes need not hold ("the documents say that ...")
-_PHRASING_WORDS = "answer question document source quote fact according mention state say yes short".split()
+_PHRASING_WORDS = "answer question document source quote fact according mention state say yes short"
 MIN_SUPPORTED_SHARE = 1.0  # of a phrased sentence's content terms, found in the quotes or the question
 MAX_PHRASED_SENTENCES = 2
 MIN_PHRASED_TERMS = 2  # "The answer is: bzip2" says nothing the quotes do not
 NUMBER_WINDOW = 4  # words each side of a figure that must share a term with the figure's own words in the quotes
+
+
+@lru_cache(maxsize=1)
+def _phrasing_terms() -> frozenset[str]:
+    return frozenset(content_terms(_PHRASING_WORDS))
 
 
 def _figure_contexts(text: str) -> dict[str, set[str]]:
@@ -204,7 +215,6 @@ class SupportedPhrasing:
         self._quoted_figures = _figure_contexts(quoted)
         self._terms = set(content_terms(f"{quoted} {question}"))
         self._news = set(content_terms(quoted)) - set(content_terms(question))  # what the quotes add
-        self._phrasing = set(content_terms(" ".join(_PHRASING_WORDS)))
         self._pending = ""
         self.kept: list[str] = []
 
@@ -219,7 +229,7 @@ class SupportedPhrasing:
             quoted = self._quoted_figures.get(figure)  # "1 for environmental problems": the figure moved
             if quoted is not None and around and not around & quoted:
                 return False
-        terms = [term for term in content_terms(sentence) if term not in self._phrasing]
+        terms = [term for term in content_terms(sentence) if term not in _phrasing_terms()]
         known = sum(term in self._terms for term in terms)
         says_something = any(term in self._news for term in terms)  # not only the question said back
         return len(terms) >= MIN_PHRASED_TERMS and known / len(terms) >= MIN_SUPPORTED_SHARE and says_something

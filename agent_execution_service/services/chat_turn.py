@@ -30,10 +30,10 @@ from agent_execution_service.services.turn_events import TurnEvents
 from common.errors import ForbiddenError, NoobleError, ValidationError, as_nooble_error
 from common.grounding import (
     GROUNDING_INSTRUCTIONS,
-    PHRASING_MAX_TOKENS,
     SupportedPhrasing,
     answer_style,
     is_small_talk,
+    phrasing_model,
     phrasing_prompt,
     quotes,
     relevant_sources,
@@ -275,8 +275,7 @@ async def _answer(
         state.streamed.append(lead)
         await events.token(lead)
         system, user = phrasing_prompt(req.message, chosen)
-        spec = agent.model.model_copy(update={"max_tokens": min(agent.model.max_tokens, PHRASING_MAX_TOKENS)})
-        model = build_chat_model(spec, deps.settings)
+        model = build_chat_model(phrasing_model(agent.model), deps.settings)
         prompt = [SystemMessage(f"{agent.system_prompt}\n\n{system}"), HumanMessage(user)]
         streaming = _phrase_quotes(model, prompt, events, state, SupportedPhrasing(chosen, req.message))
     else:

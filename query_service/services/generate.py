@@ -11,10 +11,10 @@ from common.clients.base_redis_client import BaseRedisClient
 from common.errors import NoobleError, ValidationError
 from common.grounding import (
     GROUNDING_INSTRUCTIONS,
-    PHRASING_MAX_TOKENS,
     SupportedPhrasing,
     answer_style,
     cited,
+    phrasing_model,
     phrasing_prompt,
     quotes,
     relevant_sources,
@@ -68,9 +68,8 @@ async def generate(
     if answer_style(req.answer_style, spec.provider, settings.local_llm_writes_answers) == AnswerStyle.QUOTE:
         chosen = quotes(sources)
         system, user = phrasing_prompt(req.query, chosen)
-        phrasing = spec.model_copy(update={"max_tokens": min(spec.max_tokens, PHRASING_MAX_TOKENS)})
         try:
-            phrased = await _invoke(phrasing, [SystemMessage(system), HumanMessage(user)], settings)
+            phrased = await _invoke(phrasing_model(spec), [SystemMessage(system), HumanMessage(user)], settings)
         except NoobleError as exc:  # the quotes are the answer; the model only phrased around them
             log.warning("phrasing_failed", code=exc.code, error=exc.message)
             phrased = ""
