@@ -1,4 +1,4 @@
-"""Who is calling: a tenant API key (`nk_...`) or a JWT that names a tenant.
+"""Who is calling: a tenant API key (`nk_...`), an end-user token (`neu_...`) or a JWT that names a tenant.
 
 Identity comes from the credential, policy from the store: an API key is resolved by the management
 service (`management.tenant.resolve_key`, which receives only the key's SHA-256 — a raw key never crosses
@@ -9,6 +9,12 @@ key is revoked. Unknown or disabled tenants get 401.
 JWT auth is off unless configured: HS256 with `NOOBLE4_JWT_SECRET`, and/or RS256/ES256 tokens of an
 identity provider whose signing keys are published at `NOOBLE4_JWT_JWKS_URL` (Supabase, Auth0, Keycloak...).
 The tenant is the `tenant_id` claim or `app_metadata.tenant_id`; an optional `user_id`/`sub` names the end user.
+
+End users. A tenant's backend mints an end-user token for one agent and one of its own users
+(`POST /api/v1/end-user-tokens`, short-lived, optionally with a request budget); a JWT with an `agent_id`
+claim is the same kind of credential, its `sub` the end user. Such a caller is `TenantIdentity.end_user`: it may
+open chat sessions with that agent and read that end user's conversations; every other route answers 403
+(`require_tenant`). An expired one answers 401 `token_expired`.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import asyncio
 import hashlib
 import json
 import re
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Any
@@ -28,7 +35,7 @@ from jwt.types import Options
 from redis.asyncio import Redis
 
 from common.clients.base_redis_client import BaseRedisClient
-from common.errors import NoobleError, UnauthorizedError
+from common.errors import ForbiddenError, NoobleError, UnauthorizedError
 from common.messaging.queue_manager import QueueManager
 from common.models.actions import ErrorType
 from common.models.tiers import Tier
@@ -37,20 +44,44 @@ from common.tenancy import enter_tenant
 
 API_KEY_PREFIX = "nk_"
 API_KEY_PATTERN = re.compile(r"^nk_[A-Za-z0-9_-]{16,100}$")
+END_USER_TOKEN_PREFIX = "neu_"
+END_USER_TOKEN_PATTERN = re.compile(r"^neu_[A-Za-z0-9_-]{16,100}$")
+END_USER_ID_PATTERN = r"^[^\x00-\x1f\x7f]{1,128}$"  # the tenant's own user ids: any printable text
 TENANT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 ASYMMETRIC_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
+
+
+@dataclass(frozen=True)
+class EndUserScope:
+    """What an end-user credential allows: chat with one agent as one end user, until it expires."""
+
+    agent_id: str
+    end_user_id: str
+    token_id: str  # the minted token's id, or the JWT's `jti` (else a digest of the JWT)
+    expires_at: float  # epoch seconds
+    request_budget: int | None = None  # chat turns this credential may start, when limited
 
 
 @dataclass(frozen=True)
 class TenantIdentity:
     tenant_id: str
     tier: Tier
-    via: str  # "api_key" | "jwt"
-    user_id: str | None = None
+    via: str  # "api_key" | "jwt" | "end_user_token"
+    user_id: str | None = None  # the end user a tenant-wide JWT names (`sub`), if any
+    end_user: EndUserScope | None = None
+    allowed_origins: tuple[str, ...] = ()  # browser origins the tenant allows to embed its widget
+
+    @property
+    def end_user_id(self) -> str | None:
+        return self.end_user.end_user_id if self.end_user else self.user_id
 
 
 def hash_api_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def end_user_token_cache_key(queues: QueueManager, token_hash: str) -> str:
+    return queues.cache_key("auth", "end_user_tokens", token_hash)
 
 
 def api_key_cache_key(queues: QueueManager, key_hash: str) -> str:
@@ -86,6 +117,10 @@ class TenantResolver:
             if not API_KEY_PATTERN.match(credential):
                 raise UnauthorizedError("invalid or revoked API key", code="invalid_api_key")
             return await self._from_api_key(credential)
+        if credential.startswith(END_USER_TOKEN_PREFIX):
+            if not END_USER_TOKEN_PATTERN.match(credential):
+                raise UnauthorizedError("invalid or revoked end-user token", code="invalid_end_user_token")
+            return await self._from_end_user_token(credential)
         if credential.count(".") == 2:
             if not self.jwt_enabled:
                 raise UnauthorizedError("JWT authentication is not enabled; use an API key", code="jwt_disabled")
@@ -95,9 +130,10 @@ class TenantResolver:
             if not isinstance(tenant_id, str) or not TENANT_ID_PATTERN.match(tenant_id):
                 raise UnauthorizedError("token has no valid tenant_id claim", code="invalid_token")
             user = claims.get("user_id") or claims.get("sub")
-            user_id = user if isinstance(user, str) and 0 < len(user) <= 128 and "\x00" not in user else None
-            tier = await self._tenant_tier(tenant_id)
-            return TenantIdentity(tenant_id, tier, "jwt", user_id)
+            user_id = user if isinstance(user, str) and re.match(END_USER_ID_PATTERN, user) else None
+            tenant = await self._tenant(tenant_id)
+            end_user = _jwt_end_user(claims, credential, user_id)
+            return TenantIdentity(tenant_id, Tier(tenant["tier"]), "jwt", user_id, end_user, _origins(tenant))
         raise UnauthorizedError("credentials are neither an API key nor a JWT", code="invalid_credentials")
 
     async def _from_api_key(self, api_key: str) -> TenantIdentity:
@@ -110,14 +146,42 @@ class TenantResolver:
         )
         return TenantIdentity(doc["tenant_id"], Tier(doc["tier"]), "api_key")
 
-    async def _tenant_tier(self, tenant_id: str) -> Tier:
+    async def _from_end_user_token(self, token: str) -> TenantIdentity:
+        token_hash = hash_api_key(token)
+        refused = UnauthorizedError("invalid or revoked end-user token", code="invalid_end_user_token")
         doc = await self._resolve_cached(
+            end_user_token_cache_key(self.queues, token_hash),
+            "management.tenant.resolve_end_user_token",
+            {"token_hash": token_hash},
+            refused,
+        )
+        scope = EndUserScope(
+            agent_id=doc["agent_id"],
+            end_user_id=doc["end_user_id"],
+            token_id=doc["token_id"],
+            expires_at=float(doc["expires_at"]),
+            request_budget=doc.get("request_budget"),
+        )
+        _check_not_expired(scope)
+        tenant = await self._tenant(doc["tenant_id"])
+        return TenantIdentity(doc["tenant_id"], Tier(tenant["tier"]), "end_user_token", None, scope, _origins(tenant))
+
+    async def tenant_origins(self, tenant_id: str) -> tuple[str, ...]:
+        """The origins a tenant allows to embed its widget (none for an unknown tenant)."""
+        if not TENANT_ID_PATTERN.match(tenant_id):
+            return ()
+        try:
+            return _origins(await self._tenant(tenant_id))
+        except UnauthorizedError:
+            return ()
+
+    async def _tenant(self, tenant_id: str) -> dict[str, Any]:
+        return await self._resolve_cached(
             tenant_cache_key(self.queues, tenant_id),
             "management.tenant.resolve",
             {"tenant_id": tenant_id},
             UnauthorizedError("unknown or disabled tenant", code="unknown_tenant"),
         )
-        return Tier(doc["tier"])
 
     async def _resolve_cached(
         self, cache_key: str, action_type: str, data: dict[str, str], refused: UnauthorizedError
@@ -132,7 +196,10 @@ class TenantResolver:
             if exc.error_type in {ErrorType.UNAUTHORIZED, ErrorType.VALIDATION_ERROR, ErrorType.NOT_FOUND}:
                 raise refused from None
             raise
-        await self.redis.set(cache_key, json.dumps(doc), ex=self.settings.auth_cache_ttl_s)
+        ttl_s = self.settings.auth_cache_ttl_s
+        if expires_at := doc.get("expires_at"):  # never cached past the credential's own expiry
+            ttl_s = max(1, min(ttl_s, int(float(expires_at) - time.time()) + 1))
+        await self.redis.set(cache_key, json.dumps(doc), ex=ttl_s)
         return doc
 
     async def _verify_jwt(self, token: str) -> dict[str, Any]:
@@ -156,6 +223,31 @@ class TenantResolver:
         except (jwt.PyJWTError, ValueError) as exc:
             raise UnauthorizedError(f"invalid token: {exc}", code="invalid_token") from None
         return claims
+
+
+def _origins(tenant: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(tenant.get("allowed_origins") or ())
+
+
+def _check_not_expired(scope: EndUserScope) -> None:
+    if scope.expires_at <= time.time():
+        raise UnauthorizedError(
+            "this end-user token has expired; the site that issued it must issue a new one", code="token_expired"
+        )
+
+
+def _jwt_end_user(claims: dict[str, Any], token: str, user_id: str | None) -> EndUserScope | None:
+    """A JWT with an `agent_id` claim is an end-user credential for that agent (its `sub` the end user)."""
+    agent_id = claims.get("agent_id")
+    if agent_id is None:
+        return None
+    if not isinstance(agent_id, str) or not 0 < len(agent_id) <= 64 or user_id is None:
+        raise UnauthorizedError("an end-user token needs a valid agent_id and sub", code="invalid_token")
+    jti = claims.get("jti")
+    token_id = jti if isinstance(jti, str) and 0 < len(jti) <= 64 else hash_api_key(token)[:32]
+    budget = claims.get("request_budget")
+    budget = budget if isinstance(budget, int) and not isinstance(budget, bool) and budget >= 0 else None
+    return EndUserScope(agent_id, user_id, token_id, float(claims["exp"]), budget)
 
 
 bearer_scheme = HTTPBearer(
@@ -190,14 +282,42 @@ def bearer(authorization: str | None) -> str | None:
     return None
 
 
-async def require_tenant(
+async def require_caller(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None
 ) -> TenantIdentity:
-    """FastAPI dependency: the calling tenant, or a 401 with a typed JSON error."""
+    """FastAPI dependency of the routes end users may call too (chat, their own conversations): the caller, or
+    a 401 with a typed JSON error; a browser's request from an origin the tenant does not allow gets 403."""
     resolver: TenantResolver = request.app.state.tenant_resolver
     identity = await resolver.resolve(credentials.credentials if credentials else None)
+    check_origin(identity, request.headers.get("origin"), request.headers.get("host"), resolver.settings)
     enter_tenant(identity.tenant_id)  # the request's database work sees only this tenant's rows
     return identity
 
 
+async def require_tenant(identity: Annotated[TenantIdentity, Depends(require_caller)]) -> TenantIdentity:
+    """FastAPI dependency: the calling tenant (API key or tenant-wide JWT); an end user gets 403."""
+    if identity.end_user is not None:
+        raise ForbiddenError(
+            "an end-user token can only chat with its agent and read its own conversations",
+            code="end_user_forbidden",
+        )
+    return identity
+
+
+def check_origin(identity: TenantIdentity, origin: str | None, host: str | None, settings: CommonSettings) -> None:
+    """A browser request (it has an `Origin`) from another site than the platform's own pages must come from an
+    origin the tenant allows (set in the console); servers send no `Origin` and are not concerned."""
+    if not origin or (origin == "null" and identity.end_user is None):
+        return
+    if origin in settings.cors_origins or origin in identity.allowed_origins:
+        return
+    if host and origin.split("://", 1)[-1] == host:  # the platform's own page (the web chat, the widget frame)
+        return
+    raise ForbiddenError(
+        f"origin {origin[:100]} is not allowed for this tenant; add it to the allowed origins in the console",
+        code="origin_not_allowed",
+    )
+
+
+CurrentCaller = Annotated[TenantIdentity, Depends(require_caller)]
 CurrentTenant = Annotated[TenantIdentity, Depends(require_tenant)]

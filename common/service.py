@@ -28,6 +28,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from common.auth import TenantResolver
 from common.database import create_engine, database_ready, session_factory
@@ -100,6 +101,29 @@ class ServiceSpec:
         )
 
 
+class ApiCors:
+    """CORS. The REST API (`/api/...`) answers browsers of any origin at this layer: its credentials are bearer
+    tokens, never cookies, and which origins a tenant accepts is decided once the caller is known
+    (`common.auth.check_origin`: the console's origins and the tenant's allowed origins, else 403). Everything
+    else (docs, metrics) only to the console's origins."""
+
+    def __init__(self, app: ASGIApp, console_origins: list[str]):
+        options: dict[str, Any] = {
+            "allow_methods": ["GET", "POST", "PUT", "PATCH", "DELETE"],
+            "allow_headers": ["Authorization", "Content-Type"],
+            "expose_headers": ["Retry-After"],
+            "max_age": 600,
+        }
+        self.api = CORSMiddleware(app, allow_origin_regex=r"https?://.+", **options)
+        self.other = CORSMiddleware(app, allow_origins=console_origins, **options) if console_origins else app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            await self.api(scope, receive, send)
+        else:
+            await self.other(scope, receive, send)
+
+
 class ErrorResponse(BaseModel):
     """Every error of every service: `{"error": {error_type, error_code, message, details}}`."""
 
@@ -156,14 +180,7 @@ def create_service_app(
             yield
 
     app = FastAPI(title=spec.title, lifespan=lifespan, dependencies=[Depends(reject_unrepresentable)])
-    if settings.cors_origins:  # the web console, served by the orchestrator, calls each service's API
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
-            expose_headers=["Retry-After"],
-        )
+    app.add_middleware(ApiCors, console_origins=settings.cors_origins)
     app.state.settings = settings
     app.state.spec = spec
 

@@ -117,16 +117,20 @@ async def _run(
         await _save_question_anyway(action, req, deps, history, question)
         raise
     turn = [question]
-    if isinstance(outcome, MessageEnd) and outcome.content:
+    # an answer cut short by the time limit is kept as far as it streamed, marked incomplete
+    incomplete = isinstance(outcome, ChatError) and outcome.code == "turn_timeout"
+    answer = outcome.content if isinstance(outcome, MessageEnd) else "".join(state.streamed) if incomplete else ""
+    if answer:
         turn.append(
             TurnMessage(
                 message_id=f"{task_id}:assistant",
                 role=Role.ASSISTANT,
-                content=outcome.content,
+                content=answer,
                 created_at=utc_now(),
                 usage=state.usage,
                 sources=state.sources,
                 tool_calls=state.tool_calls,
+                incomplete=incomplete,
             )
         )
     # both stored before message_end, so the next turn's history has them: one round trip after the answer,
@@ -295,7 +299,8 @@ async def _answer(
         messages = [*_to_langchain(history, skip_id=question_id), HumanMessage(req.message)]
         model = build_chat_model(agent.model, deps.settings)
         if tools:
-            streaming = _stream_agent(create_agent(model, tools, system_prompt=system), messages, events, state)
+            graph = create_agent(model, tools, system_prompt=system)
+            streaming = _stream_agent(graph, [SystemMessage(system), *messages], events, state)
         else:  # no tools, no loop: the model alone (a tenth of the agent graph's overhead per turn)
             streaming = _stream_model(model, [SystemMessage(system), *messages], events, state)
     outcome = await _generate(action, agent, streaming, events, state)
@@ -335,7 +340,12 @@ async def _generate(
         return MessageEnd(
             task_id=task_id, content="".join(state.streamed), usage=state.usage, sources=state.sources, cancelled=True
         )
-    return ChatError(task_id=task_id, code="turn_timeout", message=f"the turn took longer than {limit_s:.0f} s")
+    if state.streamed and not state.usage.completion_tokens:  # what was generated still counts
+        state.usage += _usage(None, "".join(state.streamed))
+    kept = " The answer so far is kept, marked incomplete." if state.streamed else ""
+    return ChatError(
+        task_id=task_id, code="turn_timeout", message=f"The answer took longer than the {limit_s:.0f} s limit.{kept}"
+    )
 
 
 def _to_langchain(history: TurnHistory, skip_id: str) -> list[BaseMessage]:
@@ -396,11 +406,14 @@ async def _phrase_quotes(
         state.content = "".join(state.streamed)
 
 
-async def _stream_agent(graph: Any, messages: list[BaseMessage], events: TurnEvents, state: TurnState) -> None:
+async def _stream_agent(graph: Any, prompt: list[BaseMessage], events: TurnEvents, state: TurnState) -> None:
+    """The tool-calling agent's steps, streamed. `prompt` is the system message (the graph adds it itself) and
+    the conversation: each model call's prompt is counted from it when the provider reports no usage."""
     task_id = events.task_id
+    seen = list(prompt)  # what the model has been given so far: the prompt, its own calls, the tools' results
     try:
         async for mode, chunk in graph.astream(
-            {"messages": messages},
+            {"messages": prompt[1:]},
             {"recursion_limit": MAX_AGENT_STEPS},
             stream_mode=["messages", "updates"],
         ):
@@ -413,13 +426,15 @@ async def _stream_agent(graph: Any, messages: list[BaseMessage], events: TurnEve
             for update in chunk.values():
                 for message in (update or {}).get("messages", []):
                     if isinstance(message, AIMessage):
-                        state.usage += _usage(message.usage_metadata, message.text)
+                        state.usage += _usage(message.usage_metadata, message.text, seen)
                         for call in message.tool_calls:
                             state.tool_calls.append({"name": call["name"], "args": call["args"]})
                             await events.emit(ToolCall(task_id=task_id, name=call["name"], args=call["args"]))
                         if not message.tool_calls:
                             state.content = message.text
+                        seen.append(message)
                     elif isinstance(message, ToolMessage):
+                        seen.append(message)
                         summary = str(message.content)[:TOOL_SUMMARY_CHARS]
                         await events.emit(ToolResult(task_id=task_id, name=message.name or "tool", summary=summary))
     except GraphRecursionError:

@@ -2,9 +2,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, status
 
-from agent_management_service.models.tenants import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, TenantOut
+from agent_management_service.models.tenants import AllowedOrigins, ApiKeyCreate, ApiKeyCreated, ApiKeyOut, TenantOut
 from agent_management_service.services import tenants
-from common.auth import CurrentTenant, api_key_cache_key
+from common.auth import CurrentTenant, api_key_cache_key, tenant_cache_key
 from common.policy import TenantRateLimiter, tenant_rate_limiter
 from common.service import AppDeps as Deps
 
@@ -17,6 +17,17 @@ async def me(tenant: CurrentTenant, deps: Deps) -> TenantOut:
 
     Its id, name, tier and creation time, as the database holds them."""
     return await tenants.get_tenant(deps.engine, tenant.tenant_id)
+
+
+@router.put("/me/allowed-origins")
+async def set_allowed_origins(body: AllowedOrigins, tenant: CurrentTenant, deps: Deps) -> TenantOut:
+    """Set the web origins allowed to embed the chat widget.
+
+    Pages of these origins (e.g. `https://www.example.com`) may frame the widget and call the chat API from a
+    browser with an end-user token; any other site is refused (403 `origin_not_allowed`, `frame-ancestors`)."""
+    updated = await tenants.set_allowed_origins(deps.engine, tenant.tenant_id, body.allowed_origins)
+    await deps.redis.delete(tenant_cache_key(deps.queues, tenant.tenant_id))  # effective at once
+    return updated
 
 
 @router.get("/me/usage")

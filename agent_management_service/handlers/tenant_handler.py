@@ -1,4 +1,6 @@
+from agent_management_service.models.end_users import ResolvedEndUserToken, ResolveEndUserTokenRequest
 from agent_management_service.models.tenants import ResolvedTenant, ResolveKeyRequest, ResolveTenantRequest
+from agent_management_service.services import end_users
 from agent_management_service.services.tenants import resolve_key, resolve_tenant
 from common.models.actions import DomainAction
 from common.service import ServiceDeps
@@ -15,3 +17,10 @@ async def resolve(action: DomainAction, req: ResolveKeyRequest, deps: ServiceDep
 @router.handle("management.tenant.resolve", ResolveTenantRequest)
 async def resolve_by_id(action: DomainAction, req: ResolveTenantRequest, deps: ServiceDeps) -> ResolvedTenant:
     return await resolve_tenant(deps.engine, req.tenant_id)
+
+
+@router.handle("management.tenant.resolve_end_user_token", ResolveEndUserTokenRequest)
+async def resolve_end_user_token(
+    action: DomainAction, req: ResolveEndUserTokenRequest, deps: ServiceDeps
+) -> ResolvedEndUserToken:
+    return await end_users.resolve(deps.engine, req.token_hash)

@@ -13,6 +13,21 @@ tenants = sa.Table(
     sa.Column("tier", sa.String(16), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     sa.Column("disabled_at", sa.DateTime(timezone=True)),
+    sa.Column("allowed_origins", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),  # migration 0010
+)
+
+end_user_tokens = sa.Table(  # migration 0010
+    "end_user_tokens",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tenant_id", sa.String(36), nullable=False),
+    sa.Column("agent_id", sa.String(36), nullable=False),
+    sa.Column("end_user_id", sa.String(128), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("request_budget", sa.Integer),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
 )
 
 api_keys = sa.Table(

@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
@@ -12,6 +12,9 @@ class TenantOut(BaseModel):
     name: str
     tier: Tier
     created_at: datetime
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="web origins allowed to embed the chat widget and call the chat API"
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -62,3 +65,16 @@ class ResolveTenantRequest(BaseModel):
 class ResolvedTenant(BaseModel):
     tenant_id: str
     tier: Tier
+    allowed_origins: list[str] = Field(default_factory=list)
+
+
+# a web origin as browsers send it: scheme, host, optional port; no path, no trailing slash
+ORIGIN_PATTERN = r"^https?://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$"
+
+
+class AllowedOrigins(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"allowed_origins": ["https://www.example.com"]}]}
+    )
+
+    allowed_origins: list[Annotated[str, Field(pattern=ORIGIN_PATTERN)]] = Field(max_length=50)

@@ -116,13 +116,29 @@ async def resolve_key(engine: AsyncEngine, key_hash: str) -> ResolvedTenant:
 
 
 async def resolve_tenant(engine: AsyncEngine, tenant_id: str) -> ResolvedTenant:
-    """An enabled tenant's tier (the policy a JWT's tenant gets); unknown or disabled: unauthorized."""
+    """An enabled tenant's tier and allowed origins (the policy a JWT's or an end user's tenant gets); unknown
+    or disabled: unauthorized."""
     async with engine.connect() as conn:
-        tier = (
+        row = (
             await conn.execute(
-                sa.select(tenants.c.tier).where(tenants.c.id == tenant_id, tenants.c.disabled_at.is_(None))
+                sa.select(tenants.c.tier, tenants.c.allowed_origins).where(
+                    tenants.c.id == tenant_id, tenants.c.disabled_at.is_(None)
+                )
             )
-        ).scalar_one_or_none()
-    if tier is None:
+        ).one_or_none()
+    if row is None:
         raise UnauthorizedError("unknown or disabled tenant", code="unknown_tenant")
-    return ResolvedTenant(tenant_id=tenant_id, tier=Tier(tier))
+    return ResolvedTenant(tenant_id=tenant_id, tier=Tier(row.tier), allowed_origins=row.allowed_origins)
+
+
+async def set_allowed_origins(engine: AsyncEngine, tenant_id: str, origins: list[str]) -> TenantOut:
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(
+                tenants.update()
+                .where(tenants.c.id == tenant_id)
+                .values(allowed_origins=sorted(set(origins)))
+                .returning(*tenants.c)
+            )
+        ).one()
+    return TenantOut.model_validate(row._asdict())

@@ -6,13 +6,14 @@ from agent_orchestrator_service.models.chat import SessionCreate, SessionOut
 from agent_orchestrator_service.services.chat_service import ChatService
 from agent_orchestrator_service.services.chat_socket import ChatSocket
 from agent_orchestrator_service.services.session_store import Session
-from common.auth import CurrentTenant, TenantResolver, socket_credential
+from common.auth import CurrentCaller, CurrentTenant, TenantResolver, check_origin, socket_credential
 from common.errors import NoobleError
 
 router = APIRouter(tags=["chat"])
 
 # WebSocket close codes (4000-4999 are the application's): the client should not retry these as-is.
 WS_UNAUTHORIZED = 4401
+WS_FORBIDDEN = 4403
 WS_SESSION_NOT_FOUND = 4404
 WS_UNAVAILABLE = 4503
 WS_TRY_AGAIN_LATER = 1013  # this replica holds its maximum of sockets
@@ -43,17 +44,18 @@ def session_out(request: Request, session: Session) -> SessionOut:
 
 
 @router.post("/api/v1/chat/sessions", status_code=status.HTTP_201_CREATED)
-async def create_session(body: SessionCreate, tenant: CurrentTenant, request: Request) -> SessionOut:
+async def create_session(body: SessionCreate, tenant: CurrentCaller, request: Request) -> SessionOut:
     """Open a chat session with an agent.
 
-    Returns the `ws_url` to connect to (`?token=` API key or JWT, `?last_seq=N` to resume after event N).
-    403 `agent_inactive` for a deactivated agent; 404 for another tenant's agent."""
-    session = await chat_service(request).open_session(tenant, body.agent_id, body.conversation_id, body.user_id)
+    Returns the `ws_url` to connect to (`?token=` API key, end-user token or JWT, `?last_seq=N` to resume after
+    event N). 403 `agent_inactive` for a deactivated agent, `agent_not_allowed` for an end-user token of another
+    agent; 404 for another tenant's agent or (end users) a conversation that is not theirs."""
+    session = await chat_service(request).open_session(tenant, body.agent_id, body.conversation_id, body.end_user_id)
     return session_out(request, session)
 
 
 @router.get("/api/v1/chat/sessions/{session_id}")
-async def get_session(session_id: str, tenant: CurrentTenant, request: Request) -> SessionOut:
+async def get_session(session_id: str, tenant: CurrentCaller, request: Request) -> SessionOut:
     """Get a chat session.
 
     Its agent, conversation, running turn and the last event `seq` (to resume a socket)."""
@@ -61,7 +63,7 @@ async def get_session(session_id: str, tenant: CurrentTenant, request: Request) 
 
 
 @router.delete("/api/v1/chat/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def close_session(session_id: str, tenant: CurrentTenant, request: Request) -> None:
+async def close_session(session_id: str, tenant: CurrentCaller, request: Request) -> None:
     """Close a chat session.
 
     Its event log is dropped and its conversation closed; the stored messages stay."""
@@ -90,17 +92,21 @@ async def chat_socket(
     credential = await socket_credential(websocket, token)
     try:
         tenant = await resolver.resolve(credential)
+        # browsers do not apply CORS to sockets: the tenant's allowed origins are checked here
+        check_origin(tenant, websocket.headers.get("origin"), websocket.headers.get("host"), resolver.settings)
         session = await chat.session_of(tenant, session_id)
     except NoobleError as exc:
-        code = {"unauthorized": WS_UNAUTHORIZED, "not_found": WS_SESSION_NOT_FOUND}.get(
-            exc.error_type.value, WS_UNAVAILABLE
-        )
+        code = {
+            "unauthorized": WS_UNAUTHORIZED,
+            "forbidden": WS_FORBIDDEN,
+            "not_found": WS_SESSION_NOT_FOUND,
+        }.get(exc.error_type.value, WS_UNAVAILABLE)
         await websocket.close(code=code, reason=exc.message[:120])
         return
     if not chat.claim_socket():
         await websocket.close(code=WS_TRY_AGAIN_LATER, reason="this server holds its maximum of chat sockets")
         return
     try:
-        await ChatSocket(websocket, chat, session, last_seq, lambda: resolver.resolve(credential)).run()
+        await ChatSocket(websocket, chat, session, last_seq, tenant, lambda: resolver.resolve(credential)).run()
     finally:
         chat.release_socket()

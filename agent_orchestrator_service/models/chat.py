@@ -2,7 +2,10 @@
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, TypeAdapter
+
+from common.auth import END_USER_ID_PATTERN
+from common.models.chat import MAX_MESSAGE_CHARS
 
 
 class SessionCreate(BaseModel):
@@ -13,7 +16,13 @@ class SessionCreate(BaseModel):
     agent_id: str = Field(min_length=1, max_length=64)
     # continue an earlier conversation; ids travel in headers and keys, so only these characters
     conversation_id: str | None = Field(None, pattern=r"^[A-Za-z0-9._:-]{1,64}$")
-    user_id: str | None = Field(None, max_length=128)  # the tenant's own end-user id, kept with the messages
+    end_user_id: str | None = Field(
+        None,
+        pattern=END_USER_ID_PATTERN,
+        validation_alias=AliasChoices("end_user_id", "user_id"),
+        description="the tenant's own id of the user, kept with the conversation (`user_id` is also accepted); "
+        "an end-user token's own end user when omitted",
+    )
 
 
 class SessionOut(BaseModel):
@@ -29,7 +38,7 @@ class MessageFrame(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["message"]
-    content: str = Field(min_length=1, max_length=32_000)
+    content: str = Field(min_length=1, max_length=MAX_MESSAGE_CHARS)
     client_message_id: str | None = Field(None, max_length=64)
 
 

@@ -12,7 +12,7 @@ from agent_orchestrator_service.clients.execution_client import ExecutionClient
 from agent_orchestrator_service.clients.management_client import ManagementClient
 from agent_orchestrator_service.services.session_store import Session, SessionStore
 from agent_orchestrator_service.settings import OrchestratorSettings
-from common.auth import TenantIdentity
+from common.auth import EndUserScope, TenantIdentity
 from common.errors import ForbiddenError, NotFoundError
 from common.log import get_logger
 from common.messaging.redis_manager import RedisManager
@@ -52,11 +52,23 @@ class ChatService:
         self._timers: dict[str, asyncio.Task[None]] = {}  # turn timeout backstops, by task id
 
     async def open_session(
-        self, tenant: TenantIdentity, agent_id: str, conversation_id: str | None, user_id: str | None
+        self, tenant: TenantIdentity, agent_id: str, conversation_id: str | None, end_user_id: str | None
     ) -> Session:
+        """A new session with the agent, continuing `conversation_id` when given. An end user may open one only
+        with its own agent, as itself, continuing only its own conversations."""
+        if scope := tenant.end_user:
+            if agent_id != scope.agent_id:
+                raise ForbiddenError("this end-user token is for another agent", code="agent_not_allowed")
+            if end_user_id not in (None, scope.end_user_id):
+                raise ForbiddenError("an end-user token chats as its own end user only", code="end_user_mismatch")
+        end_user_id = end_user_id or tenant.end_user_id
         config = await self.management.agent_config(tenant.tenant_id, tenant.tier.value, agent_id)  # 404 if foreign
         if not config.get("is_active", True):
             raise ForbiddenError(f"agent {agent_id} is not active", code="agent_inactive")
+        if conversation_id and tenant.end_user:
+            owner = await self.conversation.owner(tenant.tenant_id, tenant.tier.value, conversation_id)
+            if owner != (agent_id, end_user_id):
+                raise NotFoundError("conversation not found", code="conversation_not_found")
         session_id = new_id()
         await self.store.create(
             session_id,
@@ -64,16 +76,16 @@ class ChatService:
             tier=tenant.tier.value,
             agent_id=agent_id,
             conversation_id=conversation_id or new_id(),
-            user_id=user_id,
+            user_id=end_user_id,
         )
         session = await self.store.get(session_id)
         assert session is not None
         return session
 
     async def session_of(self, tenant: TenantIdentity, session_id: str) -> Session:
-        """The tenant's session; another tenant's session is reported as missing."""
+        """The tenant's session (an end user's: only its own); another's is reported as missing."""
         session = await self.store.get(session_id)
-        if session is None or session.tenant_id != tenant.tenant_id:
+        if session is None or session.tenant_id != tenant.tenant_id or not _owns(tenant, session):
             raise NotFoundError(f"chat session {session_id} not found", code="session_not_found")
         return session
 
@@ -86,8 +98,37 @@ class ChatService:
         timeout = float(limits_for(session.tier).timeout_s)
         return min(timeout, self.settings.turn_timeout_cap_s or timeout)
 
-    async def start_turn(self, session: Session, content: str, client_message_id: str | None) -> ChatError | None:
-        """Starts a turn, or says why not (a turn is running, rate limited, session gone)."""
+    async def start_turn(
+        self, session: Session, content: str, client_message_id: str | None, caller: TenantIdentity | None = None
+    ) -> ChatError | None:
+        """Starts a turn, or says why not (a turn is running, rate limited, the end user's budget spent, session
+        gone)."""
+        budget = caller.end_user if caller and caller.end_user and caller.end_user.request_budget is not None else None
+        if budget is not None and (spent := await self._spend_budget(budget)) is not None:
+            return spent
+        refusal = await self._start_turn(session, content, client_message_id)
+        if refusal is not None and budget is not None:
+            await self.redis.decr(self._budget_key(budget))  # refused turns do not spend it
+        return refusal
+
+    def _budget_key(self, scope: EndUserScope) -> str:
+        return self.queues.state_key("orchestrator", "end_user_turns", scope.token_id)
+
+    async def _spend_budget(self, scope: EndUserScope) -> ChatError | None:
+        """Counts the turn against the end-user credential's request budget (atomic across replicas)."""
+        key = self._budget_key(scope)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expireat(key, int(scope.expires_at) + 60)
+            used, _ = await pipe.execute()
+        if scope.request_budget is not None and used > scope.request_budget:
+            return ChatError(
+                code="quota_exceeded",
+                message=f"this end user's budget of {scope.request_budget} messages is used up",
+            )
+        return None
+
+    async def _start_turn(self, session: Session, content: str, client_message_id: str | None) -> ChatError | None:
         if tier_windows(session.tier):  # a turn that would be refused must not spend the tenant's request budget
             current = await self.store.get(session.session_id)
             if current is None or current.turn_running():
@@ -108,7 +149,7 @@ class ChatService:
             started = await self.store.begin_turn(
                 session.session_id,
                 task_id,
-                MessageStart(task_id=task_id, client_message_id=client_message_id),
+                MessageStart(task_id=task_id, client_message_id=client_message_id, content=content),
                 max_seconds=timeout_s + self.settings.turn_grace_s,
             )
         finally:
@@ -220,3 +261,9 @@ class ChatService:
             timer.cancel()
         await asyncio.gather(*timers, return_exceptions=True)
         await self._readers.close()
+
+
+def _owns(caller: TenantIdentity, session: Session) -> bool:
+    """Tenant-wide callers own every session of their tenant; an end user only its own with its agent."""
+    scope = caller.end_user
+    return scope is None or (session.agent_id, session.user_id) == (scope.agent_id, scope.end_user_id)

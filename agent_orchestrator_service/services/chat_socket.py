@@ -29,7 +29,7 @@ from common.errors import NoobleError, UnauthorizedError
 from common.log import get_logger
 from common.messaging.backoff import REDIS_DOWN, Backoff
 from common.messaging.redis_manager import own_connection
-from common.models.chat import ChatError, Pong, SessionReady
+from common.models.chat import MAX_MESSAGE_CHARS, ChatError, Pong, SessionReady
 from common.validation import unrepresentable
 
 log = get_logger(__name__)
@@ -46,12 +46,14 @@ class ChatSocket:
         chat: ChatService,
         session: Session,
         last_seq: int | None,
+        caller: TenantIdentity,
         reauthenticate: Callable[[], Awaitable[TenantIdentity]],
     ):
         self.websocket = websocket
         self.chat = chat
         self.session = session
         self.last_seq = last_seq
+        self.caller = caller
         self.reauthenticate = reauthenticate
         self._closed = asyncio.Event()
 
@@ -89,6 +91,8 @@ class ChatSocket:
 
     async def _handle_frame(self, raw: str) -> ChatError | None:
         if len(raw.encode()) > self.chat.settings.ws_max_frame_bytes:
+            if '"message"' in raw[:200]:  # a message too long to carry: say so in the user's terms
+                return _too_long(None)
             limit = self.chat.settings.ws_max_frame_bytes
             return ChatError(code="frame_too_large", message=f"frames are limited to {limit} bytes")
         try:
@@ -107,10 +111,12 @@ class ChatSocket:
         try:
             frame = client_frame_adapter.validate_python(doc)
         except pydantic.ValidationError as exc:
+            if doc["type"] == "message" and any(e["type"] == "string_too_long" for e in exc.errors()):
+                return _too_long(len(doc.get("content") or ""))
             reasons = "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in exc.errors())
             return ChatError(code="invalid_frame", message=f"invalid {doc['type']} frame: {reasons}")
         if isinstance(frame, MessageFrame):
-            return await self.chat.start_turn(self.session, frame.content, frame.client_message_id)
+            return await self.chat.start_turn(self.session, frame.content, frame.client_message_id, self.caller)
         if isinstance(frame, CancelFrame):
             return await self.chat.cancel_turn(self.session, frame.task_id)
         await self.chat.store.append(self.session.session_id, Pong())
@@ -120,6 +126,7 @@ class ChatSocket:
         try:
             identity = await self.reauthenticate()
             if identity.tenant_id == self.session.tenant_id:
+                self.caller = identity
                 return True
             reason = "credentials changed tenant"
         except UnauthorizedError as exc:
@@ -154,3 +161,11 @@ class ChatSocket:
             for event in events:
                 await self.websocket.send_text(event.json)
                 after_seq = event.seq
+
+
+def _too_long(chars: int | None) -> ChatError:
+    size = f"is {chars:,} characters" if chars is not None else "is too long"
+    return ChatError(
+        code="message_too_long",
+        message=f"Your message {size}; the limit is {MAX_MESSAGE_CHARS:,}. Shorten it or split it, then send again.",
+    )

@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_MESSAGE_CHARS = 32_000  # one chat message's text
+
 
 class Usage(BaseModel):
     prompt_tokens: int = Field(0, ge=0)
@@ -32,12 +34,14 @@ class SessionReady(_Event):
     session_id: str
     conversation_id: str
     agent_id: str
+    max_message_chars: int = MAX_MESSAGE_CHARS  # what a client shows as the message's limit
 
 
 class MessageStart(_Event):
     type: Literal["message_start"] = "message_start"
     task_id: str
     client_message_id: str | None = None
+    content: str | None = None  # the user's message: a client that reloads shows it again from the event log
 
 
 class Token(_Event):

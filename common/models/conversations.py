@@ -33,6 +33,7 @@ class NewMessage(BaseModel):
     usage: Usage | None = None
     sources: list[dict[str, Any]] = Field(default_factory=list)
     tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+    incomplete: bool = False  # an answer cut short (the turn's time limit): what streamed, kept and marked
     created_at: AwareDatetime | None = None  # when it was written; the action's time when not given
 
     def tokens(self) -> int:

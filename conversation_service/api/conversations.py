@@ -4,11 +4,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
-from common.auth import CurrentTenant
+from common.auth import END_USER_ID_PATTERN, CurrentCaller, CurrentTenant, TenantIdentity
 from common.models.pagination import Page
 from common.service import AppDeps
 from common.stamps import history_stamp_key, restamp
-from conversation_service.models.conversations import ConversationOut, ConversationWithMessages, TenantStats
+from conversation_service.models.conversations import (
+    ConversationOut,
+    ConversationWithMessages,
+    EndUsers,
+    TenantStats,
+)
 from conversation_service.services import conversations
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
@@ -16,16 +21,20 @@ router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 
 @router.get("")
 async def list_(
-    tenant: CurrentTenant,
+    caller: CurrentCaller,
     deps: AppDeps,
     agent_id: str | None = None,
+    end_user_id: Annotated[str | None, Query(pattern=END_USER_ID_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[ConversationOut]:
     """List conversations.
 
-    Newest first, optionally of one agent, paged with `limit` and `offset`."""
-    return await conversations.list_conversations(deps.engine, tenant.tenant_id, agent_id, limit, offset)
+    Newest first, optionally of one agent and one end user, paged with `limit` and `offset`. With an end-user
+    token: that end user's conversations with its agent only."""
+    if caller.end_user is not None:
+        agent_id, end_user_id = caller.end_user.agent_id, caller.end_user.end_user_id
+    return await conversations.list_conversations(deps.engine, caller.tenant_id, agent_id, limit, offset, end_user_id)
 
 
 @router.get("/stats")
@@ -36,12 +45,25 @@ async def stats(tenant: CurrentTenant, deps: AppDeps) -> TenantStats:
     return await conversations.stats(deps.engine, tenant.tenant_id)
 
 
+@router.get("/end-users")
+async def end_users(tenant: CurrentTenant, deps: AppDeps, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> EndUsers:
+    """The tenant's end users.
+
+    How many, and for each (most tokens first): conversations, turns (questions asked) and tokens."""
+    return await conversations.end_users(deps.engine, tenant.tenant_id, limit)
+
+
+def _owner(caller: TenantIdentity) -> tuple[str, str] | None:
+    return (caller.end_user.agent_id, caller.end_user.end_user_id) if caller.end_user else None
+
+
 @router.get("/{conversation_id}")
-async def get(conversation_id: str, tenant: CurrentTenant, deps: AppDeps) -> ConversationWithMessages:
+async def get(conversation_id: str, caller: CurrentCaller, deps: AppDeps) -> ConversationWithMessages:
     """Get a conversation with its messages.
 
-    Messages oldest first, with their role, content, token counts and sources."""
-    return await conversations.get_conversation(deps.engine, tenant.tenant_id, conversation_id)
+    Messages oldest first, with their role, content, token counts and sources; `incomplete` marks an answer cut
+    short by the turn's time limit. An end user gets only its own (404 otherwise)."""
+    return await conversations.get_conversation(deps.engine, caller.tenant_id, conversation_id, _owner(caller))
 
 
 def safe_filename(value: str) -> str:
@@ -50,11 +72,11 @@ def safe_filename(value: str) -> str:
 
 
 @router.get("/{conversation_id}/export")
-async def export(conversation_id: str, tenant: CurrentTenant, deps: AppDeps) -> JSONResponse:
+async def export(conversation_id: str, caller: CurrentCaller, deps: AppDeps) -> JSONResponse:
     """Export a conversation as a JSON file.
 
     The same document as `GET /api/v1/conversations/{id}`, as an attachment."""
-    conversation = await conversations.get_conversation(deps.engine, tenant.tenant_id, conversation_id)
+    conversation = await conversations.get_conversation(deps.engine, caller.tenant_id, conversation_id, _owner(caller))
     return JSONResponse(
         conversation.model_dump(mode="json"),
         headers={"Content-Disposition": f'attachment; filename="conversation-{safe_filename(conversation_id)}.json"'},

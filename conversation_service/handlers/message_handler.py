@@ -7,6 +7,8 @@ from common.stamps import history_stamp_key, restamp, stamp_for_read
 from common.workers.router import ActionRouter
 from conversation_service.models.conversations import (
     CloseSessionRequest,
+    ConversationGetRequest,
+    ConversationOut,
     History,
     HistoryRequest,
     SavedMessages,
@@ -53,3 +55,9 @@ async def history(action: DomainAction, req: HistoryRequest, deps: ServiceDeps) 
 @router.handle("conversation.session.close", CloseSessionRequest)
 async def close(action: DomainAction, req: CloseSessionRequest, deps: ServiceDeps) -> dict[str, int]:
     return {"closed": await conversations.close_session(deps.engine, action.tenant_id, req.session_id)}
+
+
+@router.handle("conversation.conversation.get", ConversationGetRequest)
+async def get_conversation(action: DomainAction, req: ConversationGetRequest, deps: ServiceDeps) -> ConversationOut:
+    found = await conversations.get_conversation(deps.engine, action.tenant_id, req.conversation_id)
+    return ConversationOut.model_validate(found.model_dump(exclude={"messages"}))

@@ -41,6 +41,7 @@ class MessageOut(BaseModel):
     usage: Usage | None = None
     sources: list[dict[str, Any]]
     tool_calls: list[dict[str, Any]]
+    incomplete: bool = False
     created_at: datetime
 
 
@@ -64,7 +65,7 @@ class ConversationOut(BaseModel):
     id: str
     agent_id: str | None
     session_id: str | None
-    user_id: str | None
+    end_user_id: str | None
     title: str | None
     message_count: int
     total_tokens: int
@@ -89,3 +90,24 @@ class TenantStats(BaseModel):
     completion_tokens: int
     messages_last_24h: int = 0
     message_tokens_last_24h: int = 0  # tokens of the messages' text stored in the last 24 hours
+
+
+class EndUserUsage(BaseModel):
+    end_user_id: str
+    conversations: int
+    turns: int
+    total_tokens: int
+    prompt_tokens: int
+    completion_tokens: int
+    last_active_at: datetime
+
+
+class EndUsers(BaseModel):
+    total: int  # end users with at least one conversation
+    items: list[EndUserUsage]
+
+
+class ConversationGetRequest(BaseModel):
+    """`conversation.conversation.get`: a conversation's summary (no messages), e.g. to check whose it is."""
+
+    conversation_id: str = Field(min_length=1, max_length=64)

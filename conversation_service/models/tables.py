@@ -12,7 +12,7 @@ conversations = sa.Table(
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("agent_id", sa.String(36)),
     sa.Column("session_id", sa.String(64)),
-    sa.Column("user_id", sa.String(128)),
+    sa.Column("end_user_id", sa.String(128)),  # migration 0010 (was user_id)
     sa.Column("title", sa.Text),
     sa.Column("message_count", sa.Integer, nullable=False),
     sa.Column("total_tokens", sa.Integer, nullable=False),
@@ -36,5 +36,6 @@ messages = sa.Table(
     sa.Column("usage", JSONB),
     sa.Column("sources", JSONB, nullable=False),
     sa.Column("tool_calls", JSONB, nullable=False),
+    sa.Column("incomplete", sa.Boolean, nullable=False, server_default=sa.false()),  # migration 0010
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
 )

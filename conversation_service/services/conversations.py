@@ -16,6 +16,8 @@ from common.models.pagination import Page
 from conversation_service.models.conversations import (
     ConversationOut,
     ConversationWithMessages,
+    EndUsers,
+    EndUserUsage,
     History,
     MessageOut,
     NewMessage,
@@ -31,6 +33,7 @@ MESSAGE_COLUMNS = (
     messages.c.usage,
     messages.c.sources,
     messages.c.tool_calls,
+    messages.c.incomplete,
     messages.c.created_at,
 )
 CONVERSATION_COLUMNS = [c for c in conversations.c if c.name != "tenant_id"]
@@ -42,9 +45,9 @@ def _conversation(tenant_id: str, conversation_id: str) -> Any:
 
 MESSAGE_FIELDS = (
     "tenant_id", "conversation_id", "message_id", "role", "content", "tokens", "usage", "sources", "tool_calls",
-    "created_at",
+    "incomplete", "created_at",
 )  # fmt: skip
-CONVERSATION_FIELDS = ("tenant_id", "id", "agent_id", "session_id", "user_id", "title")
+CONVERSATION_FIELDS = ("tenant_id", "id", "agent_id", "session_id", "end_user_id", "title")
 COUNTERS = ("message_count", "total_tokens", "prompt_tokens", "completion_tokens")
 
 
@@ -107,6 +110,7 @@ def _save_parameters(action: DomainAction, conversation_id: str, new: NewMessage
         "usage": new.usage.model_dump() if new.usage else None,
         "sources": new.sources,
         "tool_calls": new.tool_calls,
+        "incomplete": new.incomplete,
         "created_at": new.created_at or action.timestamp,  # when written: saves handled out of order sort right
     }
     conversation = {
@@ -114,7 +118,7 @@ def _save_parameters(action: DomainAction, conversation_id: str, new: NewMessage
         "id": conversation_id,
         "agent_id": action.agent_id,
         "session_id": action.session_id,
-        "user_id": action.user_id,
+        "end_user_id": action.user_id,
         "title": new.content[:80] if new.role == "user" else None,
         "message_count": 1,
         "total_tokens": new.usage.total_tokens if new.usage else tokens,
@@ -158,11 +162,18 @@ async def close_session(engine: AsyncEngine, tenant_id: str, session_id: str) ->
 
 
 async def list_conversations(
-    engine: AsyncEngine, tenant_id: str, agent_id: str | None, limit: int, offset: int
+    engine: AsyncEngine,
+    tenant_id: str,
+    agent_id: str | None,
+    limit: int,
+    offset: int,
+    end_user_id: str | None = None,
 ) -> Page[ConversationOut]:
     where = [conversations.c.tenant_id == tenant_id]
     if agent_id:
         where.append(conversations.c.agent_id == agent_id)
+    if end_user_id is not None:
+        where.append(conversations.c.end_user_id == end_user_id)
     async with engine.connect() as conn:
         total = (await conn.execute(sa.select(sa.func.count()).select_from(conversations).where(*where))).scalar_one()
         rows = await conn.execute(
@@ -177,12 +188,15 @@ async def list_conversations(
     )
 
 
-async def get_conversation(engine: AsyncEngine, tenant_id: str, conversation_id: str) -> ConversationWithMessages:
+async def get_conversation(
+    engine: AsyncEngine, tenant_id: str, conversation_id: str, owner: tuple[str, str] | None = None
+) -> ConversationWithMessages:
+    """The conversation with its messages; with `owner` (agent id, end user id), only if it is theirs."""
     async with engine.connect() as conn:
         row = (
             await conn.execute(sa.select(*CONVERSATION_COLUMNS).where(_conversation(tenant_id, conversation_id)))
         ).one_or_none()
-        if row is None:
+        if row is None or (owner is not None and (row.agent_id, row.end_user_id) != owner):
             raise NotFoundError("conversation not found", code="conversation_not_found")
         rows = await conn.execute(
             sa.select(*MESSAGE_COLUMNS)
@@ -233,3 +247,40 @@ async def stats(engine: AsyncEngine, tenant_id: str) -> TenantStats:
         messages_last_24h=today[0],
         message_tokens_last_24h=today[1],
     )
+
+
+async def end_users(engine: AsyncEngine, tenant_id: str, limit: int) -> EndUsers:
+    """The tenant's end users (conversations that name one): conversations, turns and tokens of each, the most
+    active first."""
+    named = sa.and_(conversations.c.tenant_id == tenant_id, conversations.c.end_user_id.is_not(None))
+    turns = sa.func.coalesce(
+        sa.select(sa.func.count())
+        .where(
+            messages.c.tenant_id == conversations.c.tenant_id,
+            messages.c.conversation_id == conversations.c.id,
+            messages.c.role == "user",
+        )
+        .correlate(conversations)
+        .scalar_subquery(),
+        0,
+    )
+    async with engine.connect() as conn:
+        total = (
+            await conn.execute(sa.select(sa.func.count(sa.distinct(conversations.c.end_user_id))).where(named))
+        ).scalar_one()
+        rows = await conn.execute(
+            sa.select(
+                conversations.c.end_user_id,
+                sa.func.count().label("conversations"),
+                sa.func.sum(turns).label("turns"),
+                sa.func.sum(conversations.c.total_tokens).label("total_tokens"),
+                sa.func.sum(conversations.c.prompt_tokens).label("prompt_tokens"),
+                sa.func.sum(conversations.c.completion_tokens).label("completion_tokens"),
+                sa.func.max(conversations.c.updated_at).label("last_active_at"),
+            )
+            .where(named)
+            .group_by(conversations.c.end_user_id)
+            .order_by(sa.func.sum(conversations.c.total_tokens).desc(), conversations.c.end_user_id)
+            .limit(limit)
+        )
+    return EndUsers(total=total, items=[EndUserUsage.model_validate(r._asdict()) for r in rows])

@@ -29,12 +29,19 @@ async def report(
     ttl_s: int,
     **fields: Any,
 ) -> None:
+    """Writes the task's new state and its event. Within a stage, `percent` and `chunks_embedded` only grow:
+    batches embedded in parallel report out of order, and a bar that runs backwards tells the user nothing."""
+    values: dict[str, Any] = dict(fields)
+    if "stage" not in fields:
+        for name in ("percent", "chunks_embedded"):
+            if name in fields:
+                values[name] = sa.func.greatest(ingestion_tasks.c[name], fields[name])
     async with engine.begin() as conn:
         row = (
             await conn.execute(
                 ingestion_tasks.update()
                 .where(ingestion_tasks.c.tenant_id == tenant_id, ingestion_tasks.c.id == task_id)
-                .values(**fields, updated_at=sa.func.now())
+                .values(**values, updated_at=sa.func.now())
                 .returning(*ingestion_tasks.c)
             )
         ).one_or_none()

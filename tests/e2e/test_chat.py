@@ -202,13 +202,17 @@ async def test_bad_frames_get_error_events_and_the_socket_stays_usable(chat_plat
             (json.dumps(["a", "list"]), "unknown_frame_type"),
             (json.dumps({"type": "shout"}), "unknown_frame_type"),
             (json.dumps({"type": "message"}), "invalid_frame"),
-            (json.dumps({"type": "message", "content": "x" * 70_000}), "frame_too_large"),
+            (json.dumps({"type": "message", "content": "x" * 40_000}), "message_too_long"),  # said in words
+            (json.dumps({"type": "message", "content": "x" * 100_000}), "message_too_long"),
+            (json.dumps({"type": "ping", "pad": "x" * 70_000}), "frame_too_large"),
             (json.dumps({"type": "cancel", "task_id": "no-such-task"}), "no_such_turn"),
         ]
         for raw, code in cases:
             await client.send_raw(raw)
             error = await client.next()
             assert (error["type"], error["code"]) == ("error", code), raw[:40]
+            if code == "message_too_long":  # the limit in the user's terms, no validator jargon
+                assert "32,000" in error["message"] and "String should" not in error["message"]
         await client.send(type="message", content="tell me a long story")
         start = (await client.until("message_start"))[-1]
         await client.send(type="message", content="and another")  # a second message while a turn runs
