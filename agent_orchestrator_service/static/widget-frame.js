@@ -1,14 +1,19 @@
 // The widget's frame (served by the platform): waits for the end-user token from the host page, then resumes
 // this end user's session or latest conversation with the agent, or opens a new one.
-import { CHAT_CSS, ChatView, storedValue } from "/static/chat.js";
+import { CHAT_CSS, ChatView } from "/static/chat.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const tenant = params.get("tenant") || "";
 const agent = params.get("agent") || "";
 let token = null;
 let conversationApi = "";
-const saved = storedValue(`nooble4.widget.session.${tenant}.${agent}`);
+// the host page's storage keeps the chat's state (this frame's own is third-party: partitioned or refused)
+const hostOrigin = (location.ancestorOrigins && location.ancestorOrigins[0]) || "*";
+let state = null;
+const saved = {
+  get: () => state,
+  set: (value) => { state = value; parent.postMessage({ type: "nooble4:state", state: value }, hostOrigin); },
+};
 
 $("chatCss").textContent = CHAT_CSS;
 $("title").textContent = params.get("title") || "Chat";
@@ -92,7 +97,10 @@ window.addEventListener("message", (event) => {
   if (event.source !== parent || !event.data || event.data.type !== "nooble4:token") return;
   const first = token === null;
   token = String(event.data.token);
-  if (first) start();
+  if (first) {
+    state = event.data.state && typeof event.data.state === "object" ? event.data.state : null;
+    start();
+  }
 });
 
 const config = await (await fetch("/console/config.json")).json();

@@ -13,6 +13,11 @@
   let token = script.dataset.token || null;
   let onTokenExpired = null;
   const openKey = `nooble4.widget.open.${tenant}.${agent}`;
+  // The frame's own storage is third-party (browsers partition or refuse it): the chat's state (its session id
+  // and last event; useless without the token) is kept here, in this site's storage, and handed back on load.
+  const stateKey = `nooble4.widget.state.${tenant}.${agent}`;
+  const stored = (key) => { try { return localStorage.getItem(key); } catch { return null; } };
+  const store = (key, value) => { try { if (value) localStorage.setItem(key, value); else localStorage.removeItem(key); } catch { /* refused */ } };
 
   const button = document.createElement("button");
   button.type = "button";
@@ -43,16 +48,20 @@
   function show(open) {
     frame.style.display = open ? "block" : "none";
     button.setAttribute("aria-expanded", String(open));
-    try { sessionStorage.setItem(openKey, open ? "1" : ""); } catch { /* storage refused: not remembered */ }
+    store(openKey, open ? "1" : "");
   }
   function sendToken() {
-    if (token && frame.contentWindow) frame.contentWindow.postMessage({ type: "nooble4:token", token }, platform);
+    if (!token || !frame.contentWindow) return;
+    let state = null;
+    try { state = JSON.parse(stored(stateKey) || "null"); } catch { /* unreadable: start afresh */ }
+    frame.contentWindow.postMessage({ type: "nooble4:token", token, state }, platform);
   }
   button.addEventListener("click", () => show(frame.style.display === "none"));
   window.addEventListener("message", (event) => {
     if (event.origin !== platform || event.source !== frame.contentWindow || !event.data) return;
     if (event.data.type === "nooble4:hello") sendToken();
     else if (event.data.type === "nooble4:close") show(false);
+    else if (event.data.type === "nooble4:state") store(stateKey, event.data.state ? JSON.stringify(event.data.state) : "");
     else if (event.data.type === "nooble4:token_expired" && onTokenExpired) onTokenExpired();
   });
 
@@ -64,9 +73,7 @@
   };
   const mount = () => {
     document.body.append(frame, button);
-    let wasOpen = false;
-    try { wasOpen = sessionStorage.getItem(openKey) === "1"; } catch { /* no storage */ }
-    show(wasOpen);
+    show(stored(openKey) === "1");
   };
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 })();

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -87,6 +88,16 @@ class ChatPlatform:
         assert response.status_code == 201, response.text
         return response.json()["id"]
 
+    async def end_user_token(self, api_key: str, agent_id: str, end_user_id: str, **fields: Any) -> dict[str, Any]:
+        """What a tenant's backend does for one of its users: mint an end-user token."""
+        body = {"agent_id": agent_id, "end_user_id": end_user_id, **fields}
+        async with httpx.AsyncClient(timeout=10) as http:
+            response = await http.post(
+                f"{self.url('agent_management_service')}/api/v1/end-user-tokens", json=body, headers=auth(api_key)
+            )
+        assert response.status_code == 201, response.text
+        return response.json()
+
     async def new_session(self, api_key: str, agent_id: str, base: str | None = None) -> dict[str, Any]:
         async with httpx.AsyncClient(timeout=10) as http:
             response = await http.post(
@@ -98,6 +109,7 @@ class ChatPlatform:
 
 ROOT = Path(__file__).resolve().parents[2]
 REPLICA_MAX_SOCKETS = 3
+PLATFORM_JWT_SECRET = secrets.token_hex(32)  # random per run
 
 
 def auth(api_key: str) -> dict[str, str]:
@@ -208,6 +220,7 @@ def chat_platform(
         "database_url": database_url,
         "database_schema": f"t_{run}",
         "local_chat_model": "scripted",
+        "jwt_secret": PLATFORM_JWT_SECRET,
         "groq_api_key": API_KEY,
         "groq_base_url": openai_standin,
         "openai_api_key": API_KEY,
