@@ -25,6 +25,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Any
 
@@ -51,6 +52,19 @@ TENANT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 ASYMMETRIC_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
 
 
+class KeyScope(StrEnum):
+    """What an API key may do: `admin` everything; `read` every GET of the tenant's data; `chat` chat sessions
+    (any agent, any end user) and reading conversations: for a backend that only chats."""
+
+    ADMIN = "admin"
+    READ = "read"
+    CHAT = "chat"
+
+
+ALL_SCOPES = frozenset({KeyScope.ADMIN.value})
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
 @dataclass(frozen=True)
 class EndUserScope:
     """What an end-user credential allows: chat with one agent as one end user, until it expires."""
@@ -70,6 +84,10 @@ class TenantIdentity:
     user_id: str | None = None  # the end user a tenant-wide JWT names (`sub`), if any
     end_user: EndUserScope | None = None
     allowed_origins: tuple[str, ...] = ()  # browser origins the tenant allows to embed its widget
+    scopes: frozenset[str] = ALL_SCOPES  # an API key's (KeyScope); JWTs are tenant-wide
+
+    def may(self, scope: KeyScope) -> bool:
+        return KeyScope.ADMIN in self.scopes or scope in self.scopes
 
     @property
     def end_user_id(self) -> str | None:
@@ -144,7 +162,13 @@ class TenantResolver:
             {"key_hash": key_hash},
             UnauthorizedError("invalid or revoked API key", code="invalid_api_key"),
         )
-        return TenantIdentity(doc["tenant_id"], Tier(doc["tier"]), "api_key")
+        return TenantIdentity(
+            doc["tenant_id"],
+            Tier(doc["tier"]),
+            "api_key",
+            allowed_origins=_origins(doc),
+            scopes=frozenset(doc.get("scopes") or ALL_SCOPES),
+        )
 
     async def _from_end_user_token(self, token: str) -> TenantIdentity:
         token_hash = hash_api_key(token)
@@ -193,7 +217,9 @@ class TenantResolver:
         try:
             doc = await self.client.call(action, timeout=self.settings.auth_resolve_timeout_s)
         except NoobleError as exc:  # timeouts and dependency errors stay what they are
-            if exc.error_type in {ErrorType.UNAUTHORIZED, ErrorType.VALIDATION_ERROR, ErrorType.NOT_FOUND}:
+            if exc.error_type == ErrorType.UNAUTHORIZED:  # the store's own words (e.g. an expired key)
+                raise UnauthorizedError(exc.message, code=exc.code) from None
+            if exc.error_type in {ErrorType.VALIDATION_ERROR, ErrorType.NOT_FOUND}:
                 raise refused from None
             raise
         ttl_s = self.settings.auth_cache_ttl_s
@@ -294,14 +320,28 @@ async def require_caller(
     return identity
 
 
-async def require_tenant(identity: Annotated[TenantIdentity, Depends(require_caller)]) -> TenantIdentity:
-    """FastAPI dependency: the calling tenant (API key or tenant-wide JWT); an end user gets 403."""
+async def require_tenant(
+    request: Request, identity: Annotated[TenantIdentity, Depends(require_caller)]
+) -> TenantIdentity:
+    """FastAPI dependency: the calling tenant (API key or tenant-wide JWT); an end user gets 403, and so does a
+    key whose scopes do not cover the request (a `read` key may GET, a `chat` key only chat)."""
     if identity.end_user is not None:
         raise ForbiddenError(
             "an end-user token can only chat with its agent and read its own conversations",
             code="end_user_forbidden",
         )
+    if not identity.may(KeyScope.READ if request.method in READ_METHODS else KeyScope.ADMIN):
+        raise ForbiddenError(
+            f"this API key's scopes ({', '.join(sorted(identity.scopes))}) do not allow {request.method} here",
+            code="scope_not_allowed",
+        )
     return identity
+
+
+def require_chat_scope(identity: TenantIdentity) -> None:
+    """Chat is for admin and chat keys, JWTs and end users; a read-only key gets 403."""
+    if identity.end_user is None and not identity.may(KeyScope.CHAT):
+        raise ForbiddenError("this API key's scopes do not allow chat", code="scope_not_allowed")
 
 
 def check_origin(identity: TenantIdentity, origin: str | None, host: str | None, settings: CommonSettings) -> None:

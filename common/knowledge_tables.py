@@ -36,6 +36,8 @@ documents = sa.Table(
     sa.Column("raw", sa.LargeBinary),
     sa.Column("status", sa.String(16)),
     sa.Column("error", sa.Text),
+    # a failure that may pass on another try (a dependency gave up), unlike an empty or unreadable file (0010)
+    sa.Column("error_retryable", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("chunk_count", sa.Integer, server_default="0"),
     sa.Column("metadata", JSONB, server_default=sa.text("'{}'::jsonb")),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),

@@ -53,8 +53,9 @@ async def list_keys(tenant: CurrentTenant, deps: Deps) -> list[ApiKeyOut]:
 async def create_key(body: ApiKeyCreate, tenant: CurrentTenant, deps: Deps) -> ApiKeyCreated:
     """Create an API key.
 
-    The key is in this response only; the platform stores its SHA-256."""
-    return await tenants.create_key(deps.engine, tenant.tenant_id, body.name)
+    With scopes (`admin` everything, `read` every GET, `chat` chat sessions and conversations) and an optional
+    expiry. The key is in this response only; the platform stores its SHA-256."""
+    return await tenants.create_key(deps.engine, tenant.tenant_id, body)
 
 
 @router.delete("/me/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -41,6 +41,8 @@ api_keys = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     sa.Column("last_used_at", sa.DateTime(timezone=True)),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),  # migration 0010
+    sa.Column("scopes", JSONB, nullable=False, server_default=sa.text("""'["admin"]'::jsonb""")),
 )
 
 agents = sa.Table(

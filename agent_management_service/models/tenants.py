@@ -3,6 +3,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from common.auth import KeyScope
 from common.models.tiers import Tier
 from common.tier_limits import limits_for
 
@@ -34,18 +35,31 @@ class TenantOut(BaseModel):
 
 
 class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "ci"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"name": "ci"}, {"name": "site backend", "scopes": ["chat"], "expires_in_days": 90}]
+        }
+    )
 
     name: str = Field("default", min_length=1, max_length=100)
+    scopes: list[KeyScope] = Field(
+        default_factory=lambda: [KeyScope.ADMIN],
+        min_length=1,
+        max_length=3,
+        description="admin: everything; read: every GET; chat: chat sessions and reading conversations",
+    )
+    expires_in_days: int | None = Field(None, ge=1, le=3650, description="never expires when absent")
 
 
 class ApiKeyOut(BaseModel):
     id: str
     name: str
     prefix: str
+    scopes: list[str]
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    expires_at: datetime | None
 
 
 class ApiKeyCreated(ApiKeyOut):
@@ -66,6 +80,8 @@ class ResolvedTenant(BaseModel):
     tenant_id: str
     tier: Tier
     allowed_origins: list[str] = Field(default_factory=list)
+    scopes: list[str] = Field(default_factory=lambda: [KeyScope.ADMIN.value])
+    expires_at: float | None = None  # epoch seconds, for a key that ends
 
 
 # a web origin as browsers send it: scheme, host, optional port; no path, no trailing slash

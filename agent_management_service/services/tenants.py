@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent_management_service.models.tables import api_keys, tenants
-from agent_management_service.models.tenants import ApiKeyCreated, ApiKeyOut, ResolvedTenant, TenantOut
+from agent_management_service.models.tenants import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, ResolvedTenant, TenantOut
 from common.auth import API_KEY_PREFIX, hash_api_key
 from common.errors import NotFoundError, UnauthorizedError
+from common.models.actions import utc_now
 from common.models.tiers import Tier
 
 KEY_COLUMNS = (
     api_keys.c.id,
     api_keys.c.name,
     api_keys.c.prefix,
+    api_keys.c.scopes,
     api_keys.c.created_at,
     api_keys.c.last_used_at,
     api_keys.c.revoked_at,
+    api_keys.c.expires_at,
 )
 
 
@@ -35,7 +39,7 @@ async def create_tenant(engine: AsyncEngine, name: str, tier: Tier) -> tuple[Ten
         row = (
             await conn.execute(tenants.insert().values(id=tenant_id, name=name, tier=tier.value).returning(*tenants.c))
         ).one()
-        key = await _insert_key(conn, tenant_id, "default")
+        key = await _insert_key(conn, tenant_id, ApiKeyCreate(name="default"))
     return TenantOut.model_validate(row._asdict()), key
 
 
@@ -47,22 +51,25 @@ async def get_tenant(engine: AsyncEngine, tenant_id: str) -> TenantOut:
     return TenantOut.model_validate(row._asdict())
 
 
-async def create_key(engine: AsyncEngine, tenant_id: str, name: str) -> ApiKeyCreated:
+async def create_key(engine: AsyncEngine, tenant_id: str, body: ApiKeyCreate) -> ApiKeyCreated:
     async with engine.begin() as conn:
-        return await _insert_key(conn, tenant_id, name)
+        return await _insert_key(conn, tenant_id, body)
 
 
-async def _insert_key(conn: Any, tenant_id: str, name: str) -> ApiKeyCreated:
+async def _insert_key(conn: Any, tenant_id: str, body: ApiKeyCreate) -> ApiKeyCreated:
     api_key = new_api_key()
+    expires_at = utc_now() + timedelta(days=body.expires_in_days) if body.expires_in_days else None
     row = (
         await conn.execute(
             api_keys.insert()
             .values(
                 id=str(uuid.uuid4()),
                 tenant_id=tenant_id,
-                name=name,
+                name=body.name,
                 prefix=api_key[:11],
                 key_hash=hash_api_key(api_key),
+                scopes=sorted({scope.value for scope in body.scopes}),
+                expires_at=expires_at,
             )
             .returning(*KEY_COLUMNS)
         )
@@ -95,7 +102,8 @@ async def revoke_key(engine: AsyncEngine, tenant_id: str, key_id: str) -> str:
 
 
 async def resolve_key(engine: AsyncEngine, key_hash: str) -> ResolvedTenant:
-    """The tenant of a live key of an enabled tenant, by the key's hash; marks the key used."""
+    """The tenant, scopes and expiry of a live key of an enabled tenant, by the key's hash; marks the key used.
+    An expired key says so (401 `api_key_expired`)."""
     async with engine.begin() as conn:
         row = (
             await conn.execute(
@@ -106,13 +114,25 @@ async def resolve_key(engine: AsyncEngine, key_hash: str) -> ResolvedTenant:
                     api_keys.c.tenant_id.in_(sa.select(tenants.c.id).where(tenants.c.disabled_at.is_(None))),
                 )
                 .values(last_used_at=sa.func.now())
-                .returning(api_keys.c.tenant_id)
+                .returning(api_keys.c.tenant_id, api_keys.c.scopes, api_keys.c.expires_at)
             )
         ).one_or_none()
         if row is None:
             raise UnauthorizedError("invalid or revoked API key", code="invalid_api_key")
-        tier = (await conn.execute(sa.select(tenants.c.tier).where(tenants.c.id == row.tenant_id))).scalar_one()
-    return ResolvedTenant(tenant_id=row.tenant_id, tier=Tier(tier))
+        if row.expires_at is not None and row.expires_at <= utc_now():
+            raise UnauthorizedError(f"this API key expired on {row.expires_at:%Y-%m-%d}", code="api_key_expired")
+        tenant = (
+            await conn.execute(
+                sa.select(tenants.c.tier, tenants.c.allowed_origins).where(tenants.c.id == row.tenant_id)
+            )
+        ).one()
+    return ResolvedTenant(
+        tenant_id=row.tenant_id,
+        tier=Tier(tenant.tier),
+        allowed_origins=tenant.allowed_origins,
+        scopes=row.scopes,
+        expires_at=row.expires_at.timestamp() if row.expires_at else None,
+    )
 
 
 async def resolve_tenant(engine: AsyncEngine, tenant_id: str) -> ResolvedTenant:

@@ -6,7 +6,14 @@ from agent_orchestrator_service.models.chat import SessionCreate, SessionOut
 from agent_orchestrator_service.services.chat_service import ChatService
 from agent_orchestrator_service.services.chat_socket import ChatSocket
 from agent_orchestrator_service.services.session_store import Session
-from common.auth import CurrentCaller, CurrentTenant, TenantResolver, check_origin, socket_credential
+from common.auth import (
+    CurrentCaller,
+    CurrentTenant,
+    TenantResolver,
+    check_origin,
+    require_chat_scope,
+    socket_credential,
+)
 from common.errors import NoobleError
 
 router = APIRouter(tags=["chat"])
@@ -50,6 +57,7 @@ async def create_session(body: SessionCreate, tenant: CurrentCaller, request: Re
     Returns the `ws_url` to connect to (`?token=` API key, end-user token or JWT, `?last_seq=N` to resume after
     event N). 403 `agent_inactive` for a deactivated agent, `agent_not_allowed` for an end-user token of another
     agent; 404 for another tenant's agent or (end users) a conversation that is not theirs."""
+    require_chat_scope(tenant)
     session = await chat_service(request).open_session(tenant, body.agent_id, body.conversation_id, body.end_user_id)
     return session_out(request, session)
 
@@ -94,6 +102,7 @@ async def chat_socket(
         tenant = await resolver.resolve(credential)
         # browsers do not apply CORS to sockets: the tenant's allowed origins are checked here
         check_origin(tenant, websocket.headers.get("origin"), websocket.headers.get("host"), resolver.settings)
+        require_chat_scope(tenant)
         session = await chat.session_of(tenant, session_id)
     except NoobleError as exc:
         code = {

@@ -22,10 +22,18 @@
   const button = document.createElement("button");
   button.type = "button";
   button.setAttribute("aria-label", `Open chat: ${title}`);
-  button.textContent = "💬";
+  const icon = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  icon.setAttribute("viewBox", "0 0 24 24");
+  icon.setAttribute("width", "28");
+  icon.setAttribute("height", "28");
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", "M4 4h16v11H8l-4 4z");
+  path.setAttribute("fill", "#fff");
+  icon.append(path);
+  button.append(icon);
   Object.assign(button.style, {
     position: "fixed", right: "20px", bottom: "20px", width: "56px", height: "56px", borderRadius: "50%",
-    border: "0", background: "#2f6fed", color: "#fff", fontSize: "26px", cursor: "pointer", zIndex: "2147483646",
+    border: "0", background: "#2f6fed", color: "#fff", cursor: "pointer", display: "grid", placeItems: "center", zIndex: "2147483646",
     boxShadow: "0 4px 14px rgba(0,0,0,.25)",
   });
   button.dataset.nooble4 = "launcher";

@@ -11,6 +11,7 @@ from common.stamps import history_stamp_key, restamp
 from conversation_service.models.conversations import (
     ConversationOut,
     ConversationWithMessages,
+    DailyUsage,
     EndUsers,
     TenantStats,
 )
@@ -43,6 +44,20 @@ async def stats(tenant: CurrentTenant, deps: AppDeps) -> TenantStats:
 
     Conversations and messages stored, and tokens used."""
     return await conversations.stats(deps.engine, tenant.tenant_id)
+
+
+@router.get("/usage/daily")
+async def daily_usage(
+    tenant: CurrentTenant,
+    deps: AppDeps,
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
+    end_user_id: Annotated[str | None, Query(pattern=END_USER_ID_PATTERN)] = None,
+) -> list[DailyUsage]:
+    """Usage per day.
+
+    Messages and model tokens (prompt, completion) per UTC day over the last `days` days, oldest first, every
+    day listed; optionally of one end user."""
+    return await conversations.daily_usage(deps.engine, tenant.tenant_id, days, end_user_id)
 
 
 @router.get("/end-users")

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -111,3 +111,10 @@ class ConversationGetRequest(BaseModel):
     """`conversation.conversation.get`: a conversation's summary (no messages), e.g. to check whose it is."""
 
     conversation_id: str = Field(min_length=1, max_length=64)
+
+
+class DailyUsage(BaseModel):
+    day: date
+    messages: int
+    prompt_tokens: int
+    completion_tokens: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,12 +11,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.errors import NotFoundError
-from common.models.actions import DomainAction
+from common.models.actions import DomainAction, utc_now
 from common.models.conversations import history_window
 from common.models.pagination import Page
 from conversation_service.models.conversations import (
     ConversationOut,
     ConversationWithMessages,
+    DailyUsage,
     EndUsers,
     EndUserUsage,
     History,
@@ -284,3 +286,48 @@ async def end_users(engine: AsyncEngine, tenant_id: str, limit: int) -> EndUsers
             .limit(limit)
         )
     return EndUsers(total=total, items=[EndUserUsage.model_validate(r._asdict()) for r in rows])
+
+
+async def daily_usage(engine: AsyncEngine, tenant_id: str, days: int, end_user_id: str | None) -> list[DailyUsage]:
+    """Messages and model tokens per day (UTC) over the last `days` days, oldest first, days without any
+    included; optionally of one end user's conversations."""
+    day = sa.func.date_trunc("day", sa.func.timezone("UTC", messages.c.created_at)).label("day")
+    tokens = messages.c.usage
+    where = [
+        messages.c.tenant_id == tenant_id,
+        messages.c.created_at >= sa.func.now() - sa.func.make_interval(0, 0, 0, days),
+    ]
+    if end_user_id is not None:
+        where.append(
+            messages.c.conversation_id.in_(
+                sa.select(conversations.c.id).where(
+                    conversations.c.tenant_id == tenant_id, conversations.c.end_user_id == end_user_id
+                )
+            )
+        )
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(
+                day,
+                sa.func.count().label("messages"),
+                sa.func.coalesce(sa.func.sum(tokens["prompt_tokens"].as_integer()), 0).label("prompt_tokens"),
+                sa.func.coalesce(sa.func.sum(tokens["completion_tokens"].as_integer()), 0).label("completion_tokens"),
+            )
+            .where(*where)
+            .group_by(day)
+        )
+        found = {row.day.date(): row for row in rows}
+    today = utc_now().date()
+    series = []
+    for back in range(days - 1, -1, -1):
+        date = today - timedelta(days=back)
+        row = found.get(date)
+        series.append(
+            DailyUsage(
+                day=date,
+                messages=row.messages if row else 0,
+                prompt_tokens=row.prompt_tokens if row else 0,
+                completion_tokens=row.completion_tokens if row else 0,
+            )
+        )
+    return series

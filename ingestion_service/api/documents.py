@@ -8,6 +8,7 @@ from common.models.pagination import Page
 from ingestion_service.deps import IngestionAppDeps as Deps
 from ingestion_service.deps import IngestionDeps
 from ingestion_service.models.knowledge import (
+    ChunkOut,
     DocumentAccepted,
     DocumentOut,
     DocumentStatus,
@@ -111,6 +112,21 @@ async def get(document_id: str, deps: Deps, tenant: CurrentTenant) -> DocumentOu
 
     Its status (`queued`, `processing`, `ready`, `failed`), failure reason and chunk count."""
     return await documents.get_document(deps.engine, tenant.tenant_id, document_id)
+
+
+@router.get("/{document_id}/chunks")
+async def chunks(
+    document_id: str,
+    deps: Deps,
+    tenant: CurrentTenant,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> Page[ChunkOut]:
+    """List a document's chunks.
+
+    The pieces it was cut into, in reading order, with page or heading, size in tokens and whether each is
+    embedded yet: what search and answers quote from."""
+    return await documents.list_chunks(deps.engine, tenant.tenant_id, document_id, limit, offset)
 
 
 @router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -1,6 +1,6 @@
 from typing import Any
 
-from common.models.actions import DomainAction, ErrorDetail
+from common.models.actions import DomainAction, ErrorDetail, ErrorType
 from common.workers.router import ActionRouter
 from ingestion_service.deps import IngestionDeps
 from ingestion_service.models.knowledge import IngestRequest
@@ -13,7 +13,9 @@ async def ingestion_given_up(action: DomainAction, error: ErrorDetail, deps: Ing
     """The ingestion ended in failure for good: its document and task end `failed` with the reason."""
     document_id, task_id = action.data.get("document_id"), action.data.get("task_id")
     if isinstance(document_id, str) and isinstance(task_id, str):
-        await fail_document(deps, action.tenant_id, document_id, task_id, f"{error.error_code}: {error.message}")
+        reason = f"{error.error_code}: {error.message}"
+        retryable = error.error_type != ErrorType.VALIDATION_ERROR  # a file no try can read is not offered again
+        await fail_document(deps, action.tenant_id, document_id, task_id, reason, retryable=retryable)
 
 
 @router.handle("ingestion.document.ingest", IngestRequest, on_failure=ingestion_given_up)

@@ -114,9 +114,21 @@ class DocumentOut(BaseModel):
     size_bytes: int
     status: str
     error: str | None
+    error_retryable: bool = Field(False, description="a failure another try may cure (not an empty or corrupt file)")
     chunk_count: int
     created_at: datetime
     updated_at: datetime
+
+
+class ChunkOut(BaseModel):
+    """One piece of a document as it is searched: its text, where it comes from, its size."""
+
+    position: int
+    content: str
+    page: int | None
+    heading: str | None
+    token_count: int
+    embedded: bool
 
 
 class DocumentAccepted(BaseModel):

@@ -18,7 +18,7 @@ from common.knowledge_tables import chunks, documents, ingestion_tasks
 from common.models.actions import utc_now
 from common.models.pagination import Page
 from common.tier_limits import limits_for
-from ingestion_service.models.knowledge import DocumentAccepted, DocumentOut, TaskOut
+from ingestion_service.models.knowledge import ChunkOut, DocumentAccepted, DocumentOut, TaskOut
 from ingestion_service.services.collections import get_collection
 
 DOCUMENT_COLUMNS = [c for c in documents.c if c.name not in {"tenant_id", "raw", "metadata"}]
@@ -160,6 +160,30 @@ async def list_documents(
     return Page[DocumentOut](
         items=[DocumentOut(**row._asdict()) for row in rows], total=total or 0, limit=limit, offset=offset
     )
+
+
+async def list_chunks(engine: AsyncEngine, tenant_id: str, document_id: str, limit: int, offset: int) -> Page[ChunkOut]:
+    """The document's chunks in reading order (404 for another tenant's or a missing document)."""
+    await get_document(engine, tenant_id, document_id)
+    scope = (chunks.c.tenant_id == tenant_id, chunks.c.document_id == document_id)
+    async with engine.connect() as conn:
+        total = await conn.scalar(sa.select(sa.func.count()).select_from(chunks).where(*scope))
+        rows = await conn.execute(
+            sa.select(
+                chunks.c.position,
+                chunks.c.content,
+                chunks.c.page,
+                chunks.c.heading,
+                chunks.c.token_count,
+                chunks.c.embedding.is_not(None).label("embedded"),
+            )
+            .where(*scope)
+            .order_by(chunks.c.position)
+            .limit(limit)
+            .offset(offset)
+        )
+        items = [ChunkOut(**row._asdict()) for row in rows]
+    return Page[ChunkOut](items=items, total=total or 0, limit=limit, offset=offset)
 
 
 async def delete_document(engine: AsyncEngine, tenant_id: str, document_id: str) -> None:

@@ -59,7 +59,7 @@ async def ingest(action: DomainAction, req: IngestRequest, deps: IngestionDeps) 
         await progress(status="processing", stage="embedding", percent=20, chunks_total=total)
         await _embed_pending(action, deps, req.document_id, collection.embedding_model, total, progress)
     except ValidationError as exc:  # unreadable, empty, unsupported, refused by the model: no retry helps
-        return await _give_up(deps, tenant_id, req, f"{exc.code}: {exc.message}")
+        return await _give_up(deps, tenant_id, req, f"{exc.code}: {exc.message}", retryable=False)
     except DependencyError as exc:  # e.g. no embedding answer: retried, and on the last delivery failed
         if action.metadata.get("delivery_count", 1) >= deps.settings.max_deliveries:
             reason = f"{exc.code}: {exc.message} (gave up)"
@@ -69,7 +69,7 @@ async def ingest(action: DomainAction, req: IngestRequest, deps: IngestionDeps) 
         await conn.execute(
             documents.update()
             .where(documents.c.tenant_id == tenant_id, documents.c.id == req.document_id)
-            .values(status="ready", error=None, chunk_count=total, updated_at=sa.func.now())
+            .values(status="ready", error=None, error_retryable=False, chunk_count=total, updated_at=sa.func.now())
         )
     await progress(status="done", stage="done", percent=100, chunks_embedded=total)
     log.info("document_ingested", document_id=req.document_id, chunks=total)
@@ -256,15 +256,19 @@ async def _embed_batch(action: DomainAction, deps: IngestionDeps, model: str, te
     return done.embeddings
 
 
-async def _give_up(deps: IngestionDeps, tenant_id: str, req: IngestRequest, reason: str) -> dict[str, Any]:
-    await fail_document(deps, tenant_id, req.document_id, req.task_id, reason)
+async def _give_up(
+    deps: IngestionDeps, tenant_id: str, req: IngestRequest, reason: str, *, retryable: bool = True
+) -> dict[str, Any]:
+    await fail_document(deps, tenant_id, req.document_id, req.task_id, reason, retryable=retryable)
     return {"document_id": req.document_id, "status": "failed", "error": reason}
 
 
-async def fail_document(deps: IngestionDeps, tenant_id: str, document_id: str, task_id: str, reason: str) -> None:
+async def fail_document(
+    deps: IngestionDeps, tenant_id: str, document_id: str, task_id: str, reason: str, *, retryable: bool = True
+) -> None:
     """End a document `failed` with `reason` (its chunks removed) and its task too; for the failure handler
-    and the sweeper, when the pipeline itself could not say so."""
-    await _fail(deps.engine, tenant_id, document_id, reason)
+    and the sweeper, when the pipeline itself could not say so. `retryable`: another try may succeed."""
+    await _fail(deps.engine, tenant_id, document_id, reason, retryable)
     await report(
         deps.engine,
         deps.redis,
@@ -278,11 +282,17 @@ async def fail_document(deps: IngestionDeps, tenant_id: str, document_id: str, t
     )
 
 
-async def _fail(engine: AsyncEngine, tenant_id: str, document_id: str, reason: str) -> None:
+async def _fail(engine: AsyncEngine, tenant_id: str, document_id: str, reason: str, retryable: bool) -> None:
     async with engine.begin() as conn:
         await conn.execute(chunks.delete().where(chunks.c.tenant_id == tenant_id, chunks.c.document_id == document_id))
         await conn.execute(
             documents.update()
             .where(documents.c.tenant_id == tenant_id, documents.c.id == document_id)
-            .values(status="failed", error=reason[:2_000], chunk_count=0, updated_at=sa.func.now())
+            .values(
+                status="failed",
+                error=reason[:2_000],
+                error_retryable=retryable,
+                chunk_count=0,
+                updated_at=sa.func.now(),
+            )
         )

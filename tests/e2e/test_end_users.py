@@ -4,6 +4,7 @@ real HTTP and WebSocket."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
@@ -12,10 +13,13 @@ import httpx
 import jwt
 import pytest
 import sqlalchemy as sa
+from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from common.auth import api_key_cache_key, hash_api_key
 from common.database import create_engine
+from common.messaging.queue_manager import QueueManager
 from tests.support.platform import PLATFORM_JWT_SECRET, ChatPlatform, auth, chat
 
 
@@ -225,11 +229,11 @@ async def test_browsers_of_origins_the_tenant_has_not_allowed_are_refused(chat_p
     assert allowed.headers["access-control-allow-origin"] == "https://shop.example.com"
     session = allowed.json()
     async with connect(session["ws_url"], additional_headers=shop, open_timeout=10) as ws:
-        await ws.send('{"type": "auth", "token": "%s"}' % token)
+        await ws.send(json.dumps({"type": "auth", "token": token}))
         assert '"session_ready"' in str(await ws.recv())
     with pytest.raises(ConnectionClosed) as closed:
         async with connect(session["ws_url"], additional_headers={"Origin": "https://evil.example"}) as ws:
-            await ws.send('{"type": "auth", "token": "%s"}' % token)
+            await ws.send(json.dumps({"type": "auth", "token": token}))
             await ws.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
 
@@ -264,3 +268,52 @@ async def test_a_jwt_with_an_agent_claim_is_an_end_user_credential(chat_platform
     # the tenant's own JWT (no agent claim) stays tenant-wide, and records its `sub` as the end user
     tenant_wide = jwt.encode(claims, PLATFORM_JWT_SECRET, "HS256")
     assert (await get(chat_platform, "agent_management_service", "/api/v1/agents", tenant_wide)).status_code == 200
+
+
+async def test_api_keys_narrower_than_the_tenant_and_keys_that_expire(chat_platform: ChatPlatform) -> None:
+    key = await chat_platform.new_tenant()
+    agent = await chat_platform.new_agent(key)
+    management = chat_platform.url("agent_management_service")
+    async with httpx.AsyncClient(timeout=10) as http:
+
+        async def new_key(**body: Any) -> dict[str, Any]:
+            response = await http.post(f"{management}/api/v1/tenants/me/keys", json=body, headers=auth(key))
+            assert response.status_code == 201, response.text
+            return dict(response.json())
+
+        read = (await new_key(name="dashboard", scopes=["read"]))["api_key"]
+        chatting = (await new_key(name="site backend", scopes=["chat"]))["api_key"]
+        assert (await http.get(f"{management}/api/v1/agents", headers=auth(read))).status_code == 200
+        denied = await http.post(f"{management}/api/v1/agents", json={"name": "x"}, headers=auth(read))
+        assert denied.status_code == 403 and denied.json()["error"]["error_code"] == "scope_not_allowed"
+        assert (await open_session(chat_platform, read, agent)).status_code == 403
+        assert (await open_session(chat_platform, chatting, agent)).status_code == 201
+        assert (await http.get(f"{management}/api/v1/agents", headers=auth(chatting))).status_code == 403
+
+        ending = await new_key(name="contractor", expires_in_days=1)
+        assert ending["expires_at"] is not None and ending["scopes"] == ["admin"]
+        assert (await http.get(f"{management}/api/v1/agents", headers=auth(ending["api_key"]))).status_code == 200
+        listed = (await http.get(f"{management}/api/v1/tenants/me/keys", headers=auth(key))).json()
+        assert {k["name"]: k["scopes"] for k in listed}["dashboard"] == ["read"]
+        for bad in ({"scopes": []}, {"scopes": ["root"]}, {"expires_in_days": 0}):
+            response = await http.post(f"{management}/api/v1/tenants/me/keys", json=bad, headers=auth(key))
+            assert response.status_code == 422, bad
+    engine = create_engine(chat_platform.settings)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = :id"),
+                {"id": ending["id"]},
+            )
+    finally:
+        await engine.dispose()
+    # (a resolution cached while the key was live lasts until the key's own expiry: here it is dropped)
+    redis = Redis.from_url(chat_platform.env["NOOBLE4_REDIS_URL"])
+    try:
+        queues = QueueManager(chat_platform.settings.environment)
+        await redis.delete(api_key_cache_key(queues, hash_api_key(ending["api_key"])))
+    finally:
+        await redis.aclose()
+    async with httpx.AsyncClient(timeout=10) as http:
+        expired = await http.get(f"{management}/api/v1/agents", headers=auth(ending["api_key"]))
+    assert expired.status_code == 401 and expired.json()["error"]["error_code"] == "api_key_expired"

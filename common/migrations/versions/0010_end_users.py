@@ -7,6 +7,10 @@ allowed to embed the chat widget; conversations keyed by end user; answers cut s
 - `conversations.user_id` is renamed `end_user_id` (what it always held: the tenant's own user id) and indexed
   for the console's filter.
 - `messages.incomplete`: an answer that stopped before its end (the turn's time limit) is kept, marked.
+- `api_keys.expires_at` and `api_keys.scopes` (`admin`, `read`, `chat`): keys that end, and keys narrower than
+  the whole tenant; existing keys stay `admin` and never expire.
+- `documents.error_retryable`: whether a failed document may pass on another try (a dependency gave up) or
+  not (an empty, corrupt or unsupported file): the console offers Retry only for the first.
 
 Revision ID: 0010
 """
@@ -51,9 +55,15 @@ def upgrade() -> None:
     op.execute("ALTER TABLE conversations RENAME COLUMN user_id TO end_user_id")
     op.execute("CREATE INDEX ix_conversations_end_user ON conversations (tenant_id, end_user_id, updated_at)")
     op.execute("ALTER TABLE messages ADD COLUMN incomplete boolean NOT NULL DEFAULT false")
+    op.execute("ALTER TABLE documents ADD COLUMN error_retryable boolean NOT NULL DEFAULT false")
+    op.execute("ALTER TABLE api_keys ADD COLUMN expires_at timestamptz")
+    op.execute("""ALTER TABLE api_keys ADD COLUMN scopes jsonb NOT NULL DEFAULT '["admin"]'::jsonb""")
 
 
 def downgrade() -> None:
+    op.execute("ALTER TABLE api_keys DROP COLUMN scopes")
+    op.execute("ALTER TABLE api_keys DROP COLUMN expires_at")
+    op.execute("ALTER TABLE documents DROP COLUMN error_retryable")
     op.execute("ALTER TABLE messages DROP COLUMN incomplete")
     op.execute("DROP INDEX ix_conversations_end_user")
     op.execute("ALTER TABLE conversations RENAME COLUMN end_user_id TO user_id")
