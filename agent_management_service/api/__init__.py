@@ -2,6 +2,6 @@
 
 from fastapi import APIRouter
 
-from agent_management_service.api import agents, end_users, templates, tenants
+from agent_management_service.api import agents, end_users, models, templates, tenants
 
-routers: list[APIRouter] = [tenants.router, agents.router, templates.router, end_users.router]
+routers: list[APIRouter] = [tenants.router, agents.router, templates.router, end_users.router, models.router]

@@ -1,18 +1,22 @@
 // The tenant console: plain ES module, no build step, no external resources. Every value from the APIs is
-// written with textContent (never as HTML), so nothing a tenant stores can inject markup.
+// written with textContent (never as HTML), so nothing a tenant stores can inject markup. The chats (the Chat
+// tab and an agent's test chat) are the shared chat view of /static/chat.js.
+import { CHAT_CSS, ChatView, copyText, el, storedValue } from "/static/chat.js";
 
 const $ = (id) => document.getElementById(id);
 const KEY = "nooble4.credential";
-const CHAT = "nooble4.chat";  // the open chat session and the last event seen, to resume after a reload
-const TABS = ["agents", "knowledge", "chat", "account"];
+const TAB = "nooble4.tab";  // the open tab, reopened after a reload
+const TABS = ["agents", "knowledge", "chat", "widget", "account"];
+const chatState = storedValue("nooble4.chat", sessionStorage);  // the open chat session and the last event seen
 let apis = {};
 let refreshTimer = null;
 let limits = {};
-let socket = null;
-let turn = null;  // {taskId, bubble, text}
+let tenantInfo = null;
+let models = [];
+let signedIn = false;
 const tasks = new Map();  // document id -> its latest ingestion task (uploads of this page)
 const uploads = new Map();  // document id -> the File, so a failed document can be retried
-const progress = new Map();  // document id -> {socket, text, cell}: live progress from the ingestion WebSocket
+const progress = new Map();  // document id -> {socket, text, percent, cell}: live progress from the ingestion socket
 
 async function api(service, path, { method = "GET", body, form } = {}) {
   const headers = { Authorization: `Bearer ${sessionStorage.getItem(KEY)}` };
@@ -23,7 +27,7 @@ async function api(service, path, { method = "GET", body, form } = {}) {
   if (response.status === 204) return null;
   const doc = await response.json().catch(() => ({}));
   if (response.status === 401) {
-    signOut(`Signed out: ${describe(doc.error, 401)}. Sign in again with a valid key.`);
+    signOut(signedIn ? `Signed out: ${describe(doc.error, 401)}. Sign in again with a valid key.` : `Sign-in failed: ${describe(doc.error, 401)}.`);
     throw new Error("signed out");
   }
   if (response.status === 429) {
@@ -43,21 +47,28 @@ function describe(error, status) {
 
 function show(message) { $("message").textContent = message || ""; }
 
-function cell(row, text, className) {
+function cell(row, text, label) {
   const td = row.insertCell();
   td.textContent = text == null ? "" : String(text);
-  if (className) td.className = className;
+  if (label) td.dataset.label = label;
   return td;
 }
 
-function button(label, onClick, title) {
-  const b = document.createElement("button");
+function button(label, onClick, title, className = "") {
+  const b = el("button", className, label);
   b.type = "button";
-  b.textContent = label;
   if (title) b.setAttribute("aria-label", title);
   b.addEventListener("click", () => guarded(onClick));
   return b;
 }
+
+function buttons(row, ...items) {
+  const box = el("div", "buttons");
+  box.append(...items);
+  row.insertCell().append(box);
+}
+
+function when(value) { return value ? new Date(value).toLocaleString() : ""; }
 
 async function guarded(action) {
   try { show(""); await action(); } catch (error) { if (error.message !== "signed out") show(error.message); }
@@ -67,19 +78,25 @@ async function guarded(action) {
 async function signIn(credential) {
   sessionStorage.setItem(KEY, credential);
   const tenant = await api("management", "/api/v1/tenants/me");
+  signedIn = true;
+  tenantInfo = tenant;
   $("who").textContent = `${tenant.name} · ${tenant.tier}`;
   $("tenant").textContent = `${tenant.name} — tier ${tenant.tier} — tenant id ${tenant.id}`;
   limits = tenant.limits;
+  models = await api("management", "/api/v1/models").catch(() => []);
   $("signIn").hidden = true;
   $("nav").hidden = false;
   $("signOut").hidden = false;
-  openTab("agents");
+  openTab(TABS.includes(sessionStorage.getItem(TAB)) ? sessionStorage.getItem(TAB) : "agents");
 }
 
 function signOut(reason) {
+  signedIn = false;
   sessionStorage.removeItem(KEY);
-  sessionStorage.removeItem(CHAT);
-  if (socket) socket.close();
+  sessionStorage.removeItem(TAB);
+  chatState.set(null);
+  chat.reset();
+  tryChat.reset();
   $("signIn").hidden = false;
   $("nav").hidden = true;
   $("signOut").hidden = true;
@@ -89,10 +106,11 @@ function signOut(reason) {
 }
 
 function openTab(name) {
+  sessionStorage.setItem(TAB, name);
   for (const b of document.querySelectorAll("#nav button")) b.setAttribute("aria-selected", String(b.dataset.tab === name));
   for (const tab of TABS) $(`tab-${tab}`).hidden = tab !== name;
   clearTimeout(refreshTimer);
-  guarded({ agents: loadAgents, knowledge: loadKnowledge, chat: loadChat, account: loadAccount }[name]);
+  guarded({ agents: loadAgents, knowledge: loadKnowledge, chat: loadChat, widget: loadWidget, account: loadAccount }[name]);
 }
 
 // ------------------------------------------------------------------ agents
@@ -117,31 +135,34 @@ async function loadAgents() {
   body.replaceChildren();
   for (const agent of page.items) {
     const row = body.insertRow();
-    cell(row, agent.name);
-    cell(row, `${agent.model.provider}:${agent.model.name}`);
-    cell(row, agent.is_active ? "yes" : "no");
-    const prompt = document.createElement("textarea");
+    cell(row, agent.name, "Name");
+    cell(row, `${agent.model.provider}:${agent.model.name}`, "Model");
+    cell(row, agent.is_active ? "yes" : "no", "Active");
+    const prompt = el("textarea");
     prompt.value = agent.system_prompt;
     prompt.setAttribute("aria-label", `System prompt of ${agent.name}`);
     row.insertCell().append(prompt);
-    const actions = row.insertCell();
     const settings = agentSettings(agent, collections);
-    actions.append(
+    const actions = row.insertCell();
+    const box = el("div", "buttons");
+    box.append(
       button("Save", async () => {
         const body = { system_prompt: prompt.value, ...settings.values() };
         await api("management", `/api/v1/agents/${agent.id}`, { method: "PATCH", body });
         await loadAgents();
       }, `Save ${agent.name}`),
+      button("Try", () => openTryChat(agent), `Try ${agent.name}`),
       button(agent.is_active ? "Deactivate" : "Activate", async () => {
         await api("management", `/api/v1/agents/${agent.id}`, { method: "PATCH", body: { is_active: !agent.is_active } });
         await loadAgents();
       }, `Toggle ${agent.name}`),
       button("Delete", async () => {
+        if (!confirm(`Delete the agent ${agent.name}? Its conversations stay.`)) return;
         await api("management", `/api/v1/agents/${agent.id}`, { method: "DELETE" });
         await loadAgents();
-      }, `Delete ${agent.name}`),
-      settings.element,
+      }, `Delete ${agent.name}`, "danger"),
     );
+    actions.append(box, settings.element);
   }
 }
 
@@ -158,28 +179,42 @@ const ANSWER_STYLES = {
   model: "model: the model writes the answer and cites",
 };
 
-// Model, tools, collections and memory of one agent; the model providers offered are the tier's.
+// Model (picked from the known models of the tier's providers, or another name), its temperature and answer
+// length, tools, collections, use of documents and memory of one agent.
 function agentSettings(agent, collections) {
-  const details = document.createElement("details");
-  const summary = document.createElement("summary");
-  summary.textContent = "Settings";
-  details.append(summary);
+  const details = el("details");
+  details.append(el("summary", "", "Settings"));
   const field = (label, input) => {
-    const l = document.createElement("label");
-    l.textContent = label;
+    const l = el("label", "", label);
     l.append(input);
     details.append(l);
     return input;
   };
-  const provider = field("Model provider", document.createElement("select"));
+  const provider = field("Model provider", el("select"));
   for (const p of limits.allowed_model_providers || [agent.model.provider]) provider.append(new Option(p, p));
   provider.value = agent.model.provider;
-  const model = field("Model name", document.createElement("input"));
-  model.value = agent.model.name;
-  const tools = field("Tools", document.createElement("select"));
+  const model = field("Model name", el("select"));
+  const other = field("Another model", el("input"));
+  other.maxLength = 100;
+  const fillModels = () => {
+    const known = models.filter((m) => m.provider === provider.value);
+    model.replaceChildren(...known.map((m) => new Option(`${m.name} — ${m.description}`, m.name)), new Option("other…", ""));
+    const current = provider.value === agent.model.provider ? agent.model.name : (known[0] || {}).name || "";
+    model.value = known.some((m) => m.name === current) ? current : "";
+    other.value = model.value ? "" : current;
+    other.parentElement.hidden = !!model.value;
+  };
+  provider.addEventListener("change", fillModels);
+  model.addEventListener("change", () => { other.parentElement.hidden = !!model.value; });
+  fillModels();
+  const temperature = field("Temperature (0 = focused, 2 = inventive)", el("input"));
+  Object.assign(temperature, { type: "number", min: "0", max: "2", step: "0.1", value: agent.model.temperature });
+  const maxTokens = field("Longest answer (tokens)", el("input"));
+  Object.assign(maxTokens, { type: "number", min: "1", max: "32768", value: agent.model.max_tokens });
+  const tools = field("Tools", el("select"));
   tools.multiple = true;
   for (const t of TOOLS) tools.append(new Option(t, t, false, agent.tools.includes(t)));
-  const colls = field("Collections", document.createElement("select"));
+  const colls = field("Collections", el("select"));
   colls.multiple = true;
   for (const c of collections) colls.append(new Option(c.name, c.id, false, agent.collection_ids.includes(c.id)));
   const knowledge = agent.knowledge;
@@ -188,20 +223,24 @@ function agentSettings(agent, collections) {
     select.value = value;
     return select;
   };
-  const mode = field("Use of documents", options(document.createElement("select"), KNOWLEDGE_MODES, knowledge.mode));
-  const style = field("Answers", options(document.createElement("select"), ANSWER_STYLES, knowledge.answer_style));
-  const abstain = field("When the documents have no answer, say", document.createElement("input"));
+  const mode = field("Use of documents", options(el("select"), KNOWLEDGE_MODES, knowledge.mode));
+  const style = field("Answers", options(el("select"), ANSWER_STYLES, knowledge.answer_style));
+  const abstain = field("When the documents have no answer, say", el("input"));
   abstain.maxLength = 1000;
   abstain.value = knowledge.abstain_message;
-  const memory = field("Messages remembered", document.createElement("input"));
-  memory.type = "number";
-  memory.min = "0";
-  memory.value = agent.memory.max_messages;
+  const memory = field("Messages remembered", el("input"));
+  Object.assign(memory, { type: "number", min: "0", value: agent.memory.max_messages });
   const chosen = (select) => [...select.selectedOptions].map((o) => o.value);
   return {
     element: details,
     values: () => ({
-      model: { ...agent.model, provider: provider.value, name: model.value },
+      model: {
+        ...agent.model,
+        provider: provider.value,
+        name: model.value || other.value.trim() || agent.model.name,
+        temperature: Number(temperature.value),
+        max_tokens: Number(maxTokens.value),
+      },
       tools: chosen(tools),
       collection_ids: chosen(colls),
       knowledge: { ...knowledge, mode: mode.value, answer_style: style.value, abstain_message: abstain.value || knowledge.abstain_message },
@@ -225,46 +264,84 @@ async function createAgent(event) {
   await loadAgents();
 }
 
+// The test chat beside the agents: a new session with the agent as saved.
+async function openTryChat(agent) {
+  const session = await api("orchestrator", "/api/v1/chat/sessions", { method: "POST", body: { agent_id: agent.id } });
+  $("tryTitle").textContent = `Try ${agent.name}`;
+  $("tryPanel").hidden = false;
+  $("agentsLayout").classList.add("trying");
+  tryChat.open(session);
+  $("tryInput").focus();
+}
+
+function closeTryChat() {
+  tryChat.forget();
+  $("tryPanel").hidden = true;
+  $("agentsLayout").classList.remove("trying");
+}
+
 // ------------------------------------------------------------------ knowledge
 async function loadKnowledge() {
   const collections = await api("ingestion", "/api/v1/collections");
   const select = $("collection");
   const chosen = select.value;
-  select.replaceChildren(...collections.map((c) => new Option(`${c.name} (${c.document_count} documents)`, c.id)));
-  if (chosen) select.value = chosen;
+  select.replaceChildren(...collections.map((c) => new Option(collectionLabel(c.name, c.document_count), c.id)));
+  for (const option of select.options) option.dataset.name = collections.find((c) => c.id === option.value).name;
+  if (chosen && collections.some((c) => c.id === chosen)) select.value = chosen;
+  $("renameCollection").disabled = $("deleteCollection").disabled = !collections.length;
   await loadDocuments();
 }
+
+function collectionLabel(name, count) { return `${name} (${count} document${count === 1 ? "" : "s"})`; }
 
 async function loadDocuments() {
   clearTimeout(refreshTimer);
   const collection = $("collection").value;
   if (!collection) { $("documents").replaceChildren(); return; }
   const page = await api("ingestion", `/api/v1/documents?collection_id=${encodeURIComponent(collection)}&limit=200`);
+  const option = $("collection").selectedOptions[0];
+  if (option) option.textContent = collectionLabel(option.dataset.name, page.total);  // never a stale count
   const body = $("documents");
   body.replaceChildren();
   let busy = false;
   for (const doc of page.items) {
     const row = body.insertRow();
     const running = doc.status === "queued" || doc.status === "processing";
-    cell(row, doc.source);
-    const status = cell(row, doc.status, `status-${doc.status}`);
+    cell(row, doc.source, "Document");
+    const status = cell(row, doc.status, "Status");
+    status.className = `status-${doc.status}`;
     if (running && tasks.has(doc.id)) watchTask(doc.id, tasks.get(doc.id), status);
-    cell(row, doc.chunk_count);
-    cell(row, doc.error || "");
-    const actions = row.insertCell();
-    if (doc.status === "failed" && uploads.has(doc.id)) {
-      actions.append(button("Retry", () => sendFile(uploads.get(doc.id)), `Retry ${doc.source}`));
+    cell(row, doc.chunk_count, "Chunks");
+    cell(row, doc.error || "", "Reason");
+    const items = [];
+    if (doc.status === "failed" && doc.error_retryable && uploads.has(doc.id)) {
+      items.push(button("Retry", () => sendFile(uploads.get(doc.id)), `Retry ${doc.source}`));
     }
-    actions.append(button("Delete", async () => {
+    if (doc.status === "ready") items.push(button("Chunks", () => showChunks(doc), `Chunks of ${doc.source}`));
+    items.push(button("Delete", async () => {
       await api("ingestion", `/api/v1/documents/${doc.id}`, { method: "DELETE" });
       await loadDocuments();
-    }, `Delete ${doc.source}`));
+    }, `Delete ${doc.source}`, "danger"));
+    buttons(row, ...items);
     busy ||= running;
   }
   if (busy) refreshTimer = setTimeout(() => guarded(loadDocuments), 1000);  // live progress until all settle
 }
 
-// Live stage and percent of an ingestion, pushed by its task's WebSocket (the key in the first frame).
+async function showChunks(doc) {
+  const page = await api("ingestion", `/api/v1/documents/${doc.id}/chunks?limit=200`);
+  const box = $("chunks");
+  box.replaceChildren(el("h3", "", `${doc.source}: ${page.total} chunks${page.total > page.items.length ? ` (first ${page.items.length})` : ""}`));
+  for (const chunk of page.items) {
+    const where = [chunk.page ? `page ${chunk.page}` : "", chunk.heading || ""].filter(Boolean).join(" · ");
+    const item = el("div", "chunk");
+    item.append(el("strong", "", `#${chunk.position + 1}${where ? ` — ${where}` : ""} (${chunk.token_count} tokens)`), el("br"), chunk.content);
+    box.append(item);
+  }
+}
+
+// Live stage and percent of an ingestion, pushed by its task's WebSocket (the key in the first frame); the
+// percent shown never goes back.
 function watchTask(documentId, taskId, statusCell) {
   const known = progress.get(documentId);
   if (known) {
@@ -274,12 +351,13 @@ function watchTask(documentId, taskId, statusCell) {
   }
   const url = `${apis.ingestion.replace(/^http/, "ws")}/ws/ingestion/${encodeURIComponent(taskId)}`;
   const socket = new WebSocket(url);
-  const watcher = { socket, text: "", cell: statusCell };
+  const watcher = { socket, text: "", percent: 0, cell: statusCell };
   progress.set(documentId, watcher);
   socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token: sessionStorage.getItem(KEY) }));
   socket.onmessage = (message) => {
     const event = JSON.parse(message.data);
-    watcher.text = `${event.stage} ${event.percent}%`;
+    watcher.percent = Math.max(watcher.percent, event.percent || 0);
+    watcher.text = `${event.stage} ${watcher.percent}%`;
     watcher.cell.textContent = watcher.text;
     if (event.status === "done" || event.status === "failed") {
       socket.close();
@@ -295,11 +373,32 @@ async function createCollection(event) {
   event.preventDefault();
   const name = $("collectionName").value.trim();
   if (!name) return;
-  const created = await api("ingestion", "/api/v1/collections", { method: "POST", body: { name } });
+  const body = { name };
+  if ($("chunkSize").value) body.chunk_size = Number($("chunkSize").value);
+  if ($("chunkOverlap").value) body.chunk_overlap = Number($("chunkOverlap").value);
+  const created = await api("ingestion", "/api/v1/collections", { method: "POST", body });
   $("collectionName").value = "";
-  await loadKnowledge();
+  $("collection").append(new Option(created.name, created.id));
   $("collection").value = created.id;
-  await loadDocuments();
+  await loadKnowledge();
+}
+
+async function renameCollection() {
+  const option = $("collection").selectedOptions[0];
+  if (!option) return;
+  const name = prompt("New name of the collection", option.dataset.name);
+  if (!name || !name.trim()) return;
+  await api("ingestion", `/api/v1/collections/${option.value}`, { method: "PATCH", body: { name: name.trim() } });
+  await loadKnowledge();
+}
+
+async function deleteCollection() {
+  const option = $("collection").selectedOptions[0];
+  if (!option || !confirm(`Delete the collection ${option.dataset.name} and all its documents? Agents stop searching it.`)) return;
+  await api("ingestion", `/api/v1/collections/${option.value}`, { method: "DELETE" });
+  $("collection").value = "";
+  $("chunks").replaceChildren();
+  await loadKnowledge();
 }
 
 async function upload(files) {
@@ -347,23 +446,182 @@ async function search(event) {
   hits.replaceChildren();
   if (!result.results.length) hits.textContent = "No results.";
   for (const [i, hit] of result.results.entries()) {
-    const item = document.createElement("div");
-    item.className = "hit";
-    const title = document.createElement("strong");
-    title.textContent = `${i + 1}. ${hit.source}${hit.page ? ` p.${hit.page}` : ""} — score ${hit.score.toFixed(3)}`;
-    const text = document.createElement("p");
-    text.textContent = hit.content;
-    item.append(title, text);
+    const item = el("div", "hit");
+    item.append(
+      el("strong", "", `${i + 1}. ${hit.source}${hit.page ? ` p.${hit.page}` : ""} — score ${hit.score.toFixed(3)}`),
+      el("p", "", hit.content),
+    );
     hits.append(item);
   }
 }
 
-// ------------------------------------------------------------------ keys
+// ------------------------------------------------------------------ chat and conversations
+async function loadChat() {
+  const page = await api("management", "/api/v1/agents?limit=100");
+  $("chatAgent").replaceChildren(...page.items.filter((a) => a.is_active).map((a) => new Option(a.name, a.id)));
+  const saved = chatState.get();
+  if (saved && !chat.socket) {
+    try {  // after a reload: the stored messages, then what the session's log holds beyond them
+      const session = await api("orchestrator", `/api/v1/chat/sessions/${encodeURIComponent(saved.session_id)}`);
+      $("chatAgent").value = session.agent_id;
+      chat.restore(session, await storedMessages(session.conversation_id));
+    } catch (error) {
+      chatState.set(null);
+      if (error.message === "signed out") throw error;
+    }
+  }
+  await loadConversations();
+}
+
+async function storedMessages(conversationId) {
+  try {
+    return (await api("conversation", `/api/v1/conversations/${encodeURIComponent(conversationId)}`)).messages;
+  } catch (error) {
+    if (/not found/.test(error.message)) return [];  // nothing stored yet
+    throw error;
+  }
+}
+
+async function newChat(event) {
+  event.preventDefault();
+  const session = await api("orchestrator", "/api/v1/chat/sessions", { method: "POST", body: { agent_id: $("chatAgent").value } });
+  chat.open(session);
+  $("chatInput").focus();
+}
+
+async function continueConversation(conversation) {
+  const body = { agent_id: conversation.agent_id, conversation_id: conversation.id };
+  const session = await api("orchestrator", "/api/v1/chat/sessions", { method: "POST", body });
+  $("chatAgent").value = conversation.agent_id;
+  chat.restore(session, await storedMessages(conversation.id));
+  $("chatInput").focus();
+}
+
+async function loadConversations() {
+  const user = $("endUserFilter").value.trim();
+  const query = `limit=50${user ? `&end_user_id=${encodeURIComponent(user)}` : ""}`;
+  const page = await api("conversation", `/api/v1/conversations?${query}`);
+  const body = $("conversations");
+  body.replaceChildren();
+  for (const c of page.items) {
+    const row = body.insertRow();
+    const name = c.title || "(untitled)";
+    cell(row, when(c.created_at), "Started");
+    cell(row, name, "Title");
+    cell(row, c.end_user_id || "", "End user");
+    cell(row, c.message_count, "Messages");
+    buttons(
+      row,
+      button("Open", () => openConversation(c.id), `Open conversation ${name}`),
+      button("Continue", () => continueConversation(c), `Continue conversation ${name}`),
+      button("Export", () => exportConversation(c.id), `Export conversation ${name}`),
+      button("Delete", async () => {
+        if (!confirm(`Delete the conversation "${name}" and its messages?`)) return;
+        await api("conversation", `/api/v1/conversations/${encodeURIComponent(c.id)}`, { method: "DELETE" });
+        $("transcript").replaceChildren();
+        await loadConversations();
+      }, `Delete conversation ${name}`, "danger"),
+    );
+  }
+  if (!page.items.length) {
+    const row = body.insertRow();
+    cell(row, user ? `No conversations of ${user}.` : "No conversations yet.");
+  }
+}
+
+async function openConversation(id) {
+  const conversation = await api("conversation", `/api/v1/conversations/${encodeURIComponent(id)}`);
+  const box = $("transcript");
+  box.replaceChildren(el("h3", "", `${conversation.title || "(untitled)"}${conversation.end_user_id ? ` — ${conversation.end_user_id}` : ""}`));
+  for (const m of conversation.messages) {
+    const note = m.incomplete ? " (incomplete)" : "";
+    box.append(el("div", `msg ${m.role === "user" ? "user" : "assistant"}`, `${m.role}${note}: ${m.content}`));
+  }
+}
+
+async function exportConversation(id) {
+  const doc = await api("conversation", `/api/v1/conversations/${encodeURIComponent(id)}/export`);
+  const link = el("a");
+  link.href = URL.createObjectURL(new Blob([JSON.stringify(doc, null, 2)], { type: "application/json" }));
+  link.download = `conversation-${id}.json`;
+  link.click();
+  URL.revokeObjectURL(link.href);
+}
+
+// ------------------------------------------------------------------ widget and end users
+async function loadWidget() {
+  const [tenant, page, tokens] = await Promise.all([
+    api("management", "/api/v1/tenants/me"),
+    api("management", "/api/v1/agents?limit=100"),
+    api("management", "/api/v1/end-user-tokens?limit=50"),
+  ]);
+  tenantInfo = tenant;
+  $("origins").value = tenant.allowed_origins.join("\n");
+  const agents = new Map(page.items.map((a) => [a.id, a.name]));
+  const select = $("embedAgent");
+  const chosen = select.value;
+  select.replaceChildren(...page.items.map((a) => new Option(a.name, a.id)));
+  if (chosen && agents.has(chosen)) select.value = chosen;
+  select.onchange = renderSnippet;
+  renderSnippet();
+  const body = $("endUserTokens");
+  body.replaceChildren();
+  for (const token of tokens) {
+    const row = body.insertRow();
+    cell(row, token.end_user_id, "End user");
+    cell(row, agents.get(token.agent_id) || token.agent_id, "Agent");
+    const expired = new Date(token.expires_at) < new Date();
+    cell(row, token.revoked_at ? "revoked" : `${expired ? "expired " : ""}${when(token.expires_at)}`, "Expires");
+    cell(row, token.request_budget ?? "tier limits", "Budget");
+    if (token.revoked_at || expired) row.insertCell();
+    else buttons(row, button("Revoke", async () => {
+      await api("management", `/api/v1/end-user-tokens/${token.id}`, { method: "DELETE" });
+      await loadWidget();
+    }, `Revoke the token of ${token.end_user_id}`, "danger"));
+  }
+}
+
+function renderSnippet(token = "END_USER_TOKEN") {
+  const agent = $("embedAgent").value || "AGENT_ID";
+  $("snippet").textContent = `<script src="${location.origin}/widget.js" data-tenant="${tenantInfo.id}"\n  data-agent="${agent}" data-token="${typeof token === "string" ? token : "END_USER_TOKEN"}" async></script>`;
+}
+
+async function saveOrigins(event) {
+  event.preventDefault();
+  const origins = $("origins").value.split(/\s+/).map((o) => o.trim().replace(/\/+$/, "")).filter(Boolean);
+  const tenant = await api("management", "/api/v1/tenants/me/allowed-origins", { method: "PUT", body: { allowed_origins: origins } });
+  $("origins").value = tenant.allowed_origins.join("\n");
+  show(`Saved: ${tenant.allowed_origins.length} allowed origin(s).`);
+}
+
+async function mintTestToken(event) {
+  event.preventDefault();
+  const body = { agent_id: $("embedAgent").value, end_user_id: $("embedUser").value.trim(), expires_in_s: 3600 };
+  const minted = await api("management", "/api/v1/end-user-tokens", { method: "POST", body });
+  renderSnippet(minted.token);
+  secretBox($("endUserToken"), `Token of ${minted.end_user_id} for an hour (shown once):`, minted.token);
+  await loadWidget();
+  renderSnippet(minted.token);
+}
+
+// A secret shown once, with a copy button; hidden again when what it opens is revoked.
+function secretBox(box, title, secret) {
+  box.replaceChildren(el("span", "", title), el("code", "", secret));
+  box.append(button("Copy", async () => {
+    await copyText(secret);
+    show("Copied.");
+  }, "Copy the secret"));
+  box.hidden = false;
+}
+
+// ------------------------------------------------------------------ usage and keys
 async function loadAccount() {
-  const [stats, usage, docs] = await Promise.all([
+  const [stats, usage, docs, daily, endUsers] = await Promise.all([
     api("conversation", "/api/v1/conversations/stats"),
     api("management", "/api/v1/tenants/me/usage"),
     api("ingestion", "/api/v1/documents/usage"),
+    api("conversation", "/api/v1/conversations/usage/daily?days=30"),
+    api("conversation", "/api/v1/conversations/end-users?limit=100"),
   ]);
   const of = (used, limit) => `${used} of ${limit ?? "unlimited"}`;
   const requests = usage.requests.map((w) => [`Requests this ${w.window}`, `${of(w.used, w.limit)} (resets in ${Math.ceil(w.resets_in_s)} s)`]);
@@ -377,242 +635,129 @@ async function loadAccount() {
     ["Model providers", (limits.allowed_model_providers || []).join(", ")],
     ["Conversations / messages stored", `${stats.conversations} / ${stats.messages}`],
     ["Model tokens used (prompt + completion)", `${stats.total_tokens} (${stats.prompt_tokens} + ${stats.completion_tokens})`],
+    ["End users", endUsers.total],
   ];
   const body = $("usage");
   body.replaceChildren();
   for (const [name, value] of rows) {
     const row = body.insertRow();
-    const th = document.createElement("th");
+    const th = el("th", "", name);
     th.scope = "row";
-    th.textContent = name;
     row.append(th);
     cell(row, value);
   }
+  drawChart($("usageChart"), daily);
+  renderEndUsers(endUsers);
   await loadKeys();
+}
+
+// Stacked bars (prompt under completion), one per day; an SVG built node by node.
+function drawChart(box, days) {
+  const NS = "http://www.w3.org/2000/svg";
+  const width = 600, height = 150, gap = 2;
+  const svg = document.createElementNS(NS, "svg");
+  svg.setAttribute("viewBox", `0 0 ${width} ${height + 16}`);
+  svg.setAttribute("class", "chart");
+  svg.setAttribute("preserveAspectRatio", "none");
+  const top = Math.max(1, ...days.map((d) => d.prompt_tokens + d.completion_tokens));
+  const barWidth = width / days.length - gap;
+  days.forEach((d, i) => {
+    const x = i * (barWidth + gap);
+    let y = height;
+    for (const [kind, value] of [["prompt", d.prompt_tokens], ["completion", d.completion_tokens]]) {
+      const h = (value / top) * (height - 4);
+      const rect = document.createElementNS(NS, "rect");
+      Object.entries({ x, y: y - h, width: barWidth, height: h, class: `bar ${kind}` }).forEach(([k, v]) => rect.setAttribute(k, v));
+      const title = document.createElementNS(NS, "title");
+      title.textContent = `${d.day}: ${d.prompt_tokens} prompt + ${d.completion_tokens} completion tokens, ${d.messages} messages`;
+      rect.append(title);
+      svg.append(rect);
+      y -= h;
+    }
+  });
+  for (const [i, anchor] of [[0, "start"], [days.length - 1, "end"]]) {
+    const label = document.createElementNS(NS, "text");
+    Object.entries({ x: i ? width : 0, y: height + 14, "font-size": 11, "text-anchor": anchor, fill: "#4a5563" }).forEach(([k, v]) => label.setAttribute(k, v));
+    label.textContent = days[i] ? days[i].day : "";
+    svg.append(label);
+  }
+  box.replaceChildren(svg);
+  box.setAttribute("aria-label", `Tokens per day: ${days.reduce((n, d) => n + d.prompt_tokens + d.completion_tokens, 0)} in ${days.length} days`);
+}
+
+function renderEndUsers(endUsers) {
+  $("endUserCount").textContent = endUsers.total
+    ? `${endUsers.total} end user(s) have chatted${endUsers.total > endUsers.items.length ? `; the ${endUsers.items.length} most active:` : "."}`
+    : "No end user has chatted yet: conversations opened with an end-user token, or with an end_user_id, are counted here.";
+  const body = $("endUsers");
+  body.replaceChildren();
+  for (const user of endUsers.items) {
+    const row = body.insertRow();
+    cell(row, user.end_user_id, "End user");
+    cell(row, user.conversations, "Conversations");
+    cell(row, user.turns, "Turns");
+    cell(row, `${user.total_tokens} (${user.prompt_tokens} + ${user.completion_tokens})`, "Tokens");
+    cell(row, when(user.last_active_at), "Last active");
+    buttons(row, button("Conversations", () => {
+      $("endUserFilter").value = user.end_user_id;
+      openTab("chat");
+    }, `Conversations of ${user.end_user_id}`));
+  }
 }
 
 async function loadKeys() {
   const keys = await api("management", "/api/v1/tenants/me/keys");
+  const current = sessionStorage.getItem(KEY) || "";
   const body = $("keys");
   body.replaceChildren();
   for (const key of keys) {
     const row = body.insertRow();
-    cell(row, key.name);
-    cell(row, key.prefix);
-    cell(row, new Date(key.created_at).toLocaleString());
-    cell(row, key.last_used_at ? new Date(key.last_used_at).toLocaleString() : "never");
-    const actions = row.insertCell();
-    if (key.revoked_at) actions.textContent = "revoked";
-    else actions.append(button("Revoke", async () => {
+    const inUse = current.startsWith(key.prefix) && !key.revoked_at;
+    cell(row, `${key.name}${inUse ? " (this console)" : ""}`, "Name");
+    cell(row, key.prefix, "Prefix");
+    cell(row, key.scopes.join(", "), "Allows");
+    cell(row, when(key.created_at), "Created");
+    cell(row, key.last_used_at ? when(key.last_used_at) : "never", "Last used");
+    cell(row, key.expires_at ? when(key.expires_at) : "never", "Expires");
+    if (key.revoked_at) cell(row, "revoked");
+    else buttons(row, button("Revoke", async () => {
+      if (inUse && !confirm(`"${key.name}" is the key this console is signed in with: revoking it signs you out. Revoke it?`)) return;
       await api("management", `/api/v1/tenants/me/keys/${key.id}`, { method: "DELETE" });
+      if ($("newKey").dataset.keyId === key.id) $("newKey").hidden = true;  // a revoked secret leaves the screen
+      if (inUse) { signOut("Signed out: you revoked the key this console was using."); return; }
       await loadKeys();
-    }, `Revoke ${key.name}`));
+    }, `Revoke ${key.name}`, "danger"));
   }
 }
 
 async function createKey(event) {
   event.preventDefault();
-  const created = await api("management", "/api/v1/tenants/me/keys", { method: "POST", body: { name: $("keyName").value } });
-  $("newKey").hidden = false;
-  $("newKey").textContent = `New key (shown once, copy it now): ${created.api_key}`;
+  const body = { name: $("keyName").value, scopes: [$("keyScope").value] };
+  if ($("keyExpiry").value) body.expires_in_days = Number($("keyExpiry").value);
+  const created = await api("management", "/api/v1/tenants/me/keys", { method: "POST", body });
+  secretBox($("newKey"), "New key (shown once, copy it now):", created.api_key);
+  $("newKey").dataset.keyId = created.id;
   $("keyName").value = "";
   await loadKeys();
 }
 
-// ------------------------------------------------------------------ chat
-// Markdown as DOM nodes (paragraphs, lists, code, bold, inline code, [n] citations): never innerHTML.
-function renderMarkdown(container, text, sources) {
-  container.replaceChildren();
-  const parts = text.split("```");
-  parts.forEach((part, i) => {
-    if (i % 2) {
-      const pre = document.createElement("pre");
-      const code = document.createElement("code");
-      code.textContent = part.replace(/^[\w-]*\n/, "");
-      pre.append(code);
-      container.append(pre);
-      return;
-    }
-    for (const block of part.split(/\n{2,}/)) {
-      const lines = block.split("\n").filter((l) => l.trim());
-      if (!lines.length) continue;
-      if (lines.every((l) => /^\s*>/.test(l))) {
-        const quote = document.createElement("blockquote");
-        quote.append(inline(document.createElement("p"), lines.map((l) => l.replace(/^\s*> ?/, "")).join(" "), sources));
-        container.append(quote);
-      } else if (lines.every((l) => /^\s*[-*] /.test(l))) {
-        const list = document.createElement("ul");
-        for (const l of lines) list.append(inline(document.createElement("li"), l.replace(/^\s*[-*] /, ""), sources));
-        container.append(list);
-      } else {
-        container.append(inline(document.createElement("p"), lines.join(" "), sources));
-      }
-    }
-  });
-}
-
-function inline(element, text, sources) {
-  for (const token of text.split(/(\*\*[^*]+\*\*|`[^`]+`|\[\d+\])/)) {
-    if (!token) continue;
-    if (token.startsWith("**") && token.endsWith("**")) {
-      const b = document.createElement("strong"); b.textContent = token.slice(2, -2); element.append(b);
-    } else if (token.startsWith("`") && token.endsWith("`")) {
-      const c = document.createElement("code"); c.textContent = token.slice(1, -1); element.append(c);
-    } else if (/^\[\d+\]$/.test(token) && sources[Number(token.slice(1, -1)) - 1]) {
-      const a = document.createElement("a");
-      a.href = `#source-${turnId}-${token.slice(1, -1)}`;
-      a.textContent = token;
-      element.append(a);
-    } else element.append(document.createTextNode(token));
-  }
-  return element;
-}
-
-let turnId = 0;
-
-function bubble(kind, text) {
-  const div = document.createElement("div");
-  div.className = `msg ${kind}`;
-  div.textContent = text;
-  $("chatLog").append(div);
-  $("chatLog").scrollTop = $("chatLog").scrollHeight;
-  return div;
-}
-
-function step(text) {  // a tool step, shown above the answer it leads to
-  const line = bubble("tool", text);
-  if (turn) turn.bubble.before(line);
-}
-
-function showSources(parent, sources) {
-  if (!sources.length) return;
-  const list = document.createElement("ol");
-  list.className = "sources";
-  sources.forEach((s, i) => {
-    const item = document.createElement("li");
-    item.id = `source-${turnId}-${i + 1}`;
-    item.textContent = `${s.document_title || s.source}${s.page ? `, page ${s.page}` : ""}: ${(s.content || "").slice(0, 160)}`;
-    list.append(item);
-  });
-  parent.append(list);
-}
-
-function busy(running) {
-  $("chatSend").disabled = running;
-  $("chatStop").disabled = !running;
-}
-
-function onEvent(event) {
-  const saved = JSON.parse(sessionStorage.getItem(CHAT) || "{}");
-  if (event.seq) sessionStorage.setItem(CHAT, JSON.stringify({ ...saved, last_seq: event.seq }));
-  switch (event.type) {
-    case "session_ready": $("chatInput").disabled = false; busy(false); break;
-    case "message_start": turnId += 1; turn = { taskId: event.task_id, bubble: bubble("assistant", ""), text: "", sources: [] }; busy(true); break;
-    case "sources": if (turn) turn.sources = event.items; break;  // sent before the first token: [n] link to them
-    case "token": if (turn) { turn.text += event.delta; turn.bubble.textContent = turn.text; } break;
-    case "turn_restart": if (turn) { turn.text = ""; turn.bubble.textContent = ""; } break;
-    case "tool_call": step(`→ ${event.name}`); break;
-    case "tool_result": step(`← ${event.name}: ${event.summary.replace(/\s+/g, " ").slice(0, 120)}`); break;
-    case "message_end":
-      if (turn) {
-        const sources = event.sources && event.sources.length ? event.sources : turn.sources;
-        renderMarkdown(turn.bubble, event.content, sources);
-        showSources(turn.bubble, sources);
-      }
-      turn = null; busy(false);
-      guarded(loadConversations);  // the turn is stored: the list shows it
-      break;
-    case "error":
-      show(event.code === "rate_limited" ? `Too many requests for your plan: try again in ${Math.ceil(event.retry_after || 1)} seconds.` : event.message);
-      if (event.task_id || event.code === "turn_timeout") { turn = null; busy(false); }
-      break;
-  }
-}
-
-function connect(session, lastSeq) {
-  if (socket) socket.close();
-  const resume = lastSeq === null ? "" : `?last_seq=${lastSeq}`;
-  socket = new WebSocket(`${session.ws_url}${resume}`);
-  // the key goes in the first frame, never in the URL
-  socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token: sessionStorage.getItem(KEY) }));
-  socket.onmessage = (message) => onEvent(JSON.parse(message.data));
-  socket.onclose = (close) => {
-    if (close.code === 4401) signOut("Signed out: your key was revoked or is invalid. Sign in again.");
-    else if (close.code === 4404) sessionStorage.removeItem(CHAT);
-  };
-  $("chatInput").disabled = false;
-}
-
-async function loadChat() {
-  const page = await api("management", "/api/v1/agents?limit=100");
-  $("chatAgent").replaceChildren(...page.items.filter((a) => a.is_active).map((a) => new Option(a.name, a.id)));
-  const saved = JSON.parse(sessionStorage.getItem(CHAT) || "null");
-  if (saved && (!socket || socket.readyState > 1)) {
-    $("chatLog").replaceChildren();
-    connect(saved, 0);  // after a reload the page is empty: replay the session's log from its start
-  }
-  await loadConversations();
-}
-
-async function newChat(event) {
-  event.preventDefault();
-  const session = await api("orchestrator", "/api/v1/chat/sessions", { method: "POST", body: { agent_id: $("chatAgent").value } });
-  sessionStorage.setItem(CHAT, JSON.stringify({ session_id: session.session_id, ws_url: session.ws_url, last_seq: 0 }));
-  $("chatLog").replaceChildren();
-  connect(session, null);
-}
-
-function send(event) {
-  event.preventDefault();
-  const text = $("chatInput").value.trim();
-  if (!text || !socket || socket.readyState !== WebSocket.OPEN) return;
-  bubble("user", text);
-  socket.send(JSON.stringify({ type: "message", content: text }));
-  $("chatInput").value = "";
-}
-
-function stop() {
-  if (turn && socket) socket.send(JSON.stringify({ type: "cancel", task_id: turn.taskId }));
-}
-
-async function loadConversations() {
-  const page = await api("conversation", "/api/v1/conversations?limit=20");
-  const body = $("conversations");
-  body.replaceChildren();
-  for (const c of page.items) {
-    const row = body.insertRow();
-    cell(row, new Date(c.created_at).toLocaleString());
-    cell(row, c.title || "(untitled)");
-    cell(row, c.message_count);
-    row.insertCell().append(
-      button("Open", () => openConversation(c.id), `Open conversation ${c.title || c.id}`),
-      button("Export", () => exportConversation(c.id), `Export conversation ${c.title || c.id}`),
-    );
-  }
-}
-
-async function openConversation(id) {
-  const conversation = await api("conversation", `/api/v1/conversations/${encodeURIComponent(id)}`);
-  const box = $("transcript");
-  box.replaceChildren();
-  for (const m of conversation.messages) {
-    const div = document.createElement("div");
-    div.className = `msg ${m.role === "user" ? "user" : "assistant"}`;
-    div.textContent = `${m.role}: ${m.content}`;
-    box.append(div);
-  }
-}
-
-async function exportConversation(id) {
-  const doc = await api("conversation", `/api/v1/conversations/${encodeURIComponent(id)}/export`);
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(new Blob([JSON.stringify(doc, null, 2)], { type: "application/json" }));
-  link.download = `conversation-${id}.json`;
-  link.click();
-  URL.revokeObjectURL(link.href);
-}
-
 // ------------------------------------------------------------------ wiring
+$("chatCss").textContent = CHAT_CSS;
+const chat = new ChatView(
+  { log: $("chatLog"), input: $("chatInput"), send: $("chatSend"), stop: $("chatStop"), counter: $("chatCounter") },
+  {
+    credential: () => sessionStorage.getItem(KEY),
+    store: chatState,
+    onTurnEnd: () => guarded(loadConversations),  // the turn is stored: the list shows it
+    onClosed: (close) => { if (close.code === 4401) signOut("Signed out: your key was revoked or is invalid. Sign in again."); },
+    onError: (text, event) => show(event.code === "rate_limited" ? `Too many requests for your plan: try again in ${Math.ceil(event.retry_after || 1)} seconds.` : text),
+  },
+);
+const tryChat = new ChatView(
+  { log: $("tryLog"), input: $("tryInput"), send: $("trySend"), stop: $("tryStop"), counter: $("tryCounter") },
+  { credential: () => sessionStorage.getItem(KEY), onError: (text) => show(text) },
+);
+
 async function start() {
   apis = (await (await fetch("/console/config.json")).json()).apis;
   $("signInForm").addEventListener("submit", (event) => {
@@ -622,8 +767,12 @@ async function start() {
   $("signOut").addEventListener("click", () => signOut());
   for (const b of document.querySelectorAll("#nav button")) b.addEventListener("click", () => openTab(b.dataset.tab));
   $("agentForm").addEventListener("submit", (event) => guarded(() => createAgent(event)));
+  $("tryClose").addEventListener("click", closeTryChat);
   $("collectionForm").addEventListener("submit", (event) => guarded(() => createCollection(event)));
-  $("collection").addEventListener("change", () => guarded(loadDocuments));
+  $("collectionSelect").addEventListener("submit", (event) => event.preventDefault());
+  $("collection").addEventListener("change", () => guarded(() => { $("chunks").replaceChildren(); return loadDocuments(); }));
+  $("renameCollection").addEventListener("click", () => guarded(renameCollection));
+  $("deleteCollection").addEventListener("click", () => guarded(deleteCollection));
   $("files").addEventListener("change", () => guarded(() => upload($("files").files)));
   const drop = $("drop");
   drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
@@ -638,8 +787,12 @@ async function start() {
   $("urlForm").addEventListener("submit", (event) => guarded(() => addUrl(event)));
   $("keyForm").addEventListener("submit", (event) => guarded(() => createKey(event)));
   $("chatStart").addEventListener("submit", (event) => guarded(() => newChat(event)));
-  $("chatForm").addEventListener("submit", send);
-  $("chatStop").addEventListener("click", stop);
+  $("conversationFilter").addEventListener("submit", (event) => { event.preventDefault(); guarded(loadConversations); });
+  $("originsForm").addEventListener("submit", (event) => guarded(() => saveOrigins(event)));
+  $("embedForm").addEventListener("submit", (event) => guarded(() => mintTestToken(event)));
+  setInterval(() => {
+    for (const view of [chat, tryChat]) if (view.socket && view.socket.readyState === WebSocket.OPEN) view.socket.send(JSON.stringify({ type: "ping" }));
+  }, 25000);
   const saved = sessionStorage.getItem(KEY);
   if (saved) await guarded(() => signIn(saved));
 }
