@@ -6,7 +6,7 @@ It really goes through LangChain (tool binding, streaming, usage metadata); its 
 - a message that mentions the time, when `current_time` is bound: calls it;
 - any other message, when `knowledge` is bound: searches the knowledge base once;
 - a prompt with numbered sources ("[1] title: text"): the first sentence of source 1, cited as [1];
-- "think forever": never answers (for timeouts);
+- "think forever": never answers (for timeouts); "think forever out loud": streams its answer, then never ends;
 - "long story": 400 words, one token each (for cancellation);
 - otherwise it echoes the message and recalls the conversation's first user message.
 """
@@ -103,7 +103,11 @@ class ScriptedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         reply = self._reply(messages)
-        if "think forever" in str(messages[-1].content).lower():
+        last = str(messages[-1].content).lower()
+        if "think forever" in last:
+            if "out loud" in last:  # an answer cut short by the turn's time limit
+                for piece in self._pieces(reply):
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
             await asyncio.sleep(3600)
         delay = self.token_delay_s or (LONG_STORY_TOKEN_DELAY_S if str(reply.content).startswith("word0 ") else 0)
         if reply.tool_calls:

@@ -302,10 +302,20 @@ async def test_a_turn_past_its_timeout_ends_with_turn_timeout(chat_platform: Cha
     session = await chat_platform.new_session(key, await chat_platform.new_agent(key))
     async with chat(session, key) as client:
         await client.until("session_ready")
-        events = await client.turn("think forever about this")
-        assert [e["type"] for e in events] == ["message_start", "error"]
+        events = await client.turn("think forever out loud about this")
+        assert [e["type"] for e in events if e["type"] != "token"] == ["message_start", "error"]
         assert events[-1]["code"] == "turn_timeout" and events[-1]["task_id"] == events[0]["task_id"]
+        streamed = "".join(e["delta"] for e in events if e["type"] == "token")
+        assert streamed == "You said: think forever out loud about this."
+        assert "kept" in events[-1]["message"]
         assert (await client.turn("and now?"))[-1]["type"] == "message_end"  # the session is free again
+    conversation = f"{chat_platform.url('conversation_service')}/api/v1/conversations/{session['conversation_id']}"
+    async with httpx.AsyncClient(timeout=10) as http:  # what streamed is kept, marked incomplete
+        messages = (await http.get(conversation, headers=auth(key))).json()["messages"]
+    assert [(m["role"], m["content"], m["incomplete"]) for m in messages[:2]] == [
+        ("user", "think forever out loud about this", False),
+        ("assistant", streamed, True),
+    ]
 
 
 async def test_a_full_replica_refuses_sockets_with_try_again_later(chat_platform: ChatPlatform) -> None:

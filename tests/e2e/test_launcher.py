@@ -88,7 +88,12 @@ def chat_with_the_local_model(home: Path, offset: int, env: dict[str, str]) -> N
     with httpx.Client(timeout=10, headers=headers) as http:
         agent = http.post(
             f"http://127.0.0.1:{8003 + offset}/api/v1/agents",
-            json={"name": "Local", "system_prompt": "You are a helpful assistant.", "model": {"max_tokens": 40}},
+            json={
+                "name": "Local",
+                "system_prompt": "You are a helpful assistant.",
+                "model": {"max_tokens": 40},
+                "tools": ["current_time"],  # the tool-calling agent's path: its usage is counted too
+            },
         ).json()
         session = http.post(f"http://127.0.0.1:{8001 + offset}/api/v1/chat/sessions", json={"agent_id": agent["id"]})
     token = headers["Authorization"].split()[1]
