@@ -123,7 +123,8 @@ def _save_parameters(action: DomainAction, conversation_id: str, new: NewMessage
         "end_user_id": action.user_id,
         "title": new.content[:80] if new.role == "user" else None,
         "message_count": 1,
-        "total_tokens": new.usage.total_tokens if new.usage else tokens,
+        # the model's tokens (prompt + completion) as reported or counted for the answer; a question adds none
+        "total_tokens": new.usage.total_tokens if new.usage else 0,
         "prompt_tokens": new.usage.prompt_tokens if new.usage else 0,
         "completion_tokens": new.usage.completion_tokens if new.usage else 0,
     }
