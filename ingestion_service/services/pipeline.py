@@ -34,8 +34,13 @@ async def ingest(action: DomainAction, req: IngestRequest, deps: IngestionDeps) 
     tenant_id = action.tenant_id
     engine = deps.engine
 
+    reporting = asyncio.Lock()  # one report at a time: its row and its event go out in the order of the calls
+
     async def progress(**fields: Any) -> None:
-        await report(engine, deps.redis, deps.queues, tenant_id, req.task_id, deps.settings.task_events_ttl_s, **fields)
+        async with reporting:
+            await report(
+                engine, deps.redis, deps.queues, tenant_id, req.task_id, deps.settings.task_events_ttl_s, **fields
+            )
 
     document, collection = await _load(engine, tenant_id, req.document_id)
     if document.status == "ready":
