@@ -133,19 +133,38 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, DisconnectionError | InterfaceError | OperationalError | PoolTimeoutError | OSError)
 
 
+# What a refused value was, by SQLSTATE: said to the client in words, never with the statement or its values.
+_REFUSED = {
+    "22001": "a value is longer than the store keeps",
+    "22003": "a number is out of the range the store keeps",
+    "22007": "a date or time is not valid",
+    "22008": "a date or time is out of range",
+    "22021": "a value holds a character the store cannot keep (a NUL byte or invalid UTF-8)",
+    "22P02": "a value is not in the expected format",
+    "22P05": "a value holds a character the store cannot keep (a NUL byte or invalid UTF-8)",
+    "23502": "a required value is missing",
+    "23503": "a value refers to something that does not exist",
+}
+
+
 def as_nooble_error(exc: BaseException) -> NoobleError:
-    """Classify any exception once, for every worker: transient failures are retryable; everything else ends
-    the action at once — data the store refuses is a validation error (422), a conflict is 409, and any other
-    deterministic failure (a bug, unparseable input) an internal error that no retry would fix."""
+    """Classify any exception once, for every worker and every route: transient failures are retryable;
+    everything else ends the action at once — data the store refuses is a validation error (422), a conflict is
+    409, and any other deterministic failure (a bug, unparseable input) an internal error that no retry would
+    fix. The message is for clients: it never holds the driver's text, a statement or its values; the original
+    exception stays the error's `__cause__`, for the logs."""
     if isinstance(exc, NoobleError):
         return exc
-    message = f"{type(exc).__name__}: {exc}"[:1_000]
-    if is_transient(exc):
-        error: NoobleError = DependencyError(message, code="transient_failure")
-        return error
+    error: NoobleError
     sqlstate = _sqlstate(exc)
-    if sqlstate == "23505":
-        return ConflictError("the record already exists", code="conflict")
-    if sqlstate is not None and sqlstate[:2] in {"22", "23"}:  # data exception, integrity violation
-        return ValidationError(f"the store refused the data: {exc}"[:1_000], code="data_refused")
-    return InternalError(message, code="unhandled_exception")
+    if is_transient(exc):
+        error = DependencyError("a dependency failed for a moment; try again", code="transient_failure")
+    elif sqlstate == "23505":
+        error = ConflictError("the record already exists", code="conflict")
+    elif sqlstate is not None and sqlstate[:2] in {"22", "23"}:  # data exception, integrity violation
+        reason = _REFUSED.get(sqlstate, "a value was refused by the store")
+        error = ValidationError(f"the store refused the data: {reason}", code="data_refused")
+    else:
+        error = InternalError(f"internal error ({type(exc).__name__}); it has been logged", code="unhandled_exception")
+    error.__cause__ = exc
+    return error

@@ -1,9 +1,10 @@
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, UploadFile, status
 
 from common.auth import CurrentTenant, TenantIdentity
-from common.errors import QuotaExceededError
+from common.errors import QuotaExceededError, ValidationError
 from common.models.pagination import Page
 from ingestion_service.deps import IngestionAppDeps as Deps
 from ingestion_service.deps import IngestionDeps
@@ -42,6 +43,12 @@ async def upload(
     title: Annotated[str | None, Form()] = None,
 ) -> DocumentAccepted:
     """Multipart upload (txt, md, html, pdf, docx, csv, json)."""
+    if file.filename and re.search(r"[\x00-\x1f\x7f]", file.filename):
+        raise ValidationError(
+            "the file name holds a NUL byte or another control character; rename the file",
+            code="invalid_file_name",
+            details={"errors": [{"loc": ["body", "file", "filename"], "msg": "control characters are not allowed"}]},
+        )
     kind = detect_kind(file.filename, file.content_type)
     limit = documents.max_upload_bytes(tenant)
     raw = await file.read(limit + 1)

@@ -106,3 +106,81 @@ async def test_patch_with_null_is_refused_and_stores_nothing(chat_platform: Chat
         assert (
             await http.post(f"{chat_platform.orchestrator}/api/v1/chat/sessions", json={"agent_id": agent_id})
         ).status_code == 201
+
+
+LEAKS = ("insert ", "select ", "update ", "asyncpg", "sqlalchemy", "psycopg", "traceback", 'file "', "[sql:", "$1")
+
+
+async def test_error_bodies_never_carry_sql_driver_text_or_stack_frames(chat_platform: ChatPlatform) -> None:
+    """NUL bytes, oversized values and bad encodings through fields of every kind, multipart file names
+    included: each is a typed 4xx whose body says what was wrong, never the store's statement or driver."""
+    key = await chat_platform.new_tenant()
+    agent = await chat_platform.new_agent(key)
+    ingestion = chat_platform.url("ingestion_service")
+    management = chat_platform.url("agent_management_service")
+    conversation = chat_platform.url("conversation_service")
+    async with Knowledge(chat_platform, key) as knowledge:
+        collection = await knowledge.collection("hostile")
+    big = "x" * 300_000
+    async with httpx.AsyncClient(timeout=15, headers=auth(key)) as http:
+
+        def raw_upload(filename: bytes) -> bytes:  # sent as bytes: httpx would escape what a browser may not
+            return (
+                b'--b\r\nContent-Disposition: form-data; name="collection_id"\r\n\r\n'
+                + collection.encode()
+                + b'\r\n--b\r\nContent-Disposition: form-data; name="file"; filename="'
+                + filename
+                + b'"\r\nContent-Type: text/plain\r\n\r\nsome text\r\n--b--\r\n'
+            )
+
+        multipart = {"Content-Type": "multipart/form-data; boundary=b"}
+        accepted_or_refused = []  # a name the store can keep is accepted as it is; one it cannot is a 4xx
+        for name in (b"bad\x00name.txt", b"\xff\xfe.txt", b"x" * 5000 + b".txt", b"\xc3(.txt"):
+            async with httpx.AsyncClient(timeout=15, headers=auth(key)) as one:  # a refused body closes its connection
+                url = f"{ingestion}/api/v1/documents"
+                accepted_or_refused.append(await one.post(url, content=raw_upload(name), headers=multipart))
+        responses = [
+            await http.post(
+                f"{ingestion}/api/v1/documents", data={"collection_id": "a\x00b"}, files={"file": ("a.txt", b"x")}
+            ),
+            await http.post(
+                f"{ingestion}/api/v1/documents/text", json={"collection_id": collection, "title": "t\x00", "text": "x"}
+            ),
+            await http.post(
+                f"{ingestion}/api/v1/documents/text", json={"collection_id": collection, "title": big, "text": "x"}
+            ),
+            await http.post(f"{ingestion}/api/v1/collections", json={"name": "n", "chunk_size": 10**30}),
+            await http.get(f"{ingestion}/api/v1/documents/x/chunks", params={"offset": 10**20}),
+            await http.post(
+                f"{management}/api/v1/end-user-tokens",
+                json={"agent_id": agent, "end_user_id": "u\x00", "expires_in_s": 60},
+            ),
+            await http.post(f"{management}/api/v1/end-user-tokens", json={"agent_id": "\x00", "end_user_id": "u"}),
+            await http.post(f"{management}/api/v1/end-user-tokens", json={"agent_id": agent, "end_user_id": big}),
+            await http.put(
+                f"{management}/api/v1/tenants/me/allowed-origins", json={"allowed_origins": ["https://a\x00b"]}
+            ),
+            await http.post(f"{management}/api/v1/tenants/me/keys", json={"name": "k\x00", "expires_in_days": 10**40}),
+            await http.get(f"{conversation}/api/v1/conversations", params={"end_user_id": "a\x00b"}),
+            await http.get(f"{conversation}/api/v1/conversations/usage/daily", params={"days": 10**12}),
+            await http.post(
+                f"{chat_platform.orchestrator}/api/v1/chat/sessions",
+                json={"agent_id": agent, "end_user_id": "\x00", "conversation_id": "c"},
+            ),
+            await http.post(  # no collection_id field: the form says which field is missing
+                f"{ingestion}/api/v1/documents",
+                content=raw_upload(b"a.txt").split(b"--b\r\n", 2)[2].join([b"--b\r\n", b""]),
+                headers=multipart,
+            ),
+        ]
+    nul = accepted_or_refused[0]  # a NUL byte: said in words, with the field, nothing stored
+    assert nul.status_code == 422 and nul.json()["error"]["error_code"] == "invalid_file_name"
+    for response in accepted_or_refused:
+        assert response.status_code in (202, 400, 422), (response.status_code, response.text[:300])
+        body = response.text.lower()
+        assert not any(leak in body for leak in LEAKS), (response.request.url, response.text[:500])
+    for response in responses:
+        assert 400 <= response.status_code < 500, (response.request.url, response.status_code, response.text[:300])
+        body = response.text.lower()
+        assert not any(leak in body for leak in LEAKS), (response.request.url, response.text[:500])
+        assert response.json()["error"]["message"]

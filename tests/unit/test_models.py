@@ -105,6 +105,9 @@ def test_errors_are_classified_once_only_transient_ones_are_retried() -> None:
     nul = DBAPIError("INSERT", {}, asyncpg.exceptions.CharacterNotInRepertoireError("invalid byte sequence 0x00"))
     refused = as_nooble_error(nul)
     assert refused.error_type == "validation_error" and refused.code == "data_refused" and not refused.retryable
+    assert "NUL byte" in refused.message and "INSERT" not in refused.message and "asyncpg" not in refused.message
+    assert refused.__cause__ is nul  # kept for the logs, not for the client
+    assert "k" not in bug.message.replace("KeyError", "").replace("logged", "")  # the exception's own text stays out
     deadlock = DBAPIError("UPDATE", {}, asyncpg.exceptions.DeadlockDetectedError("deadlock"))
     assert as_nooble_error(deadlock).retryable
     duplicate = as_nooble_error(DBAPIError("INSERT", {}, asyncpg.exceptions.UniqueViolationError("dup")))
