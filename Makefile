@@ -21,7 +21,9 @@ $(STAMP): pyproject.toml
 run: install            ## start Redis, PostgreSQL (embedded unless configured) and all seven services
 	$(VENV)/bin/nooble4 up
 
-test: install           ## types (mypy), then unit, integration (real Redis + PostgreSQL) and end-to-end tests
+test: install           ## lint and format (ruff), types (mypy, the whole tree), then every test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
 

@@ -6,7 +6,6 @@ from agent_execution_service.api import routers
 from agent_execution_service.deps import open_execution_deps
 from agent_execution_service.handlers import router
 from agent_execution_service.settings import ExecutionSettings
-from agent_execution_service.workers.execution_worker import ExecutionWorker
 from common.service import ServiceSpec, create_service_app
 
 SPEC = ServiceSpec(
@@ -17,7 +16,6 @@ SPEC = ServiceSpec(
     router=router,
     api_routers=routers,
     open_deps=open_execution_deps,
-    worker_class=ExecutionWorker,
 )
 
 

@@ -5,7 +5,6 @@ from fastapi import FastAPI
 from agent_management_service.api import routers
 from agent_management_service.handlers import router
 from agent_management_service.settings import ManagementSettings
-from agent_management_service.workers.management_worker import ManagementWorker
 from common.service import ServiceSpec, create_service_app
 
 SPEC = ServiceSpec(
@@ -15,7 +14,6 @@ SPEC = ServiceSpec(
     settings_class=ManagementSettings,
     router=router,
     api_routers=routers,
-    worker_class=ManagementWorker,
 )
 
 

@@ -6,10 +6,9 @@ from typing import Any
 from fastapi import FastAPI
 
 from agent_orchestrator_service.api import routers
-from agent_orchestrator_service.handlers import callback_router, router
+from agent_orchestrator_service.handlers import callback_router
 from agent_orchestrator_service.services.chat_service import ChatService
 from agent_orchestrator_service.settings import OrchestratorSettings
-from agent_orchestrator_service.workers.orchestrator_worker import OrchestratorWorker
 from common.service import ServiceSpec, create_service_app
 from common.workers.callback_consumer import CallbackConsumer
 from common.workers.replicas import CallbackAdopter
@@ -45,9 +44,8 @@ SPEC = ServiceSpec(
     domain="orchestrator",
     title="Nooble4 orchestrator service",
     settings_class=OrchestratorSettings,
-    router=router,
+    router=None,
     api_routers=routers,
-    worker_class=OrchestratorWorker,
     api_lifespan=chat_lifespan,
 )
 

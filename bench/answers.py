@@ -34,7 +34,7 @@ import httpx
 
 from bench.chat import chat_socket
 from bench.ingestion import followed
-from bench.platform import ROOT, BenchPlatform
+from bench.running_platform import ROOT, BenchPlatform
 from common.grounding import cited
 from common.models.knowledge import DEFAULT_ABSTAIN_MESSAGE, DEFAULT_MIN_RELEVANCE
 

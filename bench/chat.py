@@ -37,7 +37,7 @@ from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 
 from bench.messaging import _run_worker, bare_caller, measure
-from bench.platform import BenchPlatform
+from bench.running_platform import BenchPlatform
 from common.launcher.ports import free_port
 from common.local_llm import LOCAL_MODEL_ALIAS, llama_server_command, local_llm_threads
 

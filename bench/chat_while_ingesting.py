@@ -21,7 +21,7 @@ import httpx
 
 from bench.chat import chat_socket
 from bench.ingestion import followed
-from bench.platform import BenchPlatform
+from bench.running_platform import BenchPlatform
 from common.tokens import count_tokens
 
 PDF = Path("/usr/share/doc/valgrind/valgrind_manual.pdf.gz")

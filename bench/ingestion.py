@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from websockets.asyncio.client import connect
 
 from bench.datasets.debian_docs import NODE_API, build_unix_faq
-from bench.platform import BenchPlatform
+from bench.running_platform import BenchPlatform
 from common.database import create_engine
 from common.knowledge_tables import chunks
 from embedding_service.services.providers import LocalMiniLM

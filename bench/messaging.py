@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from statistics import median, quantiles
+from typing import Any
 
 import uvloop
 from redis.asyncio import Redis
@@ -91,10 +92,10 @@ def bench_settings(url: str) -> CommonSettings:
 async def nooble_worker(url: str, ready: multiprocessing.synchronize.Event) -> None:
     settings = bench_settings(url)
     configure_logging("WARNING")
-    router = ActionRouter()
+    router: ActionRouter[Any] = ActionRouter()
 
     @router.handle("bench.ping.send")
-    async def ping(action, data, deps):  # type: ignore[no-untyped-def]
+    async def ping(action, data, deps):
         return {"pong": data.get("n")}
 
     manager = RedisManager(settings)
@@ -120,7 +121,7 @@ FS_STREAM = "bench:faststream:stream"
 async def faststream_worker(url: str, ready: multiprocessing.synchronize.Event) -> None:
     from faststream.redis import RedisBroker, StreamSub
 
-    broker = RedisBroker(url, logger=None)
+    broker = RedisBroker(url, logger=None)  # type: ignore[arg-type]  # None switches logging off
 
     @broker.subscriber(stream=StreamSub(FS_STREAM, group="bench", consumer="c"), max_workers=128)
     async def ping(body: str) -> str:
@@ -134,7 +135,7 @@ async def faststream_worker(url: str, ready: multiprocessing.synchronize.Event) 
 async def faststream_caller() -> tuple[CallFactory, Callable[[], Awaitable[None]]]:
     from faststream.redis import RedisBroker
 
-    broker = RedisBroker(os.environ["BENCH_REDIS_URL"], logger=None)
+    broker = RedisBroker(os.environ["BENCH_REDIS_URL"], logger=None)  # type: ignore[arg-type]  # logging off
     await broker.connect()
 
     async def call() -> None:

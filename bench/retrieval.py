@@ -23,11 +23,12 @@ import math
 import time
 from pathlib import Path
 from statistics import quantiles
+from typing import Any
 
 import httpx
 from websockets.asyncio.client import connect
 
-from bench.platform import BenchPlatform
+from bench.running_platform import BenchPlatform
 from embedding_service.services.providers import LocalMiniLM
 
 MODES = ("vector", "text", "hybrid")
@@ -159,7 +160,7 @@ async def run(
             chunks += events[-1]["chunks_total"]
         ingest_s = time.perf_counter() - started
         results = {}
-        variants = [(mode, {"mode": mode}) for mode in MODES]
+        variants: list[tuple[str, dict[str, Any]]] = [(mode, {"mode": mode}) for mode in MODES]
         variants += [
             (f"hybrid {fusion} w={w:g}", {"mode": "hybrid", "fusion": fusion, "text_weight": w})
             for fusion in ("score", "rrf")

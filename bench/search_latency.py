@@ -23,7 +23,7 @@ import httpx
 import numpy as np
 import sqlalchemy as sa
 
-from bench.platform import BenchPlatform
+from bench.running_platform import BenchPlatform
 from common.database import create_engine
 from common.knowledge_tables import documents
 from ingestion_service.services.chunking import Chunk

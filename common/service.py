@@ -82,7 +82,7 @@ class ServiceSpec:
     domain: str  # action domain, e.g. "query"
     title: str
     settings_class: type[CommonSettings]
-    router: ActionRouter  # worker routes
+    router: ActionRouter | None  # worker routes; None: a service without action streams (no worker runs)
     api_routers: list[APIRouter] = field(default_factory=list)
     open_deps: Callable[[Any], AbstractAsyncContextManager[Any]] = open_service_deps
     worker_class: type[BaseWorker] = BaseWorker
@@ -91,6 +91,7 @@ class ServiceSpec:
 
     def worker(self, settings: CommonSettings, deps: ServiceDeps) -> BaseWorker:
         """The service's worker on its streams, sharing `deps` with the API."""
+        assert self.router is not None, f"{self.name} has no action streams"
         return self.worker_class(
             redis=deps.redis,
             settings=settings,
@@ -326,7 +327,9 @@ async def serve(
     async with spec.open_deps(settings) as deps:
         runners: list[Any] = []
         stoppers: list[Callable[[], None]] = []
-        if only != "api":
+        if only == "worker" and spec.router is None:
+            raise SystemExit(f"{spec.name} has no action streams: run it without --only worker")
+        if only != "api" and spec.router is not None:
             worker = spec.worker(settings, deps)
             runners.append(worker.run())
             stoppers.append(worker.stop)

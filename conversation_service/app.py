@@ -6,7 +6,6 @@ from common.service import ServiceSpec, create_service_app
 from conversation_service.api import routers
 from conversation_service.handlers import router
 from conversation_service.settings import ConversationSettings
-from conversation_service.workers.conversation_worker import ConversationWorker
 
 SPEC = ServiceSpec(
     name="conversation_service",
@@ -15,7 +14,6 @@ SPEC = ServiceSpec(
     settings_class=ConversationSettings,
     router=router,
     api_routers=routers,
-    worker_class=ConversationWorker,
 )
 
 

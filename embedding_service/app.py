@@ -7,7 +7,6 @@ from embedding_service.api import routers
 from embedding_service.deps import open_embedding_deps
 from embedding_service.handlers import router
 from embedding_service.settings import EmbeddingSettings
-from embedding_service.workers.embedding_worker import EmbeddingWorker
 
 SPEC = ServiceSpec(
     name="embedding_service",
@@ -17,7 +16,6 @@ SPEC = ServiceSpec(
     router=router,
     api_routers=routers,
     open_deps=open_embedding_deps,
-    worker_class=EmbeddingWorker,
 )
 
 

@@ -7,7 +7,6 @@ from query_service.api import routers
 from query_service.deps import open_query_deps
 from query_service.handlers import router
 from query_service.settings import QuerySettings
-from query_service.workers.query_worker import QueryWorker
 
 SPEC = ServiceSpec(
     name="query_service",
@@ -17,7 +16,6 @@ SPEC = ServiceSpec(
     router=router,
     api_routers=routers,
     open_deps=open_query_deps,
-    worker_class=QueryWorker,
 )
 
 

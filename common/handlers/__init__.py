@@ -1,13 +1,11 @@
-"""The BaseHandler family of the design documents, so no service re-writes callback plumbing."""
+"""Callback helpers of the request/reply patterns: streamed callbacks out, awaited callbacks in.
 
-from common.handlers.base_handler import BaseActionHandler, BaseHandler
+Actions are handled by plain async functions registered on a `common.workers.router.ActionRouter` (one
+typed payload per action type, the deps of the service); the class-based handler family and the execution
+context of the seed design are not used: a router of functions gives each handler the same thing (typed
+payload, deps, errors mapped once by the worker) without a class per action.
+"""
+
 from common.handlers.callback_handlers import CallbackReceiverHandler, CallbackSenderHandler
-from common.handlers.context_handler import BaseContextHandler
 
-__all__ = [
-    "BaseActionHandler",
-    "BaseContextHandler",
-    "BaseHandler",
-    "CallbackReceiverHandler",
-    "CallbackSenderHandler",
-]
+__all__ = ["CallbackReceiverHandler", "CallbackSenderHandler"]

@@ -7,18 +7,19 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from common.errors import ActionTimeoutError, ValidationError
-from common.handlers.base_handler import BaseHandler
+from common.log import get_logger
 from common.messaging.codec import encode
 from common.messaging.queue_manager import QueueManager
 from common.messaging.replies import CALLBACK_QUEUE_TTL_S, build_callback
 from common.models.actions import DomainAction
 
+log = get_logger(__name__)
 
-class CallbackSenderHandler(BaseHandler):
+
+class CallbackSenderHandler:
     """Sends intermediate callbacks (e.g. streamed tokens) for an action that asked for them."""
 
     def __init__(self, redis: Redis, queues: QueueManager, origin_service: str, max_message_bytes: int):
-        super().__init__()
         self.redis = redis
         self.queues = queues
         self.origin_service = origin_service
@@ -43,14 +44,13 @@ class CallbackSenderHandler(BaseHandler):
             await pipe.execute()
 
 
-class CallbackReceiverHandler(BaseHandler):
+class CallbackReceiverHandler:
     """Lets in-process code await the callback of a task: register with `expect`, then `wait_for_callback`.
 
     Register it on the callback consumer's router as the handler of the callback action type.
     """
 
     def __init__(self) -> None:
-        super().__init__()
         self._waiting: dict[str, asyncio.Future[DomainAction]] = {}
 
     def expect(self, task_id: str) -> None:
@@ -64,7 +64,7 @@ class CallbackReceiverHandler(BaseHandler):
     async def handle_callback(self, action: DomainAction) -> None:
         waiter = self._waiting.get(action.task_id or action.correlation_id or "")
         if waiter is None or waiter.done():
-            self.log.warning("callback_unexpected", task_id=action.task_id, correlation_id=action.correlation_id)
+            log.warning("callback_unexpected", task_id=action.task_id, correlation_id=action.correlation_id)
             return
         waiter.set_result(action)
 

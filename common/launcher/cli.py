@@ -8,6 +8,7 @@ import functools
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -15,7 +16,6 @@ from pathlib import Path
 
 import httpx
 
-from common.database import create_engine
 from common.launcher.embedded import EmbeddedRedis, start_embedded_postgres, wait_for_redis
 from common.launcher.services import EMBEDDED_REDIS_PORT, SERVICE_PORTS
 from common.launcher.supervisor import Child, Supervisor, print_status
@@ -66,7 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "tenant":
         if not os.environ.get("NOOBLE4_DATABASE_URL"):  # the same embedded database `nooble4 up` uses
             os.environ["NOOBLE4_DATABASE_URL"] = start_embedded_postgres(args.home.resolve() / "pgdata")
-        return asyncio.run(create_tenant(args.name, Tier(args.tier), args.json))
+        # the management service owns tenants: its own command does the work (common imports no service)
+        command = [sys.executable, "-m", "agent_management_service.tenant_cli", "--name", args.name]
+        return subprocess.call([*command, "--tier", args.tier, *(["--json"] if args.json else [])])
     platform = Platform(args.home, args.port_offset, args.only or sorted(SERVICE_PORTS), _gguf_or_exit(args.llm_model))
     return platform.run(args.ready_timeout)
 
@@ -76,35 +78,6 @@ def _gguf_or_exit(path: Path | None) -> Path | None:
         return gguf_file(path) if path else None
     except ValueError as exc:
         raise SystemExit(f"nooble4: --llm-model: {exc}") from None
-
-
-async def create_tenant(name: str, tier: Tier, as_json: bool) -> int:
-    # The management service owns tenants; the admin command uses its code directly on the database.
-    from agent_management_service.services.tenants import create_tenant as create
-
-    settings = CommonSettings()
-    await migrate(settings)
-    engine = create_engine(settings)
-    try:
-        tenant, key = await create(engine, name, tier)
-    finally:
-        await engine.dispose()
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    "tenant_id": tenant.id,
-                    "name": tenant.name,
-                    "tier": tenant.tier.value,
-                    "api_key": key.api_key,
-                    "key_id": key.id,
-                }
-            )
-        )
-    else:
-        print(f"tenant {tenant.name} ({tenant.tier.value}): {tenant.id}")
-        print(f"API key (shown once): {key.api_key}")
-    return 0
 
 
 class Platform:

@@ -1,7 +1,6 @@
 """The envelope every service speaks (DESIGN.md §2)."""
 
 from common.models.actions import DomainAction, DomainActionResponse, ErrorDetail, ErrorType
-from common.models.context import ExecutionContext
 from common.models.tiers import Tier
 
 __all__ = [
@@ -9,6 +8,5 @@ __all__ = [
     "DomainActionResponse",
     "ErrorDetail",
     "ErrorType",
-    "ExecutionContext",
     "Tier",
 ]

@@ -295,6 +295,7 @@ async def test_api_keys_narrower_than_the_tenant_and_keys_that_expire(chat_platf
         assert (await http.get(f"{management}/api/v1/agents", headers=auth(ending["api_key"]))).status_code == 200
         listed = (await http.get(f"{management}/api/v1/tenants/me/keys", headers=auth(key))).json()
         assert {k["name"]: k["scopes"] for k in listed}["dashboard"] == ["read"]
+        bad: dict[str, Any]
         for bad in ({"scopes": []}, {"scopes": ["root"]}, {"expires_in_days": 0}):
             response = await http.post(f"{management}/api/v1/tenants/me/keys", json=bad, headers=auth(key))
             assert response.status_code == 422, bad

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import redis
@@ -99,7 +100,7 @@ def chat_with_the_local_model(home: Path, offset: int, env: dict[str, str]) -> N
     token = headers["Authorization"].split()[1]
     with connect(f"{session.json()['ws_url']}?token={token}", open_timeout=10) as ws:
         ws.send(json.dumps({"type": "message", "content": "What is the capital of France?"}))
-        events = []
+        events: list[dict[str, Any]] = []
         while not events or events[-1]["type"] not in ("message_end", "error"):
             events.append(json.loads(ws.recv(timeout=60)))
     assert events[-1]["type"] == "message_end", events[-1]

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, FrameLocator, Page, expect
 
 from common.database import create_engine
 from common.launcher.ports import free_port
@@ -44,7 +44,7 @@ def shop_page(platform: ChatPlatform, tenant_id: str, agent_id: str, token: str)
 </body></html>"""
 
 
-async def frame_of(page: Page):  # type: ignore[no-untyped-def]
+async def frame_of(page: Page) -> FrameLocator:
     await page.locator("button[data-nooble4=launcher]").click()
     return page.frame_locator("iframe[data-nooble4=frame]")
 

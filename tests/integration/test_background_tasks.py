@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from typing import Any
 
 import pytest
 from redis.exceptions import ResponseError
@@ -47,7 +48,7 @@ async def _true(value: bool) -> bool:
 
 async def test_a_worker_whose_read_loop_fails_keeps_serving(redis, settings) -> None:
     """A non-NOGROUP ResponseError used to end the consumer loop silently while the heartbeat said alive."""
-    router = ActionRouter()
+    router: ActionRouter[Any] = ActionRouter()
 
     @router.handle("probe.value.echo")
     async def echo(action: DomainAction, data: dict, deps: object) -> dict:
@@ -98,7 +99,7 @@ async def test_callback_consumer_survives_a_redis_restart_mid_batch(tmp_path, te
         server.process.wait()
         server = EmbeddedRedis(tmp_path / "redis", port=server.port).start()
 
-    router = ActionRouter()
+    router: ActionRouter[Any] = ActionRouter()
     router.add("tester.event.done", handle)
     queue = f"{settings.environment}:callbacks"
     consumer = CallbackConsumer(redis=redis, settings=settings, queue=queue, consumer="c1", router=router)

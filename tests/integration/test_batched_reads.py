@@ -42,10 +42,10 @@ class ReadRecordingWorker(BaseWorker):
 
 @pytest.fixture
 async def worker(redis: Redis, settings: CommonSettings) -> AsyncIterator[ReadRecordingWorker]:
-    router = ActionRouter()
+    router: ActionRouter[Any] = ActionRouter()
 
     @router.handle("probe.batch.take")
-    async def take(action, data, deps):  # type: ignore[no-untyped-def]
+    async def take(action, data, deps):
         return {"n": data["n"]}
 
     one_consumer = settings.model_copy(update={"worker_consumers": 1, "worker_read_batch": 64})

@@ -85,7 +85,7 @@ async def test_limits_and_unknown_models_are_clear_errors(service, redis, texts,
     assert caught.value.code == code
 
 
-async def test_concurrent_requests_are_coalesced_into_model_batches(service, redis) -> None:
+async def test_concurrent_requests_are_coalesced_into_model_batches(service, redis, monkeypatch) -> None:
     _, settings = service
     client = BaseRedisClient(redis, settings, "tester")
     calls = []
@@ -95,15 +95,12 @@ async def test_concurrent_requests_are_coalesced_into_model_batches(service, red
         calls.append(len(texts))
         return original(self, texts)
 
-    LocalMiniLM.embed_sync = counting
-    try:
-        actions = [
-            client.new_action("embedding.generate", tenant_id="t1", data={"texts": [f"distinct text number {i}"]})
-            for i in range(24)
-        ]
-        results = await asyncio.gather(*(client.call(a) for a in actions))
-    finally:
-        LocalMiniLM.embed_sync = original
+    monkeypatch.setattr(LocalMiniLM, "embed_sync", counting)
+    actions = [
+        client.new_action("embedding.generate", tenant_id="t1", data={"texts": [f"distinct text number {i}"]})
+        for i in range(24)
+    ]
+    results = await asyncio.gather(*(client.call(a) for a in actions))
     assert all(len(r["embeddings"]) == 1 for r in results)
     assert sum(calls) == 24 and len(calls) < 24  # fewer model calls than requests
 

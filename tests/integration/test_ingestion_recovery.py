@@ -44,7 +44,7 @@ async def test_killed_mid_document_resumes_without_duplicates(migrated, redis, p
         await client.send_action_async(action)
 
         async def midway() -> bool:
-            task = await get_task(engine, TENANT.tenant_id, accepted.task_id)
+            task = await get_task(engine, TENANT.tenant_id, str(accepted.task_id))
             return 0 < task.chunks_embedded < task.chunks_total
 
         await eventually(midway, timeout=60, what="embedding under way")
@@ -53,7 +53,7 @@ async def test_killed_mid_document_resumes_without_duplicates(migrated, redis, p
         processes.start("ingestion_service", "--only", "worker")  # reclaims the pending action
 
         async def finished():
-            task = await get_task(engine, TENANT.tenant_id, accepted.task_id)
+            task = await get_task(engine, TENANT.tenant_id, str(accepted.task_id))
             return task if task.status in ("done", "failed") else None
 
         task = await eventually(finished, timeout=60, what="document finished after the crash")
@@ -92,7 +92,7 @@ async def test_without_embedding_answers_the_document_fails_after_its_last_retry
         )
 
         async def ended():
-            task = await get_task(engine, TENANT.tenant_id, accepted.task_id)
+            task = await get_task(engine, TENANT.tenant_id, str(accepted.task_id))
             return task if task.status in ("done", "failed") else None
 
         task = await eventually(ended, timeout=30, what="the task to end")

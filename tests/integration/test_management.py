@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -142,12 +143,13 @@ async def test_auth_failures_are_typed_401s(api, migrated) -> None:
         "HS256",
     )
     assert (await api.get("/api/v1/agents", headers={"Authorization": f"Bearer {supabase}"})).status_code == 200
-    for claims, secret in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"tenant_id": tenant_id, "exp": int(time.time()) + 60}, "a-different-secret-that-is-also-long-enough"),
         ({"tenant_id": tenant_id, "exp": int(time.time()) - 10}, migrated.jwt_secret.get_secret_value()),
         ({"tenant_id": tenant_id}, migrated.jwt_secret.get_secret_value()),
         ({"exp": int(time.time()) + 60}, migrated.jwt_secret.get_secret_value()),
-    ]:
+    ]
+    for claims, secret in cases:
         token = jwt.encode(claims, secret, "HS256")
         response = await api.get("/api/v1/agents", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401 and response.json()["error"]["error_code"] == "invalid_token"

@@ -7,6 +7,7 @@ import json
 import signal
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -62,7 +63,7 @@ async def test_fire_and_forget(client, redis, queues, processes) -> None:
 async def test_async_with_callback(client, redis, settings, queues, processes) -> None:
     processes.start(WORKER)
     receiver = CallbackReceiverHandler()
-    callbacks = ActionRouter()
+    callbacks: ActionRouter[Any] = ActionRouter()
     callbacks.add("tester.job.done", receiver)
     queue = queues.callback_queue("tester", "instance-1")
     consumer = CallbackConsumer(redis=redis, settings=settings, queue=queue, consumer="c1", router=callbacks)
@@ -206,7 +207,7 @@ async def test_pseudo_sync_timeout_leaves_no_reply_behind(client, redis, queues,
     action = client.new_action("echo.job.hold", tenant_id="t1")
     with pytest.raises(ActionTimeoutError) as raised:
         await client.send_action_pseudo_sync(action, timeout=0.5)
-    assert raised.value.details["correlation_id"] == action.action_id
+    assert (raised.value.details or {})["correlation_id"] == action.action_id
     assert await pop(redis, key(queues, "started")) == action.action_id
     await redis.lpush(key(queues, "release", action.action_id), "go")  # the handler finishes late
     stream = queues.action_stream("echo", Tier.FREE)

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 import jwt
@@ -93,7 +94,7 @@ async def test_request_limits_apply_to_search_generate_and_embeddings(services, 
     _, auth = await new_tenant(migrated, "free")  # 10 requests per minute, shared
     statuses = []
     for i in range(10):
-        endpoint = ("embedding", "/api/v1/embeddings", {"input": f"text {i}"})
+        endpoint: tuple[str, str, dict[str, Any]] = ("embedding", "/api/v1/embeddings", {"input": f"text {i}"})
         if i % 2:
             endpoint = ("query", "/api/v1/query/search", {"query": "x", "collection_ids": ["none"], "mode": "text"})
         service, path, body = endpoint
@@ -204,7 +205,7 @@ async def test_asymmetric_tokens_from_an_identity_provider(migrated, redis, jwks
     key, url = jwks
     tenant_id, _ = await new_tenant(migrated, "professional")
     settings = ManagementSettings(jwt_jwks_url=url, jwt_audience="authenticated")
-    claims = {"sub": "user-1", "aud": "authenticated", "app_metadata": {"tenant_id": tenant_id}}
+    claims: dict[str, Any] = {"sub": "user-1", "aud": "authenticated", "app_metadata": {"tenant_id": tenant_id}}
     claims["exp"] = int(time.time()) + 60
     async with running(MANAGEMENT, settings) as api:
         good = jwt.encode(claims, key, "RS256", headers={"kid": "k1"})

@@ -25,7 +25,8 @@ async def test_turns_own_their_events_and_renew_the_session(redis, queues) -> No
     end = MessageEnd(task_id="task-1", content="hi")
     assert await store.task_event("s1", "task-1", end, terminal=True) == 4
     assert await store.task_event("s1", "task-1", ChatError(code="late", message="x"), terminal=True) == 0
-    assert (await store.get("s1")).active_task is None
+    session = await store.get("s1")
+    assert session is not None and session.active_task is None
 
     replay = await logged(store, "s1", after_seq=2)
     assert [(e["seq"], e["type"]) for e in replay] == [(3, "token"), (4, "message_end")]

@@ -11,6 +11,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
@@ -24,7 +25,7 @@ from common.settings import CommonSettings
 from common.workers.router import ActionRouter
 
 DOMAIN = "echo"
-router = ActionRouter()
+router: ActionRouter[Any] = ActionRouter()
 
 
 @dataclass

@@ -5,7 +5,7 @@ from pydantic import ValidationError
 
 from common.errors import ActionTimeoutError, DependencyError, NoobleError, NotFoundError, as_nooble_error
 from common.messaging.codec import decode_action, encode, salvage_envelope
-from common.models import DomainAction, DomainActionResponse, ErrorDetail, ExecutionContext
+from common.models import DomainAction, DomainActionResponse, ErrorDetail
 
 
 def action(**fields) -> DomainAction:
@@ -50,13 +50,6 @@ def test_response_success_iff_no_error() -> None:
     with pytest.raises(ValidationError):
         DomainActionResponse(action_id="a", correlation_id="c", trace_id="t", success=False)
     assert DomainActionResponse.ok(action(), {"x": 1}).success
-
-
-def test_execution_context() -> None:
-    ctx = ExecutionContext(context_type="agent", tenant_id="t1", primary_agent_id="a1", collections=["c1"])
-    assert ctx.tenant_tier == "free"
-    with pytest.raises(ValidationError):
-        ExecutionContext(context_type="robot", tenant_id="t1", primary_agent_id="a1")
 
 
 def test_codec_round_trip_and_limits() -> None:

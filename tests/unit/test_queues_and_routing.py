@@ -1,4 +1,5 @@
 from collections import Counter
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
@@ -71,7 +72,7 @@ def test_tier_table_is_complete_and_ordered() -> None:
 
 
 def test_router_registers_once_and_validates() -> None:
-    router = ActionRouter()
+    router: ActionRouter[Any] = ActionRouter()
 
     class Payload(BaseModel):
         n: int
@@ -80,7 +81,8 @@ def test_router_registers_once_and_validates() -> None:
     async def handler(action, payload, deps):
         return None
 
-    assert router.get("a.b.c").parse({"n": "3"}) == Payload(n=3)
+    route = router.get("a.b.c")
+    assert route is not None and route.parse({"n": "3"}) == Payload(n=3)
     assert router.get("x.y.z") is None
     with pytest.raises(ValueError, match="already registered"):
         router.add("a.b.c", handler)

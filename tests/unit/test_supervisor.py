@@ -15,13 +15,19 @@ def test_restart_delays_back_off_only_while_a_child_keeps_dying_quickly(tmp_path
     for _ in range(6):  # dies 1 s after each start
         child.started_at = now - 1
         supervisor._schedule_restart(child, -signal.SIGKILL, now)
+        assert child.restart_at is not None
         delays.append(child.restart_at - now)
         now += delays[-1] + 1
     assert delays == [0.5, 1, 2, 4, 8, 16]
     assert child.state == "crash_loop" and "CRASH LOOP" in capsys.readouterr().err
     child.started_at = now - 30  # ran fine for 30 s, then was killed: back at once
     supervisor._schedule_restart(child, -signal.SIGKILL, now)
-    assert child.restart_at - now == 0.5 and child.state == "restarting" and child.restarts == 7
+    assert (
+        child.restart_at is not None
+        and child.restart_at - now == 0.5
+        and child.state == "restarting"
+        and child.restarts == 7
+    )
     assert child.last_exit == "killed by SIGKILL"
 
 

@@ -1,4 +1,4 @@
-"""The BaseHandler family on real Redis: class handlers, context + cache helpers, streamed callbacks."""
+"""The callback helpers on real Redis: streamed callbacks in order, bursts in batches, parked ones recovered."""
 
 from __future__ import annotations
 
@@ -6,20 +6,17 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 from common.clients import BaseRedisClient
-from common.errors import ForbiddenError, NotFoundError, ValidationError
+from common.errors import ValidationError
 from common.handlers import (
-    BaseActionHandler,
-    BaseContextHandler,
-    BaseHandler,
     CallbackReceiverHandler,
     CallbackSenderHandler,
 )
-from common.models import DomainAction, ExecutionContext
+from common.models import DomainAction
 from common.workers.base_worker import BaseWorker
 from common.workers.callback_consumer import CallbackConsumer
 from common.workers.router import ActionRouter
@@ -36,83 +33,9 @@ async def worker(redis, settings, router: ActionRouter) -> AsyncIterator[None]:
         await task
 
 
-class Greeting(BaseModel):
-    name: str
-
-
-class GreetHandler(BaseActionHandler):
-    action_type = "family.greeting.make"
-    payload_model = Greeting
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.initialised = 0
-
-    async def _async_init(self) -> None:
-        self.initialised += 1
-
-    async def handle(self, action: DomainAction, payload: Greeting) -> dict[str, str]:
-        return {"greeting": f"hola {payload.name}"}
-
-
-async def test_class_handler_initialises_once_and_validates(redis, settings) -> None:
-    handler = GreetHandler()
-    router = ActionRouter()
-    handler.register(router)
-    client = BaseRedisClient(redis, settings, "tester")
-    async with worker(redis, settings, router):
-        for name in ("ana", "luis"):
-            assert await client.call(
-                client.new_action("family.greeting.make", tenant_id="t", data={"name": name}), 10
-            ) == {"greeting": f"hola {name}"}
-        bad = await client.send_action_pseudo_sync(client.new_action("family.greeting.make", tenant_id="t"), 10)
-    assert handler.initialised == 1
-    assert bad.error is not None and bad.error.error_code == "invalid_payload"
-
-
-def test_standard_responses() -> None:
-    action = DomainAction(action_type="family.greeting.make", tenant_id="t", origin_service="x")
-    ok = BaseHandler._create_success_response(action, Greeting(name="a"))
-    assert ok.success and ok.data == {"name": "a"} and ok.correlation_id == action.action_id
-    failed = BaseHandler._create_error_response(action, NotFoundError("gone", code="x_gone"))
-    assert not failed.success and failed.error.error_type == "not_found" and failed.error.error_code == "x_gone"
-    crashed = BaseHandler._create_error_response(action, KeyError("k"))
-    assert crashed.error.error_type == "internal_error"
-
-
-async def test_context_handler_resolves_checks_tenant_and_caches(redis, queues) -> None:
-    handler = BaseContextHandler(redis, queues, domain="family", cache_ttl_s=30)
-    context = ExecutionContext(context_type="agent", tenant_id="t1", primary_agent_id="a1")
-    action = DomainAction(
-        action_type="family.greeting.make",
-        tenant_id="t1",
-        origin_service="x",
-        metadata={"context": context.model_dump(mode="json")},
-    )
-    assert await handler.resolve_context(action) == context
-    foreign = action.model_copy(update={"tenant_id": "t2"})
-    with pytest.raises(ForbiddenError):
-        await handler.resolve_context(foreign)
-    with pytest.raises(ValidationError):
-        await handler.resolve_context(action.model_copy(update={"metadata": {}}))
-
-    loads = 0
-
-    async def loader() -> dict[str, int]:
-        nonlocal loads
-        loads += 1
-        return {"value": loads}
-
-    assert await handler.cached(loader, "agent", "a1") == {"value": 1}
-    assert await handler.cached(loader, "agent", "a1") == {"value": 1}  # served from Redis
-    assert 0 < await redis.ttl(handler.cache_key("agent", "a1")) <= 30
-    await handler.invalidate("agent", "a1")
-    assert await handler.cached(loader, "agent", "a1") == {"value": 2}
-
-
 async def test_callback_sender_streams_events_to_the_receiver(redis, settings, queues) -> None:
     sender = CallbackSenderHandler(redis, queues, "family", settings.max_message_bytes)
-    router = ActionRouter()
+    router: ActionRouter[Any] = ActionRouter()
 
     @router.handle("family.story.tell")
     async def tell(action: DomainAction, data: dict, deps: object) -> dict[str, str]:
@@ -122,7 +45,7 @@ async def test_callback_sender_streams_events_to_the_receiver(redis, settings, q
 
     received: list[DomainAction] = []
     finished = CallbackReceiverHandler()
-    callbacks = ActionRouter()
+    callbacks: ActionRouter[Any] = ActionRouter()
 
     @callbacks.handle("tester.story.token")
     async def token(action: DomainAction, data: dict, deps: object) -> None:
@@ -172,7 +95,7 @@ async def test_a_burst_of_callbacks_is_taken_in_batches_in_order_and_nothing_sta
     await queue_numbered_callbacks(redis, settings, queues, queue, 250)  # queued before anyone consumes
     seen: list[int] = []
     all_seen = asyncio.Event()
-    callbacks = ActionRouter()
+    callbacks: ActionRouter[Any] = ActionRouter()
 
     @callbacks.handle("tester.story.token")
     async def token(action: DomainAction, data: dict, deps: object) -> None:
