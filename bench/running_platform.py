@@ -77,21 +77,44 @@ class BenchPlatform:
         if self.redis_server:
             self.redis_server.stop()
 
-    def service_cpu_s(self) -> dict[str, float]:
-        """CPU seconds used so far by each process the launcher started (services, local model), by name."""
+    def children(self) -> dict[str, list[int]]:
+        """The processes the launcher started (services, local model), by name: their pids."""
         assert self.proc is not None
-        used: dict[str, float] = {}
+        found: dict[str, list[int]] = {}
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 if int(stat.read_text().rsplit(")", 1)[1].split()[1]) != self.proc.pid:  # its parent's pid
                     continue
                 command = (stat.parent / "cmdline").read_text().split("\0")
-                cpu_s = process_cpu_s(int(stat.parent.name))
             except (OSError, IndexError, ValueError):  # the process ended meanwhile
                 continue
             name = next((part for part in command if part.endswith("_service")), Path(command[0]).name)
-            used[name] = used.get(name, 0.0) + cpu_s
+            found.setdefault(name, []).append(int(stat.parent.name))
+        return found
+
+    def service_cpu_s(self) -> dict[str, float]:
+        """CPU seconds used so far by each process the launcher started, by name."""
+        used: dict[str, float] = {}
+        for name, pids in self.children().items():
+            for pid in pids:
+                try:
+                    used[name] = used.get(name, 0.0) + process_cpu_s(pid)
+                except (OSError, IndexError, ValueError):
+                    continue
         return used
+
+    def service_rss_mb(self) -> dict[str, float]:
+        """Resident memory of each process the launcher started, in MB, by name."""
+        resident: dict[str, float] = {}
+        for name, pids in self.children().items():
+            for pid in pids:
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                kb = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+                resident[name] = resident.get(name, 0.0) + kb / 1024
+        return resident
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{SERVICE_PORTS[service] + self.offset}"

@@ -8,7 +8,10 @@ class EmbeddingSettings(CommonSettings):
     port: int = 8006
     # a document's chunks (`priority: bulk`) are embedded on a thread at SCHED_IDLE: they yield the cores to chat
     bulk_in_background: bool = True
-    local_model_threads: int = Field(default_factory=available_cores, ge=1, le=256)
+    local_model_threads: int = Field(default_factory=available_cores, ge=1, le=256)  # model runs at once
+    # padded tokens per model run (batch x its longest text): what bounds the memory a run takes and keeps
+    # (256, one text at the model's limit: on 2 cores as fast as larger runs, and a fraction of their memory)
+    max_batch_tokens: int = Field(256, ge=256, le=65_536)
 
     default_model: str = "all-MiniLM-L6-v2"
     openai_api_key: str | None = None

@@ -18,7 +18,6 @@ from embedding_service.services.providers import (
     Embedder,
     LocalMiniLM,
     OpenAIEmbedder,
-    background_minilm,
 )
 from embedding_service.settings import EmbeddingSettings
 
@@ -35,11 +34,14 @@ class EmbeddingService:
     def _batcher(self, model: str) -> Batcher:
         if model not in self._batchers:
             embedder: Embedder
-            bulk: Embedder | None = None
+            parallel = 4  # a remote provider's calls in flight at once
             if model == LOCAL_MODEL:
-                embedder = LocalMiniLM(self.settings.local_model_threads)
-                if self.settings.bulk_in_background:
-                    bulk = background_minilm(self.settings.local_model_threads)
+                embedder = LocalMiniLM(
+                    self.settings.local_model_threads,
+                    self.settings.max_batch_tokens,
+                    self.settings.bulk_in_background,
+                )
+                parallel = self.settings.local_model_threads  # one model call per core
             elif model.startswith("text-embedding-"):
                 if not self.settings.openai_api_key:
                     raise ValidationError(
@@ -52,7 +54,7 @@ class EmbeddingService:
                     f"unknown embedding model {model!r}; use {LOCAL_MODEL!r} or text-embedding-3-small",
                     code="unknown_model",
                 )
-            self._batchers[model] = Batcher(embedder, self.settings.batch_size, self.settings.batch_wait_ms, bulk)
+            self._batchers[model] = Batcher(embedder, self.settings.batch_size, self.settings.batch_wait_ms, parallel)
         return self._batchers[model]
 
     def warm_up(self) -> None:
@@ -131,3 +133,5 @@ class EmbeddingService:
     async def close(self) -> None:
         for batcher in self._batchers.values():
             await batcher.close()
+            if isinstance(batcher.embedder, LocalMiniLM):
+                batcher.embedder.close()

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import numpy as np
 import pytest
+from tokenizers import Encoding
 
 from agent_management_service.app import SPEC as MANAGEMENT
 from common.clients.base_redis_client import BaseRedisClient
@@ -17,7 +18,7 @@ from common.models.tiers import Tier
 from embedding_service.app import SPEC
 from embedding_service.services.batcher import Batcher
 from embedding_service.services.embedder import EmbeddingService
-from embedding_service.services.providers import LocalMiniLM, background_minilm
+from embedding_service.services.providers import LocalMiniLM
 from embedding_service.settings import EmbeddingSettings
 from tests.support.helpers import jwt_headers, new_tenant
 from tests.support.openai_standin import API_KEY
@@ -139,13 +140,42 @@ async def test_a_question_is_embedded_before_a_document_queued_ahead_of_it() -> 
 
 
 async def test_a_documents_chunks_are_embedded_at_background_priority() -> None:
-    """The bulk model's thread and onnxruntime's threads run at SCHED_IDLE; the process's own threads do not."""
+    """One session; a document's chunks run on threads at SCHED_IDLE, a question's on normal threads, and the
+    process's own threads stay as they were."""
+    model = LocalMiniLM(threads=2)
     before = {int(tid) for tid in os.listdir("/proc/self/task")}
-    bulk = background_minilm(threads=2)
-    vectors = await bulk.embed(["a chunk of a long manual"])
-    new = {int(tid) for tid in os.listdir("/proc/self/task")} - before
-    assert len(vectors[0]) == 384 and len(new) >= 2  # its executor thread and onnxruntime's worker
-    assert {os.sched_getscheduler(tid) for tid in new} == {os.SCHED_IDLE}
-    assert os.sched_getscheduler(0) == os.SCHED_OTHER
-    assert bulk.executor is not None
-    bulk.executor.shutdown()
+    try:
+        vectors = await model.embed(["a chunk of a long manual"], bulk=True)
+        bulk_threads = {int(tid) for tid in os.listdir("/proc/self/task")} - before
+        assert len(vectors[0]) == 384 and bulk_threads
+        assert {os.sched_getscheduler(tid) for tid in bulk_threads} == {os.SCHED_IDLE}
+        question = await model.embed(["a question"])
+        interactive = {int(tid) for tid in os.listdir("/proc/self/task")} - before - bulk_threads
+        assert interactive and {os.sched_getscheduler(tid) for tid in interactive} == {os.SCHED_OTHER}
+        assert os.sched_getscheduler(0) == os.SCHED_OTHER
+        # the same vectors either way, and however the texts are cut into runs
+        same = await model.embed(["a chunk of a long manual"])
+        assert np.allclose(vectors[0], same[0], atol=1e-6) and len(question[0]) == 384
+    finally:
+        model.close()
+
+
+def test_runs_are_cut_by_padded_tokens_and_give_the_same_vectors() -> None:
+    """A batch of long and short texts is sorted and cut into runs of at most `max_batch_tokens` padded tokens
+    (what bounds the session's memory); each text's vector is what it gets alone."""
+    texts = ["short", "word " * 200, "a medium sized sentence about lanterns", "word " * 120, "x"]
+    runs: list[int] = []
+
+    class Counted(LocalMiniLM):
+        def _run(self, encoded: list[Encoding]) -> np.ndarray:
+            runs.append(len(encoded) * max(len(e.ids) for e in encoded))
+            return super()._run(encoded)
+
+    small = Counted(threads=1, max_batch_tokens=256)
+    try:
+        together = small.embed_sync(texts)
+        assert max(runs) <= 256 and len(runs) >= 3
+        for text, vector in zip(texts, together, strict=True):
+            assert np.allclose(vector, small.embed_sync([text])[0], atol=1e-5)
+    finally:
+        small.close()
