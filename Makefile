@@ -48,6 +48,7 @@ bench: install          ## every benchmark, each against a baseline measured in 
 	$(PY) -m bench.retrieval .artifacts/datasets/node-api
 	$(PY) -m bench.answers
 	$(PY) -m bench.chat_while_ingesting
+	$(PY) -m bench.footprint
 
 migrate: install
 	$(VENV)/bin/nooble4 migrate
