@@ -158,7 +158,7 @@ def as_nooble_error(exc: BaseException) -> NoobleError:
     error: NoobleError
     sqlstate = _sqlstate(exc)
     if is_transient(exc):
-        error = DependencyError("a dependency failed for a moment; try again", code="transient_failure")
+        error = DependencyError(f"a dependency failed ({type(exc).__name__}); try again", code="transient_failure")
     elif sqlstate == "23505":
         error = ConflictError("the record already exists", code="conflict")
     elif sqlstate is not None and sqlstate[:2] in {"22", "23"}:  # data exception, integrity violation

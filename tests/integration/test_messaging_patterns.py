@@ -135,7 +135,8 @@ async def test_poison_message_is_retried_then_dead_lettered(client, redis, queue
     assert json.loads(fields["action"])["action_id"] == action.action_id
     assert fields["delivery_count"] == "3"
     error = json.loads(fields["error"])
-    assert error["error_type"] == "dependency_error" and "boom" in error["message"]
+    assert error["error_type"] == "dependency_error" and "ConnectionError" in error["message"]
+    assert "boom" not in error["message"]  # the exception's own text is for the logs, not the reply
     assert await redis.get(key(queues, "attempts", action.action_id)) == "3"
     pending = await redis.xpending(queues.action_stream("echo", Tier.FREE), "echo-workers")
     assert pending["pending"] == 0
@@ -149,7 +150,8 @@ async def test_deterministic_failure_ends_at_once_with_its_failure_handler(clien
     with pytest.raises(NoobleError) as caught:
         await client.call(action, timeout=10)
     assert time.monotonic() - started < 5  # answered, not timed out
-    assert caught.value.error_type == "internal_error" and "boom" in caught.value.message
+    assert caught.value.error_type == "internal_error" and "KeyError" in caught.value.message
+    assert "boom" not in caught.value.message
     assert await redis.get(key(queues, "attempts", action.action_id)) == "1"
     assert await redis.lrange(key(queues, "given_up", action.action_id), 0, -1) == ["unhandled_exception"]
 
