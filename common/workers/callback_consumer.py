@@ -1,15 +1,19 @@
 """Consumes a callback list crash-safely: BLMOVE into a per-consumer processing list, LREM when done;
-when the list is busy, callbacks are taken and removed in batches."""
+when the list is busy, callbacks are taken and removed in batches. A callback that cannot be handled (unreadable,
+no handler, its handler failed) goes to the callbacks' dead-letter stream with its error, and is counted
+(`nooble4_dead_letters_total`), as a failed action is."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from common.errors import ValidationError
+from common import metrics
+from common.errors import ValidationError, as_nooble_error
 from common.log import bound_action, get_logger
 from common.messaging.backoff import REDIS_DOWN, Backoff
 from common.messaging.codec import decode_action
@@ -21,6 +25,7 @@ from common.workers.router import ActionRouter
 
 log = get_logger(__name__)
 BATCH = 100  # callbacks taken per round when the list is busy
+DEAD_LETTERS_KEPT = 10_000
 
 
 class CallbackConsumer:
@@ -39,7 +44,9 @@ class CallbackConsumer:
         self.queue = queue
         self.router = router
         self.deps = deps
-        self.processing = QueueManager(settings.environment).processing_queue(queue, consumer)
+        queues = QueueManager(settings.environment)
+        self.processing = queues.processing_queue(queue, consumer)
+        self.dead_letters = queues.dead_letter_stream("callbacks")
         self._stopping = asyncio.Event()
 
     def start(self) -> asyncio.Task[None]:
@@ -122,5 +129,20 @@ class CallbackConsumer:
                 raise ValidationError(f"no callback handler for {action.action_type!r}", code="unknown_action")
             with bound_action(action):
                 await route.handler(action, route.parse(action.data), self.deps)
-        except Exception as exc:  # a bad callback must not stop the consumer
-            log.error("callback_failed", queue=self.queue, error=str(exc), exc_info=exc)
+        except Exception as exc:  # a bad callback must not stop the consumer: it is dead-lettered
+            error = as_nooble_error(exc)
+            log.error("callback_failed", queue=self.queue, error=error.message, exc_info=exc)
+            metrics.DEAD_LETTERS.labels(self.settings.service_name).inc()
+            try:
+                await self.redis.xadd(
+                    self.dead_letters,
+                    {
+                        "callback": raw,
+                        "queue": self.queue,
+                        "error": json.dumps(error.to_detail().model_dump(mode="json")),
+                    },
+                    maxlen=DEAD_LETTERS_KEPT,
+                    approximate=True,
+                )
+            except REDIS_DOWN as down:
+                log.error("callback_dead_letter_lost", queue=self.queue, error=str(down))

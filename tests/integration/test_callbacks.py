@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from common import metrics
 from common.clients import BaseRedisClient
 from common.errors import ValidationError
 from common.handlers import (
@@ -20,6 +21,7 @@ from common.models import DomainAction
 from common.workers.base_worker import BaseWorker
 from common.workers.callback_consumer import CallbackConsumer
 from common.workers.router import ActionRouter
+from tests.support.helpers import eventually
 
 
 @asynccontextmanager
@@ -123,3 +125,42 @@ async def test_callbacks_parked_by_a_dead_consumer_are_recovered_in_their_order(
     assert await consumer.recover() == 3
     order = [json.loads(raw)["data"]["n"] for raw in reversed(await redis.lrange(queue, 0, -1))]
     assert order == [0, 1, 2, 3, 4]  # consumed from the right: oldest first, as before the crash
+
+
+async def test_callbacks_that_cannot_be_handled_are_dead_lettered_and_counted(redis, settings, queues) -> None:
+    """Unreadable, without a handler, or whose handler fails: each is kept in the callbacks' dead letters with
+    its error and counted, like a failed action; the consumer goes on with the next."""
+    queue = queues.callback_queue("tester", "failing")
+    await queue_numbered_callbacks(redis, settings, queues, queue, 3)  # n = 0, 1, 2
+    await redis.lpush(queue, "{not json")
+    handled: list[int] = []
+    done = asyncio.Event()
+    callbacks: ActionRouter[Any] = ActionRouter()
+
+    @callbacks.handle("tester.story.token")
+    async def token(action: DomainAction, data: dict, deps: object) -> None:
+        if data["n"] == 1:
+            raise KeyError("a bug in the handler")
+        handled.append(data["n"])
+        if data["n"] == 2:
+            done.set()
+
+    before = metrics.DEAD_LETTERS.labels(settings.service_name)._value.get()
+    consumer = CallbackConsumer(redis=redis, settings=settings, queue=queue, consumer="c1", router=callbacks)
+    consuming = asyncio.create_task(consumer.run())
+    try:
+        await asyncio.wait_for(done.wait(), timeout=10)
+        await eventually(lambda: _count(redis, consumer.dead_letters, 2), what="both dead letters")
+    finally:
+        consumer.stop()
+        await consuming
+    entries = await redis.xrange(consumer.dead_letters)
+    errors = [json.loads(fields["error"])["error_type"] for _, fields in entries]
+    assert handled == [0, 2] and sorted(errors) == ["internal_error", "validation_error"]
+    assert all(fields["queue"] == queue and fields["callback"] for _, fields in entries)
+    assert metrics.DEAD_LETTERS.labels(settings.service_name)._value.get() == before + 2
+    assert await redis.llen(consumer.processing) == 0
+
+
+async def _count(redis: Any, stream: str, n: int) -> bool:
+    return bool(await redis.xlen(stream) >= n)
