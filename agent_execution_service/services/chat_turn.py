@@ -44,12 +44,12 @@ from common.grounding import (
     without_unknown_citations,
 )
 from common.llm.factory import build_chat_model, llm_error
+from common.llm.token_count import TokenCounter, cl100k, token_counter
 from common.log import get_logger
 from common.models.actions import DomainAction, utc_now
 from common.models.chat import ChatError, MessageEnd, Sources, ToolCall, ToolResult, Usage
 from common.models.conversations import Role, TurnMessage
 from common.models.knowledge import AnswerStyle, KnowledgeMode, SearchHit
-from common.tokens import count_tokens
 
 log = get_logger(__name__)
 _REPLAYED: dict[str, type[BaseMessage]] = {"user": HumanMessage, "assistant": AIMessage}
@@ -65,6 +65,7 @@ class TurnState:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     sources: list[dict[str, Any]] = field(default_factory=list)
     sources_sent: int = 0  # how many of `sources` a `sources` event has carried
+    count: TokenCounter = cl100k  # the answering model's token counter, for usage its server does not report
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @contextlib.contextmanager
@@ -280,6 +281,7 @@ async def _answer(
         await events.token(lead)
         system, user = phrasing_prompt(req.message, chosen)
         model = build_chat_model(phrasing_model(agent.model), deps.settings)
+        state.count = token_counter(phrasing_model(agent.model), deps.settings)
         prompt = [SystemMessage(f"{agent.system_prompt}\n\n{system}"), HumanMessage(user)]
         streaming = _phrase_quotes(model, prompt, events, state, SupportedPhrasing(chosen, req.message))
     else:
@@ -298,6 +300,7 @@ async def _answer(
         )
         messages = [*_to_langchain(history, skip_id=question_id), HumanMessage(req.message)]
         model = build_chat_model(agent.model, deps.settings)
+        state.count = token_counter(agent.model, deps.settings)
         if tools:
             graph = create_agent(model, tools, system_prompt=system)
             streaming = _stream_agent(graph, [SystemMessage(system), *messages], events, state)
@@ -341,7 +344,7 @@ async def _generate(
             task_id=task_id, content="".join(state.streamed), usage=state.usage, sources=state.sources, cancelled=True
         )
     if state.streamed and not state.usage.completion_tokens:  # what was generated still counts
-        state.usage += _usage(None, "".join(state.streamed))
+        state.usage += await _usage(state.count, None, "".join(state.streamed))
     kept = " The answer so far is kept, marked incomplete." if state.streamed else ""
     return ChatError(
         task_id=task_id, code="turn_timeout", message=f"The answer took longer than the {limit_s:.0f} s limit.{kept}"
@@ -375,7 +378,7 @@ async def _stream_model(
     generated: list[str] = []
     async for chunk in model.astream(messages):
         if chunk.usage_metadata:  # providers report usage on one chunk (usually the last)
-            reported.append(_usage(chunk.usage_metadata, ""))
+            reported.append(await _usage(state.count, chunk.usage_metadata, ""))
         if not chunk.text:
             continue
         generated.append(chunk.text)
@@ -389,7 +392,7 @@ async def _stream_model(
         state.streamed.append(rest)
         await events.token(rest)
     state.content = "".join(state.streamed)  # one model call: the answer is what streamed
-    state.usage += sum(reported, Usage()) if reported else _usage(None, "".join(generated), messages)
+    state.usage += sum(reported, Usage()) if reported else await _usage(state.count, None, "".join(generated), messages)
 
 
 async def _phrase_quotes(
@@ -426,7 +429,7 @@ async def _stream_agent(graph: Any, prompt: list[BaseMessage], events: TurnEvent
             for update in chunk.values():
                 for message in (update or {}).get("messages", []):
                     if isinstance(message, AIMessage):
-                        state.usage += _usage(message.usage_metadata, message.text, seen)
+                        state.usage += await _usage(state.count, message.usage_metadata, message.text, seen)
                         for call in message.tool_calls:
                             state.tool_calls.append({"name": call["name"], "args": call["args"]})
                             await events.emit(ToolCall(task_id=task_id, name=call["name"], args=call["args"]))
@@ -441,15 +444,15 @@ async def _stream_agent(graph: Any, prompt: list[BaseMessage], events: TurnEvent
         raise NoobleError(f"the agent did not finish within {MAX_AGENT_STEPS} steps", code="too_many_steps") from None
 
 
-def _usage(meta: Any, text: str, prompt: list[BaseMessage] | None = None) -> Usage:
-    """Usage as the provider reported it, else counted here (cl100k): the completion, and the prompt when known
-    (llama-cpp-python's server reports no usage when it streams)."""
+async def _usage(count: TokenCounter, meta: Any, text: str, prompt: list[BaseMessage] | None = None) -> Usage:
+    """Usage as the provider reported it, else counted with the model's tokenizer (`count`): the completion, and
+    the prompt when known (llama-cpp-python's server reports no usage when it streams)."""
     if meta:
         return Usage(
             prompt_tokens=meta.get("input_tokens", 0),
             completion_tokens=meta.get("output_tokens", 0),
             total_tokens=meta.get("total_tokens", 0),
         )
-    completion = count_tokens(text)
-    prompt_tokens = sum(count_tokens(str(message.content)) for message in prompt or [])
+    prompt_text = "\n".join(str(message.content) for message in prompt or [])
+    completion, prompt_tokens = await count([text, prompt_text]) if prompt else (*(await count([text])), 0)
     return Usage(prompt_tokens=prompt_tokens, completion_tokens=completion, total_tokens=prompt_tokens + completion)

@@ -17,7 +17,7 @@ import redis
 from websockets.sync.client import connect
 
 from common.launcher.services import SERVICE_PORTS, free_port_offset
-from common.local_llm import local_model_path
+from common.local_llm import LOCAL_LLM_PORT, local_model_path
 from tests.support.helpers import tenant_create
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,6 +107,12 @@ def chat_with_the_local_model(home: Path, offset: int, env: dict[str, str]) -> N
     assert sum(e["type"] == "token" for e in events) >= 1
     assert events[-1]["content"].strip() and events[-1]["usage"]["completion_tokens"] > 0
     assert events[-1]["usage"]["prompt_tokens"] > 0  # counted here when the server reports none (it streams)
+    # ... with the model's own tokenizer (the server's), not another one
+    counted = httpx.post(
+        f"http://127.0.0.1:{LOCAL_LLM_PORT + offset}/extras/tokenize/count", json={"input": events[-1]["content"]}
+    ).json()["count"]
+    if not any(e["type"] == "tool_call" for e in events):  # one model call: its completion is the answer
+        assert events[-1]["usage"]["completion_tokens"] == counted
 
 
 def test_services_do_not_outlive_a_killed_launcher(tmp_path: Path) -> None:
