@@ -1,7 +1,7 @@
 // The tenant console: plain ES module, no build step, no external resources. Every value from the APIs is
 // written with textContent (never as HTML), so nothing a tenant stores can inject markup. The chats (the Chat
 // tab and an agent's test chat) are the shared chat view of /static/chat.js.
-import { CHAT_CSS, ChatView, copyText, el, storedValue } from "/static/chat.js";
+import { CHAT_CSS, ChatView, copyText, el, renderMarkdown, storedValue } from "/static/chat.js";
 
 const $ = (id) => document.getElementById(id);
 const KEY = "nooble4.credential";
@@ -534,8 +534,13 @@ async function openConversation(id) {
   const box = $("transcript");
   box.replaceChildren(el("h3", "", `${conversation.title || "(untitled)"}${conversation.end_user_id ? ` — ${conversation.end_user_id}` : ""}`));
   for (const m of conversation.messages) {
-    const note = m.incomplete ? " (incomplete)" : "";
-    box.append(el("div", `msg ${m.role === "user" ? "user" : "assistant"}`, `${m.role}${note}: ${m.content}`));
+    const bubble = el("div", `msg ${m.role === "user" ? "user" : "assistant"}`);
+    if (m.role === "user") bubble.textContent = m.content;
+    else {
+      renderMarkdown(bubble, m.content, m.sources || [], `transcript-${m.message_id}`);
+      if (m.incomplete) bubble.append(el("div", "note", "Incomplete: the answer was cut short."));
+    }
+    box.append(bubble);
   }
 }
 
