@@ -75,6 +75,7 @@ async def close_session(session_id: str, tenant: CurrentCaller, request: Request
     """Close a chat session.
 
     Its event log is dropped and its conversation closed; the stored messages stay."""
+    require_chat_scope(tenant)
     chat = chat_service(request)
     await chat.close_session(await chat.session_of(tenant, session_id))
 
