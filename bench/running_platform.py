@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.messaging import process_cpu_s
@@ -19,6 +20,11 @@ from common.models.tiers import Tier
 from common.settings import CommonSettings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return next((int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:")), 0.0)
 
 
 class BenchPlatform:
@@ -92,29 +98,24 @@ class BenchPlatform:
             found.setdefault(name, []).append(int(stat.parent.name))
         return found
 
-    def service_cpu_s(self) -> dict[str, float]:
-        """CPU seconds used so far by each process the launcher started, by name."""
-        used: dict[str, float] = {}
+    def _summed(self, measure: Callable[[int], float]) -> dict[str, float]:
+        """`measure` of each process the launcher started, summed by name (a process that ended is skipped)."""
+        totals: dict[str, float] = {}
         for name, pids in self.children().items():
             for pid in pids:
                 try:
-                    used[name] = used.get(name, 0.0) + process_cpu_s(pid)
+                    totals[name] = totals.get(name, 0.0) + measure(pid)
                 except (OSError, IndexError, ValueError):
                     continue
-        return used
+        return totals
+
+    def service_cpu_s(self) -> dict[str, float]:
+        """CPU seconds used so far by each process the launcher started, by name."""
+        return self._summed(process_cpu_s)
 
     def service_rss_mb(self) -> dict[str, float]:
         """Resident memory of each process the launcher started, in MB, by name."""
-        resident: dict[str, float] = {}
-        for name, pids in self.children().items():
-            for pid in pids:
-                try:
-                    status = Path(f"/proc/{pid}/status").read_text()
-                except OSError:
-                    continue
-                kb = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-                resident[name] = resident.get(name, 0.0) + kb / 1024
-        return resident
+        return self._summed(_rss_mb)
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{SERVICE_PORTS[service] + self.offset}"

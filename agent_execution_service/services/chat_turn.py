@@ -453,6 +453,6 @@ async def _usage(count: TokenCounter, meta: Any, text: str, prompt: list[BaseMes
             completion_tokens=meta.get("output_tokens", 0),
             total_tokens=meta.get("total_tokens", 0),
         )
-    prompt_text = "\n".join(str(message.content) for message in prompt or [])
-    completion, prompt_tokens = await count([text, prompt_text]) if prompt else (*(await count([text])), 0)
+    counted = await count([text, "\n".join(str(message.content) for message in prompt)] if prompt else [text])
+    completion, prompt_tokens = counted[0], sum(counted[1:])
     return Usage(prompt_tokens=prompt_tokens, completion_tokens=completion, total_tokens=prompt_tokens + completion)

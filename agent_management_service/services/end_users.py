@@ -18,6 +18,7 @@ from agent_management_service.models.end_users import (
 )
 from agent_management_service.models.tables import end_user_tokens, tenants
 from agent_management_service.services.agents import get_agent
+from agent_management_service.services.tenants import revoke_credential
 from common.auth import END_USER_TOKEN_PREFIX, hash_api_key
 from common.errors import NotFoundError, UnauthorizedError
 from common.models.actions import utc_now
@@ -71,18 +72,9 @@ async def list_tokens(
 
 async def revoke(engine: AsyncEngine, tenant_id: str, token_id: str) -> str:
     """Revokes the token; returns its hash so the caller can drop cached resolutions."""
-    async with engine.begin() as conn:
-        token_hash = (
-            await conn.execute(
-                end_user_tokens.update()
-                .where(end_user_tokens.c.id == token_id, end_user_tokens.c.tenant_id == tenant_id)
-                .values(revoked_at=sa.func.coalesce(end_user_tokens.c.revoked_at, sa.func.now()))
-                .returning(end_user_tokens.c.token_hash)
-            )
-        ).scalar_one_or_none()
-    if token_hash is None:
-        raise NotFoundError("end-user token not found", code="end_user_token_not_found")
-    return token_hash
+    missing = NotFoundError("end-user token not found", code="end_user_token_not_found")
+    token_hash = end_user_tokens.c.token_hash
+    return await revoke_credential(engine, end_user_tokens, token_hash, tenant_id, token_id, missing)
 
 
 async def resolve(engine: AsyncEngine, token_hash: str) -> ResolvedEndUserToken:

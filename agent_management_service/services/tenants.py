@@ -87,18 +87,27 @@ async def list_keys(engine: AsyncEngine, tenant_id: str) -> list[ApiKeyOut]:
 
 async def revoke_key(engine: AsyncEngine, tenant_id: str, key_id: str) -> str:
     """Revokes the key; returns its hash so the caller can drop cached resolutions."""
+    missing = NotFoundError("API key not found", code="api_key_not_found")
+    return await revoke_credential(engine, api_keys, api_keys.c.key_hash, tenant_id, key_id, missing)
+
+
+async def revoke_credential(
+    engine: AsyncEngine, table: sa.Table, hash_column: sa.Column[Any], tenant_id: str, row_id: str, missing: Exception
+) -> str:
+    """Marks a stored credential (an API key, an end-user token) revoked, once; returns its hash so the caller
+    can drop cached resolutions. Another tenant's or an unknown id raises `missing`."""
     async with engine.begin() as conn:
-        key_hash = (
+        credential_hash = (
             await conn.execute(
-                api_keys.update()
-                .where(api_keys.c.id == key_id, api_keys.c.tenant_id == tenant_id)
-                .values(revoked_at=sa.func.coalesce(api_keys.c.revoked_at, sa.func.now()))
-                .returning(api_keys.c.key_hash)
+                table.update()
+                .where(table.c.id == row_id, table.c.tenant_id == tenant_id)
+                .values(revoked_at=sa.func.coalesce(table.c.revoked_at, sa.func.now()))
+                .returning(hash_column)
             )
         ).scalar_one_or_none()
-    if key_hash is None:
-        raise NotFoundError("API key not found", code="api_key_not_found")
-    return key_hash
+    if credential_hash is None:
+        raise missing
+    return str(credential_hash)
 
 
 async def resolve_key(engine: AsyncEngine, key_hash: str) -> ResolvedTenant:

@@ -59,5 +59,4 @@ async def close(action: DomainAction, req: CloseSessionRequest, deps: ServiceDep
 
 @router.handle("conversation.conversation.get", ConversationGetRequest)
 async def get_conversation(action: DomainAction, req: ConversationGetRequest, deps: ServiceDeps) -> ConversationOut:
-    found = await conversations.get_conversation(deps.engine, action.tenant_id, req.conversation_id)
-    return ConversationOut.model_validate(found.model_dump(exclude={"messages"}))
+    return await conversations.get_summary(deps.engine, action.tenant_id, req.conversation_id)

@@ -191,22 +191,35 @@ async def list_conversations(
     )
 
 
+async def get_summary(engine: AsyncEngine, tenant_id: str, conversation_id: str) -> ConversationOut:
+    """The conversation without its messages (e.g. to learn whose it is)."""
+    async with engine.connect() as conn:
+        return await _summary(conn, tenant_id, conversation_id, None)
+
+
+async def _summary(conn: Any, tenant_id: str, conversation_id: str, owner: tuple[str, str] | None) -> ConversationOut:
+    row = (
+        await conn.execute(sa.select(*CONVERSATION_COLUMNS).where(_conversation(tenant_id, conversation_id)))
+    ).one_or_none()
+    if row is None or (owner is not None and (row.agent_id, row.end_user_id) != owner):
+        raise NotFoundError("conversation not found", code="conversation_not_found")
+    return ConversationOut.model_validate(row._asdict())
+
+
 async def get_conversation(
     engine: AsyncEngine, tenant_id: str, conversation_id: str, owner: tuple[str, str] | None = None
 ) -> ConversationWithMessages:
     """The conversation with its messages; with `owner` (agent id, end user id), only if it is theirs."""
     async with engine.connect() as conn:
-        row = (
-            await conn.execute(sa.select(*CONVERSATION_COLUMNS).where(_conversation(tenant_id, conversation_id)))
-        ).one_or_none()
-        if row is None or (owner is not None and (row.agent_id, row.end_user_id) != owner):
-            raise NotFoundError("conversation not found", code="conversation_not_found")
+        summary = await _summary(conn, tenant_id, conversation_id, owner)
         rows = await conn.execute(
             sa.select(*MESSAGE_COLUMNS)
             .where(messages.c.tenant_id == tenant_id, messages.c.conversation_id == conversation_id)
             .order_by(messages.c.created_at, messages.c.id)
         )
-    return ConversationWithMessages(**row._asdict(), messages=[MessageOut.model_validate(r._asdict()) for r in rows])
+    return ConversationWithMessages(
+        **summary.model_dump(), messages=[MessageOut.model_validate(r._asdict()) for r in rows]
+    )
 
 
 async def delete_conversation(engine: AsyncEngine, tenant_id: str, conversation_id: str) -> None:

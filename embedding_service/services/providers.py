@@ -82,8 +82,15 @@ class LocalMiniLM:
             run = order[start:end]
             pooled[run] = self._run([encoded[i] for i in run])
             start = end
-        release_free_memory()
         return pooled
+
+    def _embed_bulk(self, texts: list[str]) -> np.ndarray:
+        """A document's batch, then the heap's free pages back to the system (off a question's path: trimming
+        walks the whole heap)."""
+        try:
+            return self.embed_sync(texts)
+        finally:
+            release_free_memory()
 
     def _run(self, encoded: list[Encoding]) -> np.ndarray:
         width = max(len(e.ids) for e in encoded)
@@ -102,8 +109,8 @@ class LocalMiniLM:
 
     async def embed(self, texts: list[str], bulk: bool = False) -> list[list[float]]:
         loop = asyncio.get_running_loop()
-        executor = self.bulk if bulk else self.interactive
-        vectors = await loop.run_in_executor(executor, self.embed_sync, texts)  # onnxruntime releases the GIL
+        executor, embed = (self.bulk, self._embed_bulk) if bulk else (self.interactive, self.embed_sync)
+        vectors = await loop.run_in_executor(executor, embed, texts)  # onnxruntime releases the GIL
         return vectors.astype(np.float32).tolist()
 
     def count_tokens(self, texts: list[str]) -> int:

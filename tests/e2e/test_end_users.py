@@ -12,13 +12,11 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-import sqlalchemy as sa
 from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from common.auth import api_key_cache_key, hash_api_key
-from common.database import create_engine
 from common.messaging.queue_manager import QueueManager
 from tests.support.platform import PLATFORM_JWT_SECRET, ChatPlatform, auth, chat
 
@@ -134,15 +132,7 @@ async def test_expired_revoked_and_foreign_tokens_are_refused_with_a_clear_messa
     key = await chat_platform.new_tenant()
     agent = await chat_platform.new_agent(key)
     minted = await chat_platform.end_user_token(key, agent, "customer-1")
-    engine = create_engine(chat_platform.settings)
-    try:  # as if an hour had passed
-        async with engine.begin() as conn:
-            await conn.execute(
-                sa.text("UPDATE end_user_tokens SET expires_at = now() - interval '1 second' WHERE id = :id"),
-                {"id": minted["id"]},
-            )
-    finally:
-        await engine.dispose()
+    await chat_platform.expire("end_user_tokens", minted["id"])  # as if its lifetime had passed
     expired = await open_session(chat_platform, minted["token"], agent)
     assert expired.status_code == 401, expired.text
     assert expired.json()["error"]["error_code"] == "token_expired"
@@ -287,7 +277,11 @@ async def test_api_keys_narrower_than_the_tenant_and_keys_that_expire(chat_platf
         denied = await http.post(f"{management}/api/v1/agents", json={"name": "x"}, headers=auth(read))
         assert denied.status_code == 403 and denied.json()["error"]["error_code"] == "scope_not_allowed"
         assert (await open_session(chat_platform, read, agent)).status_code == 403
-        assert (await open_session(chat_platform, chatting, agent)).status_code == 201
+        opened = await open_session(chat_platform, chatting, agent)
+        assert opened.status_code == 201
+        closing = f"{chat_platform.orchestrator}/api/v1/chat/sessions/{opened.json()['session_id']}"
+        assert (await http.get(closing, headers=auth(read))).status_code == 200  # reading is what `read` does
+        assert (await http.delete(closing, headers=auth(read))).status_code == 403
         assert (await http.get(f"{management}/api/v1/agents", headers=auth(chatting))).status_code == 403
 
         ending = await new_key(name="contractor", expires_in_days=1)
@@ -299,15 +293,7 @@ async def test_api_keys_narrower_than_the_tenant_and_keys_that_expire(chat_platf
         for bad in ({"scopes": []}, {"scopes": ["root"]}, {"expires_in_days": 0}):
             response = await http.post(f"{management}/api/v1/tenants/me/keys", json=bad, headers=auth(key))
             assert response.status_code == 422, bad
-    engine = create_engine(chat_platform.settings)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                sa.text("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = :id"),
-                {"id": ending["id"]},
-            )
-    finally:
-        await engine.dispose()
+    await chat_platform.expire("api_keys", ending["id"])  # as if its lifetime had passed
     # (a resolution cached while the key was live lasts until the key's own expiry: here it is dropped)
     redis = Redis.from_url(chat_platform.env["NOOBLE4_REDIS_URL"])
     try:

@@ -12,10 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
 from playwright.async_api import Browser, FrameLocator, Page, expect
 
-from common.database import create_engine
 from common.launcher.ports import free_port
 from tests.support.platform import ChatPlatform, Knowledge, auth
 
@@ -111,15 +109,7 @@ async def test_an_expired_token_is_told_in_the_widget(
         tenant_id = (await http.get(f"{management}/api/v1/tenants/me")).json()["id"]
         await http.put(f"{management}/api/v1/tenants/me/allowed-origins", json={"allowed_origins": [origin]})
     minted = await chat_platform.end_user_token(key, agent, "shopper-8")
-    engine = create_engine(chat_platform.settings)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                sa.text("UPDATE end_user_tokens SET expires_at = now() - interval '1 second' WHERE id = :id"),
-                {"id": minted["id"]},
-            )
-    finally:
-        await engine.dispose()
+    await chat_platform.expire("end_user_tokens", minted["id"])  # as if its lifetime had passed
     (root / "index.html").write_text(shop_page(chat_platform, tenant_id, agent, minted["token"]))
     page = await browser.new_page()
     await page.goto(f"{origin}/index.html")

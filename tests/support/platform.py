@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from websockets.asyncio.client import ClientConnection, connect
 
 from common.database import create_engine
@@ -97,6 +98,20 @@ class ChatPlatform:
             )
         assert response.status_code == 201, response.text
         return response.json()
+
+    async def expire(self, table: str, row_id: str) -> None:
+        """As if a credential's lifetime had passed: its `expires_at` (api_keys or end_user_tokens) set to the
+        past, straight in the database."""
+        assert table in ("api_keys", "end_user_tokens")
+        engine = create_engine(self.settings)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    sa.text(f"UPDATE {table} SET expires_at = now() - interval '1 second' WHERE id = :id"),
+                    {"id": row_id},
+                )
+        finally:
+            await engine.dispose()
 
     async def new_session(self, api_key: str, agent_id: str, base: str | None = None) -> dict[str, Any]:
         async with httpx.AsyncClient(timeout=10) as http:
