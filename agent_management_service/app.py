@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from agent_management_service.api import routers
 from agent_management_service.handlers import router
 from agent_management_service.settings import ManagementSettings
-from common.service import ServiceSpec, create_service_app
+from common.service import ServiceSpec, create_service_app, open_service_deps
 
 SPEC = ServiceSpec(
     name="agent_management_service",
@@ -13,6 +13,7 @@ SPEC = ServiceSpec(
     title="Nooble4 management service",
     settings_class=ManagementSettings,
     router=router,
+    open_deps=open_service_deps,
     api_routers=routers,
 )
 

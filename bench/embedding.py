@@ -20,6 +20,8 @@ import uuid
 from pathlib import Path
 
 from common.clients.base_redis_client import BaseRedisClient
+from common.contracts import embedding
+from common.contracts.embedding import EmbedRequest
 from common.launcher.embedded import EmbeddedRedis
 from common.messaging import RedisManager
 from common.settings import CommonSettings
@@ -46,14 +48,13 @@ async def through_service(settings: CommonSettings, texts: list[str], per_call: 
     manager = RedisManager(settings)
     client = BaseRedisClient(manager.client, settings, "bench")
     calls = [texts[i : i + per_call] for i in range(0, len(texts), per_call)]
-    warm = client.new_action("embedding.generate", tenant_id="bench", data={"texts": ["warm up"]})
-    await client.call(warm, timeout=60)
+    await client.call(embedding.GENERATE, EmbedRequest(texts=["warm up"]), tenant_id="bench", timeout=60)
     queue = list(calls)
 
     async def caller() -> None:
         while queue:
             batch = queue.pop()
-            await client.call(client.new_action("embedding.generate", tenant_id="bench", data={"texts": batch}), 60)
+            await client.call(embedding.GENERATE, EmbedRequest(texts=batch), tenant_id="bench", timeout=60)
 
     started = time.perf_counter()
     await asyncio.gather(*(caller() for _ in range(callers)))

@@ -29,18 +29,32 @@ from statistics import median, quantiles
 from typing import Any
 
 import uvloop
+from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from common.clients import BaseRedisClient
+from common.contracts.contract import call
 from common.launcher.embedded import EmbeddedRedis
 from common.log import configure_logging
 from common.messaging import RedisManager
+from common.models.actions import DomainAction
 from common.settings import CommonSettings
 from common.workers.base_worker import BaseWorker
 from common.workers.router import ActionRouter
 
 CallFactory = Callable[[], Awaitable[None]]
+
+
+class Ping(BaseModel):
+    n: int
+
+
+class Pong(BaseModel):
+    pong: int
+
+
+PING = call("bench.ping.send", Ping, Pong, timeout_s=5)
 
 
 # ---------------------------------------------------------------- the floor: bare redis.asyncio
@@ -94,12 +108,12 @@ async def nooble_worker(url: str, ready: multiprocessing.synchronize.Event) -> N
     configure_logging("WARNING")
     router: ActionRouter[Any] = ActionRouter()
 
-    @router.handle("bench.ping.send")
-    async def ping(action, data, deps):
-        return {"pong": data.get("n")}
+    @router.handle(PING)
+    async def ping(action: DomainAction, data: Ping, deps: object) -> Pong:
+        return Pong(pong=data.n)
 
     manager = RedisManager(settings)
-    worker = BaseWorker(redis=manager.client, settings=settings, domain="bench", router=router)
+    worker = BaseWorker(redis=manager.client, settings=settings, domain="bench", router=router, deps=None)
     await worker.ensure_groups()
     ready.set()
     await worker.run()
@@ -107,9 +121,7 @@ async def nooble_worker(url: str, ready: multiprocessing.synchronize.Event) -> N
 
 def nooble_caller(client: BaseRedisClient) -> CallFactory:
     async def call() -> None:
-        action = client.new_action("bench.ping.send", tenant_id="bench", data={"n": 1})
-        response = await client.send_action_pseudo_sync(action, timeout=5)
-        assert response.success
+        assert (await client.call(PING, Ping(n=1), tenant_id="bench", timeout=5)).pong == 1
 
     return call
 

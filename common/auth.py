@@ -25,17 +25,26 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import jwt
 from fastapi import Depends, Request, WebSocket
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwt.types import Options
+from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from common.clients.base_redis_client import BaseRedisClient
+from common.contracts import management
+from common.contracts.contract import Contract, Req
+from common.contracts.management import (
+    KeyScope,
+    ResolvedTenant,
+    ResolveEndUserTokenRequest,
+    ResolveKeyRequest,
+    ResolveTenantRequest,
+)
 from common.errors import ForbiddenError, NoobleError, UnauthorizedError
 from common.messaging.queue_manager import QueueManager
 from common.models.actions import ErrorType
@@ -52,15 +61,7 @@ TENANT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 ASYMMETRIC_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
 
 
-class KeyScope(StrEnum):
-    """What an API key may do: `admin` everything; `read` every GET of the tenant's data; `chat` chat sessions
-    (any agent, any end user) and reading conversations: for a backend that only chats."""
-
-    ADMIN = "admin"
-    READ = "read"
-    CHAT = "chat"
-
-
+Resolved = TypeVar("Resolved", bound=BaseModel)  # what the management service resolves a credential to
 ALL_SCOPES = frozenset({KeyScope.ADMIN.value})
 READ_METHODS = frozenset({"GET", "HEAD"})
 
@@ -151,71 +152,74 @@ class TenantResolver:
             user_id = user if isinstance(user, str) and re.match(END_USER_ID_PATTERN, user) else None
             tenant = await self._tenant(tenant_id)
             end_user = _jwt_end_user(claims, credential, user_id)
-            return TenantIdentity(tenant_id, Tier(tenant["tier"]), "jwt", user_id, end_user, _origins(tenant))
+            return TenantIdentity(tenant_id, tenant.tier, "jwt", user_id, end_user, tuple(tenant.allowed_origins))
         raise UnauthorizedError("credentials are neither an API key nor a JWT", code="invalid_credentials")
 
     async def _from_api_key(self, api_key: str) -> TenantIdentity:
         key_hash = hash_api_key(api_key)
-        doc = await self._resolve_cached(
+        key = await self._resolve_cached(
             api_key_cache_key(self.queues, key_hash),
-            "management.tenant.resolve_key",
-            {"key_hash": key_hash},
+            management.RESOLVE_KEY,
+            ResolveKeyRequest(key_hash=key_hash),
             UnauthorizedError("invalid or revoked API key", code="invalid_api_key"),
         )
         return TenantIdentity(
-            doc["tenant_id"],
-            Tier(doc["tier"]),
+            key.tenant_id,
+            key.tier,
             "api_key",
-            allowed_origins=_origins(doc),
-            scopes=frozenset(doc.get("scopes") or ALL_SCOPES),
+            allowed_origins=tuple(key.allowed_origins),
+            scopes=frozenset(key.scopes or ALL_SCOPES),
         )
 
     async def _from_end_user_token(self, token: str) -> TenantIdentity:
         token_hash = hash_api_key(token)
         refused = UnauthorizedError("invalid or revoked end-user token", code="invalid_end_user_token")
-        doc = await self._resolve_cached(
+        resolved = await self._resolve_cached(
             end_user_token_cache_key(self.queues, token_hash),
-            "management.tenant.resolve_end_user_token",
-            {"token_hash": token_hash},
+            management.RESOLVE_END_USER_TOKEN,
+            ResolveEndUserTokenRequest(token_hash=token_hash),
             refused,
         )
         scope = EndUserScope(
-            agent_id=doc["agent_id"],
-            end_user_id=doc["end_user_id"],
-            token_id=doc["token_id"],
-            expires_at=float(doc["expires_at"]),
-            request_budget=doc.get("request_budget"),
+            agent_id=resolved.agent_id,
+            end_user_id=resolved.end_user_id,
+            token_id=resolved.token_id,
+            expires_at=resolved.expires_at,
+            request_budget=resolved.request_budget,
         )
         _check_not_expired(scope)
-        tenant = await self._tenant(doc["tenant_id"])
-        return TenantIdentity(doc["tenant_id"], Tier(tenant["tier"]), "end_user_token", None, scope, _origins(tenant))
+        tenant = await self._tenant(resolved.tenant_id)
+        origins = tuple(tenant.allowed_origins)
+        return TenantIdentity(resolved.tenant_id, tenant.tier, "end_user_token", None, scope, origins)
 
     async def tenant_origins(self, tenant_id: str) -> tuple[str, ...]:
         """The origins a tenant allows to embed its widget (none for an unknown tenant)."""
         if not TENANT_ID_PATTERN.match(tenant_id):
             return ()
         try:
-            return _origins(await self._tenant(tenant_id))
+            return tuple((await self._tenant(tenant_id)).allowed_origins)
         except UnauthorizedError:
             return ()
 
-    async def _tenant(self, tenant_id: str) -> dict[str, Any]:
+    async def _tenant(self, tenant_id: str) -> ResolvedTenant:
         return await self._resolve_cached(
             tenant_cache_key(self.queues, tenant_id),
-            "management.tenant.resolve",
-            {"tenant_id": tenant_id},
+            management.RESOLVE_TENANT,
+            ResolveTenantRequest(tenant_id=tenant_id),
             UnauthorizedError("unknown or disabled tenant", code="unknown_tenant"),
         )
 
     async def _resolve_cached(
-        self, cache_key: str, action_type: str, data: dict[str, str], refused: UnauthorizedError
-    ) -> dict[str, Any]:
+        self, cache_key: str, contract: Contract[Req, Resolved], request: Req, refused: UnauthorizedError
+    ) -> Resolved:
+        """`contract`'s reply for `request`, from the auth cache when there (never past the credential's
+        expiry); the management service's refusal as `refused`."""
         if cached := await self.redis.get(cache_key):
-            doc: dict[str, Any] = json.loads(cached)
-            return doc
-        action = self.client.new_action(action_type, tenant_id="platform", data=data)
+            return contract.parse_reply(json.loads(cached))
         try:
-            doc = await self.client.call(action, timeout=self.settings.auth_resolve_timeout_s)
+            doc = await self.client.call(
+                contract, request, tenant_id="platform", timeout=self.settings.auth_resolve_timeout_s
+            )
         except NoobleError as exc:  # timeouts and dependency errors stay what they are
             if exc.error_type == ErrorType.UNAUTHORIZED:  # the store's own words (e.g. an expired key)
                 raise UnauthorizedError(exc.message, code=exc.code) from None
@@ -223,9 +227,9 @@ class TenantResolver:
                 raise refused from None
             raise
         ttl_s = self.settings.auth_cache_ttl_s
-        if expires_at := doc.get("expires_at"):  # never cached past the credential's own expiry
-            ttl_s = max(1, min(ttl_s, int(float(expires_at) - time.time()) + 1))
-        await self.redis.set(cache_key, json.dumps(doc), ex=ttl_s)
+        if expires_at := getattr(doc, "expires_at", None):  # never cached past the credential's own expiry
+            ttl_s = max(1, min(ttl_s, int(expires_at - time.time()) + 1))
+        await self.redis.set(cache_key, doc.model_dump_json(), ex=ttl_s)
         return doc
 
     async def _verify_jwt(self, token: str) -> dict[str, Any]:
@@ -249,10 +253,6 @@ class TenantResolver:
         except (jwt.PyJWTError, ValueError) as exc:
             raise UnauthorizedError(f"invalid token: {exc}", code="invalid_token") from None
         return claims
-
-
-def _origins(tenant: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(tenant.get("allowed_origins") or ())
 
 
 def _check_not_expired(scope: EndUserScope) -> None:

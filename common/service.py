@@ -14,7 +14,7 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 
 import uvicorn
 import uvloop
@@ -76,20 +76,29 @@ async def open_service_deps(settings: CommonSettings) -> AsyncIterator[ServiceDe
         await redis_manager.close()
 
 
+class WorkerDeps(Protocol):
+    """What a service's worker needs of its deps (ServiceDeps and its subclasses have it)."""
+
+    redis: Redis
+
+
+Deps = TypeVar("Deps", bound=WorkerDeps)  # a service's deps, handed to its handlers
+
+
 @dataclass
-class ServiceSpec:
+class ServiceSpec(Generic[Deps]):
     name: str  # package name, e.g. "query_service"
     domain: str  # action domain, e.g. "query"
     title: str
     settings_class: type[CommonSettings]
-    router: ActionRouter | None  # worker routes; None: a service without action streams (no worker runs)
+    open_deps: Callable[[Any], AbstractAsyncContextManager[Deps]]  # e.g. `open_service_deps`
+    router: ActionRouter[Deps] | None  # worker routes; None: a service without action streams (no worker runs)
     api_routers: list[APIRouter] = field(default_factory=list)
-    open_deps: Callable[[Any], AbstractAsyncContextManager[Any]] = open_service_deps
-    worker_class: type[BaseWorker] = BaseWorker
+    worker_class: type[BaseWorker[Deps]] = BaseWorker
     # What the API needs running beside it (e.g. the orchestrator's callback consumer); entered after deps.
     api_lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None
 
-    def worker(self, settings: CommonSettings, deps: ServiceDeps) -> BaseWorker:
+    def worker(self, settings: CommonSettings, deps: Deps) -> BaseWorker[Deps]:
         """The service's worker on its streams, sharing `deps` with the API."""
         assert self.router is not None, f"{self.name} has no action streams"
         return self.worker_class(

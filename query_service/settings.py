@@ -1,8 +1,8 @@
 from pydantic import Field
 
+from common.contracts.query import FusionMethod
 from common.llm.settings import LLMSettings
 from common.settings import CommonSettings
-from query_service.models.search import FusionMethod
 
 
 class QuerySettings(CommonSettings, LLMSettings):

@@ -2,6 +2,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from common.clients.base_redis_client import BaseRedisClient
+from common.contracts import conversation
+from common.contracts.conversation import HistoryRequest, SavedMessages, SaveMessagesRequest
 from common.models.actions import DomainAction
 from common.models.conversations import TurnMessage
 
@@ -25,19 +27,16 @@ class ConversationClient(BaseRedisClient):
     async def history(
         self, parent: DomainAction, conversation_id: str, max_messages: int, max_tokens: int
     ) -> TurnHistory:
-        data = {"conversation_id": conversation_id, "max_messages": max_messages, "max_tokens": max_tokens}
-        reply = await self.call(self.follow_up(parent, "conversation.history.get", data), timeout=10)
-        messages = tuple({name: m[name] for name in HISTORY_FIELDS} for m in reply["messages"])
-        return TurnHistory(messages, (max_messages, max_tokens), reply.get("stamp"))
+        request = HistoryRequest(conversation_id=conversation_id, max_messages=max_messages, max_tokens=max_tokens)
+        reply = await self.call(conversation.GET_HISTORY, request, parent=parent)
+        messages = tuple({name: getattr(m, name) for name in HISTORY_FIELDS} for m in reply.messages)
+        return TurnHistory(messages, (max_messages, max_tokens), reply.stamp)
 
     async def save_messages(
         self, parent: DomainAction, conversation_id: str, messages: list[TurnMessage]
-    ) -> dict[str, Any]:
+    ) -> SavedMessages:
         """A turn's messages, stored in order when this returns (pseudo-sync, so the next turn's history sees
         them) in one round trip; idempotent by `message_id`, so a redelivered turn saves nothing twice. Returns
         how many were new and the history stamps the save replaced and set."""
-        data = {
-            "conversation_id": conversation_id,
-            "messages": [message.model_dump(mode="json", exclude_none=True) for message in messages],
-        }
-        return await self.call(self.follow_up(parent, "conversation.messages.save", data), timeout=10)
+        request = SaveMessagesRequest(conversation_id=conversation_id, messages=messages)
+        return await self.call(conversation.SAVE_MESSAGES, request, parent=parent)

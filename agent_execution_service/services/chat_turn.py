@@ -2,7 +2,7 @@
 a grounded answer or an abstention, by `common.grounding`), a LangChain tool-calling agent or the model alone,
 streamed events, saved messages.
 
-A turn always ends with exactly one terminal event, returned to the worker as the final callback:
+A turn always ends with exactly one terminal event, sent as the last of its numbered events:
 `message_end` (also when cancelled) or `error` with a clear code. It never raises, so a failed
 turn is answered, not retried; a turn redelivered after a crash saves nothing twice (message ids
 derive from the task id).
@@ -15,6 +15,7 @@ import contextlib
 import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from langchain.agents import create_agent
@@ -23,10 +24,10 @@ from langgraph.errors import GraphRecursionError
 
 from agent_execution_service.clients.conversation_client import TurnHistory
 from agent_execution_service.deps import ExecutionDeps
-from agent_execution_service.models.agents import TurnAgent
-from agent_execution_service.models.chat import ChatRunRequest
 from agent_execution_service.services.tools import build_tools
 from agent_execution_service.services.turn_events import TurnEvents
+from common.contracts.execution import ChatRunRequest
+from common.contracts.management import AgentConfig
 from common.errors import ForbiddenError, NoobleError, ValidationError, as_nooble_error
 from common.grounding import (
     GROUNDING_INSTRUCTIONS,
@@ -47,7 +48,7 @@ from common.llm.factory import build_chat_model, llm_error
 from common.llm.token_count import TokenCounter, cl100k, token_counter
 from common.log import get_logger
 from common.models.actions import DomainAction, utc_now
-from common.models.chat import ChatError, MessageEnd, Sources, ToolCall, ToolResult, Usage
+from common.models.chat import ChatError, MessageEnd, Sources, ToolCall, ToolResult, Usage, turn_timeout
 from common.models.conversations import Role, TurnMessage
 from common.models.knowledge import AnswerStyle, KnowledgeMode, SearchHit
 
@@ -77,7 +78,7 @@ class TurnState:
             self.timings_ms[step] = round((time.perf_counter() - started) * 1000, 2)
 
 
-async def run_turn(action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps) -> dict[str, Any]:
+async def run_turn(action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps) -> None:
     settings = deps.settings
     task_id = action.task_id or action.action_id
     state = TurnState()
@@ -97,8 +98,8 @@ async def run_turn(action: DomainAction, req: ChatRunRequest, deps: ExecutionDep
             outcome = ChatError(task_id=task_id, code=error.code, message=error.message)
         if isinstance(outcome, MessageEnd) and len(state.sources) > state.sources_sent:  # the knowledge tool's
             await events.emit(Sources(task_id=task_id, items=state.sources))
+        await events.emit(outcome)  # the terminal event, numbered like every other
     log.info("turn_finished", task_id=task_id, outcome=outcome.type, usage=state.usage.total_tokens, **state.timings_ms)
-    return {"task_id": task_id, "event": outcome.model_dump(mode="json", exclude_none=True)}
 
 
 async def _run(
@@ -148,7 +149,7 @@ async def _save(
     try:
         outcome = await deps.conversation.save_messages(action, req.conversation_id, turn)
     except BaseException:
-        deps.kept.history_saved(action.tenant_id, req.conversation_id, history, turn, {})  # unknown: forget it
+        deps.kept.history_saved(action.tenant_id, req.conversation_id, history, turn, None)  # unknown: forget it
         raise
     deps.kept.history_saved(action.tenant_id, req.conversation_id, history, turn, outcome)
 
@@ -165,7 +166,7 @@ async def _save_question_anyway(
 
 async def _config_and_history(
     action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps
-) -> tuple[TurnAgent, TurnHistory]:
+) -> tuple[AgentConfig, TurnHistory]:
     """The agent's config (current every turn: edits and deactivation apply at once) and the conversation's
     history: each this replica's kept copy while its object is unchanged (services.kept: checked against the
     stamps the turn came with), else asked of the management or conversation service."""
@@ -182,7 +183,7 @@ async def _config_and_history(
 
 async def _ask_config_and_history(
     action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps, kept_history: TurnHistory | None
-) -> tuple[TurnAgent, TurnHistory]:
+) -> tuple[AgentConfig, TurnHistory]:
     """The config from the management service. The history depends on the agent's limits, so it is looked up
     at the same time with the limits this agent had last time (they rarely change), and again only when they
     did."""
@@ -203,11 +204,11 @@ async def _ask_config_and_history(
     return agent, await _history(action, req, deps, limits, kept_history)
 
 
-def _limits(agent: TurnAgent) -> tuple[int, int]:
+def _limits(agent: AgentConfig) -> tuple[int, int]:
     return agent.max_history_messages, agent.memory.max_tokens
 
 
-def _check_active(agent: TurnAgent) -> None:
+def _check_active(agent: AgentConfig) -> None:
     if not agent.is_active:
         raise ForbiddenError(f"agent {agent.id} is not active", code="agent_inactive")
 
@@ -228,7 +229,7 @@ async def _history(
 async def _retrieve(
     action: DomainAction,
     req: ChatRunRequest,
-    agent: TurnAgent,
+    agent: AgentConfig,
     history: TurnHistory,
     question_id: str,
     deps: ExecutionDeps,
@@ -257,7 +258,7 @@ async def _retrieve(
 async def _answer(
     action: DomainAction,
     req: ChatRunRequest,
-    agent: TurnAgent,
+    agent: AgentConfig,
     history: TurnHistory,
     question_id: str,
     sources: list[SearchHit] | None,
@@ -314,22 +315,25 @@ async def _answer(
 
 async def _generate(
     action: DomainAction,
-    agent: TurnAgent,
+    agent: AgentConfig,
     streaming: Coroutine[Any, Any, None],
     events: TurnEvents,
     state: TurnState,
 ) -> MessageEnd | ChatError:
     """`streaming` run to its end: finished, cancelled (partial answer) or past the turn's time limit."""
     task_id = events.task_id
-    # the tier's timeout, or less when the orchestrator's deadline (its own cap) comes first
+    # the turn's deadline is the orchestrator's (the tier's timeout from the turn's start); without one (a direct
+    # caller), the agent's tier timeout from now
     limit_s = float(agent.timeout_s)
+    deadline = action.deadline or utc_now() + timedelta(seconds=limit_s)
     if action.deadline is not None:
-        limit_s = max(0.0, min(limit_s, (action.deadline - utc_now()).total_seconds()))
+        limit_s = (action.deadline - action.timestamp).total_seconds()
     runner = asyncio.create_task(streaming)
     cancelled = asyncio.create_task(events.cancelled.wait())
     try:
         with state.timed("generation_ms"):
-            done, _ = await asyncio.wait({runner, cancelled}, timeout=limit_s, return_when="FIRST_COMPLETED")
+            remaining_s = max(0.0, (deadline - utc_now()).total_seconds())
+            done, _ = await asyncio.wait({runner, cancelled}, timeout=remaining_s, return_when="FIRST_COMPLETED")
     finally:
         cancelled.cancel()
         if not runner.done():
@@ -345,10 +349,7 @@ async def _generate(
         )
     if state.streamed and not state.usage.completion_tokens:  # what was generated still counts
         state.usage += await _usage(state.count, None, "".join(state.streamed))
-    kept = " The answer so far is kept, marked incomplete." if state.streamed else ""
-    return ChatError(
-        task_id=task_id, code="turn_timeout", message=f"The answer took longer than the {limit_s:.0f} s limit.{kept}"
-    )
+    return turn_timeout(task_id, limit_s, kept=bool(state.streamed))
 
 
 def _to_langchain(history: TurnHistory, skip_id: str) -> list[BaseMessage]:

@@ -13,13 +13,13 @@ stamp); then the owner is asked again.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from cachetools import LRUCache
 from redis.asyncio import Redis
 
 from agent_execution_service.clients.conversation_client import TurnHistory
-from agent_execution_service.models.agents import TurnAgent
+from common.contracts.conversation import SavedMessages
+from common.contracts.management import AgentConfig
 from common.messaging.queue_manager import QueueManager
 from common.models.conversations import TurnMessage, history_window
 from common.stamps import TurnStamps, read_turn_stamps
@@ -32,12 +32,12 @@ class Kept:
     def __init__(self, redis: Redis, queues: QueueManager):
         self.redis = redis
         self.queues = queues
-        self._agents: LRUCache[tuple[str, str, str], TurnAgent] = LRUCache(maxsize=KEPT_AGENTS)
+        self._agents: LRUCache[tuple[str, str, str], AgentConfig] = LRUCache(maxsize=KEPT_AGENTS)
         self._histories: LRUCache[tuple[str, str], TurnHistory] = LRUCache(maxsize=KEPT_CONVERSATIONS)
 
     async def current(
         self, tenant_id: str, tier: str, agent_id: str, conversation_id: str, stamps: TurnStamps | None = None
-    ) -> tuple[TurnAgent | None, TurnHistory | None]:
+    ) -> tuple[AgentConfig | None, TurnHistory | None]:
         """The kept agent config and history that are still current (each None otherwise): checked against
         `stamps` when the turn came with them, else against the stamps in Redis (one round trip)."""
         agent = self._agents.get((tenant_id, tier, agent_id))
@@ -53,7 +53,7 @@ class Kept:
             history if _unchanged(history, stamps.history) else None,
         )
 
-    def agent_read(self, tenant_id: str, tier: str, agent: TurnAgent) -> None:
+    def agent_read(self, tenant_id: str, tier: str, agent: AgentConfig) -> None:
         self._agents[(tenant_id, tier, agent.id)] = agent
 
     def history_saved(
@@ -62,12 +62,12 @@ class Kept:
         conversation_id: str,
         read: TurnHistory,
         messages: Sequence[TurnMessage],
-        outcome: dict[str, Any],
+        outcome: SavedMessages | None,
     ) -> None:
         """After a save: keep `read` plus `messages` when nothing else changed the conversation in between
         (the stamp the save replaced is the one `read` came with); otherwise forget the conversation."""
         key = (tenant_id, conversation_id)
-        if not outcome.get("stored") or read.stamp is None or outcome.get("replaced_stamp") != read.stamp:
+        if outcome is None or not outcome.stored or read.stamp is None or outcome.replaced_stamp != read.stamp:
             self._histories.pop(key, None)
             return
         present = {message["message_id"] for message in read.messages}
@@ -79,8 +79,8 @@ class Kept:
         window = history_window(reversed([*read.messages, *added]), *read.limits, lambda m: m["tokens"])
         ids = [message["message_id"] for message in window]
         converted = {message_id: read.converted[message_id] for message_id in ids if message_id in read.converted}
-        self._histories[key] = TurnHistory(tuple(window), read.limits, outcome["stamp"], converted)
+        self._histories[key] = TurnHistory(tuple(window), read.limits, outcome.stamp, converted)
 
 
-def _unchanged(copy: TurnAgent | TurnHistory | None, stamp: str | None) -> bool:
+def _unchanged(copy: AgentConfig | TurnHistory | None, stamp: str | None) -> bool:
     return copy is not None and copy.stamp is not None and copy.stamp == stamp

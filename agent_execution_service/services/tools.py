@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -89,7 +89,7 @@ def knowledge_tool(
 
 
 def build_tools(
-    names: list[str],
+    names: Sequence[str],
     *,
     query_client: QueryClient,
     action: DomainAction,

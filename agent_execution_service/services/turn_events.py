@@ -14,6 +14,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from common.contracts.orchestrator import ChatEventCallback
 from common.handlers.callback_handlers import CallbackSenderHandler
 from common.log import get_logger
 from common.messaging.queue_manager import QueueManager
@@ -101,13 +102,8 @@ class TurnEvents:
             try:
                 async with self.sender.redis.pipeline(transaction=False) as pipe:
                     for n, event in enumerate(events, start=self._sent + 1):
-                        data = {
-                            "task_id": self.task_id,
-                            "event": event.model_dump(mode="json", exclude_none=True),
-                            "attempt": self.attempt,
-                            "n": n,
-                        }
-                        self.sender.queue_callback(pipe, self.action, data)
+                        callback = ChatEventCallback(task_id=self.task_id, event=event, attempt=self.attempt, n=n)
+                        self.sender.queue_callback(pipe, self.action, callback)
                     pipe.exists(self.cancel_key)
                     replies = await pipe.execute()
             except BaseException:

@@ -3,11 +3,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from agent_management_service.clients.ingestion_client import IngestionClient
-from agent_management_service.models.agents import AgentCreate, AgentOut, AgentUpdate, FromTemplate
+from agent_management_service.models.agents import AgentCreate, AgentUpdate, FromTemplate
 from agent_management_service.services import agents
 from agent_management_service.services.agent_config import invalidate_agent_config
 from agent_management_service.services.templates import TEMPLATES
 from common.auth import CurrentTenant
+from common.contracts.management import AgentOut
 from common.errors import NotFoundError
 from common.models.pagination import Page
 from common.service import AppDeps as Deps

@@ -1,8 +1,8 @@
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from agent_management_service.models.agents import ModelProvider
 from common.auth import CurrentTenant
+from common.contracts.management import ModelProvider
 from common.tier_limits import limits_for
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])

@@ -1,5 +1,7 @@
 from common.auth import TenantIdentity
 from common.clients.base_redis_client import BaseRedisClient
+from common.contracts import ingestion
+from common.contracts.ingestion import VerifyCollections
 from common.errors import ValidationError
 
 
@@ -8,14 +10,12 @@ class IngestionClient(BaseRedisClient):
         """ValidationError naming the ids that are not collections of this tenant (the ingestion service owns them)."""
         if not collection_ids:
             return
-        action = self.new_action(
-            "ingestion.collection.verify",
-            tenant_id=tenant.tenant_id,
-            tenant_tier=tenant.tier,
-            data={"collection_ids": collection_ids},
+        request = VerifyCollections(collection_ids=collection_ids)
+        reply = await self.call(
+            ingestion.VERIFY_COLLECTIONS, request, tenant_id=tenant.tenant_id, tenant_tier=tenant.tier
         )
-        missing = (await self.call(action, timeout=10))["missing"]
-        if missing:
+        if reply.missing:
+            missing = reply.missing
             raise ValidationError(
                 f"unknown collection(s): {', '.join(missing)}", code="unknown_collection", details={"missing": missing}
             )

@@ -1,6 +1,7 @@
-from agent_management_service.models.agents import AgentConfig, AgentOut, GetConfigRequest, ListAgentsRequest
 from agent_management_service.services.agent_config import load_agent_config
 from agent_management_service.services.agents import list_agents
+from common.contracts import management
+from common.contracts.management import AgentConfig, AgentOut, GetConfigRequest, ListAgentsRequest
 from common.models.actions import DomainAction
 from common.models.pagination import Page
 from common.service import ServiceDeps
@@ -10,7 +11,7 @@ from common.workers.router import ActionRouter
 router: ActionRouter[ServiceDeps] = ActionRouter()
 
 
-@router.handle("management.agent.get_config", GetConfigRequest)
+@router.handle(management.GET_AGENT_CONFIG)
 async def get_config(action: DomainAction, req: GetConfigRequest, deps: ServiceDeps) -> AgentConfig:
     stamp = await stamp_for_read(deps.redis, agent_stamp_key(deps.queues, action.tenant_id, req.agent_id))
     config = await load_agent_config(
@@ -19,6 +20,6 @@ async def get_config(action: DomainAction, req: GetConfigRequest, deps: ServiceD
     return config.model_copy(update={"stamp": stamp})
 
 
-@router.handle("management.agent.list", ListAgentsRequest)
+@router.handle(management.LIST_AGENTS)
 async def list_(action: DomainAction, req: ListAgentsRequest, deps: ServiceDeps) -> Page[AgentOut]:
     return await list_agents(deps.engine, action.tenant_id, req.limit, req.offset)

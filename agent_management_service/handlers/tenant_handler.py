@@ -1,7 +1,13 @@
-from agent_management_service.models.end_users import ResolvedEndUserToken, ResolveEndUserTokenRequest
-from agent_management_service.models.tenants import ResolvedTenant, ResolveKeyRequest, ResolveTenantRequest
 from agent_management_service.services import end_users
 from agent_management_service.services.tenants import resolve_key, resolve_tenant
+from common.contracts import management
+from common.contracts.management import (
+    ResolvedEndUserToken,
+    ResolvedTenant,
+    ResolveEndUserTokenRequest,
+    ResolveKeyRequest,
+    ResolveTenantRequest,
+)
 from common.models.actions import DomainAction
 from common.service import ServiceDeps
 from common.workers.router import ActionRouter
@@ -9,17 +15,17 @@ from common.workers.router import ActionRouter
 router: ActionRouter[ServiceDeps] = ActionRouter()
 
 
-@router.handle("management.tenant.resolve_key", ResolveKeyRequest)
+@router.handle(management.RESOLVE_KEY)
 async def resolve(action: DomainAction, req: ResolveKeyRequest, deps: ServiceDeps) -> ResolvedTenant:
     return await resolve_key(deps.engine, req.key_hash)
 
 
-@router.handle("management.tenant.resolve", ResolveTenantRequest)
+@router.handle(management.RESOLVE_TENANT)
 async def resolve_by_id(action: DomainAction, req: ResolveTenantRequest, deps: ServiceDeps) -> ResolvedTenant:
     return await resolve_tenant(deps.engine, req.tenant_id)
 
 
-@router.handle("management.tenant.resolve_end_user_token", ResolveEndUserTokenRequest)
+@router.handle(management.RESOLVE_END_USER_TOKEN)
 async def resolve_end_user_token(
     action: DomainAction, req: ResolveEndUserTokenRequest, deps: ServiceDeps
 ) -> ResolvedEndUserToken:

@@ -40,18 +40,3 @@ class EndUserTokenOut(BaseModel):
 class EndUserTokenCreated(EndUserTokenOut):
     token: str = Field(description="shown once; only its hash is stored. Hand it to the end user's browser")
     tenant_id: str = Field(description="the widget's `data-tenant`")
-
-
-class ResolveEndUserTokenRequest(BaseModel):
-    """Only the token's SHA-256 crosses Redis."""
-
-    token_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
-
-
-class ResolvedEndUserToken(BaseModel):
-    tenant_id: str
-    token_id: str
-    agent_id: str
-    end_user_id: str
-    expires_at: float  # epoch seconds
-    request_budget: int | None

@@ -3,7 +3,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
-from common.auth import KeyScope
+from common.contracts.management import KeyScope
 from common.models.tiers import Tier
 from common.tier_limits import limits_for
 
@@ -64,24 +64,6 @@ class ApiKeyOut(BaseModel):
 
 class ApiKeyCreated(ApiKeyOut):
     api_key: str = Field(description="shown once; only its hash is stored")
-
-
-class ResolveKeyRequest(BaseModel):
-    """Only the key's SHA-256 crosses Redis: nothing in a stream could be used to authenticate."""
-
-    key_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
-
-
-class ResolveTenantRequest(BaseModel):
-    tenant_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,36}$")
-
-
-class ResolvedTenant(BaseModel):
-    tenant_id: str
-    tier: Tier
-    allowed_origins: list[str] = Field(default_factory=list)
-    scopes: list[str] = Field(default_factory=lambda: [KeyScope.ADMIN.value])
-    expires_at: float | None = None  # epoch seconds, for a key that ends
 
 
 # a web origin as browsers send it: scheme, host, optional port; no path, no trailing slash

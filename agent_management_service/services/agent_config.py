@@ -6,8 +6,8 @@ from __future__ import annotations
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agent_management_service.models.agents import AgentConfig
 from agent_management_service.services.agents import get_agent
+from common.contracts.management import AgentConfig
 from common.messaging.queue_manager import QueueManager
 from common.models.tiers import Tier
 from common.stamps import agent_stamp_key, restamp

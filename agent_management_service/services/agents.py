@@ -8,9 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from agent_management_service.models.agents import AgentCreate, AgentOut, AgentUpdate
+from agent_management_service.models.agents import AgentCreate, AgentUpdate
 from agent_management_service.models.tables import agents
 from common.auth import TenantIdentity
+from common.contracts.management import AgentOut
 from common.errors import NotFoundError, QuotaExceededError
 from common.models.pagination import Page
 from common.policy import check_model_allowed

@@ -14,12 +14,12 @@ from agent_management_service.models.end_users import (
     EndUserTokenCreate,
     EndUserTokenCreated,
     EndUserTokenOut,
-    ResolvedEndUserToken,
 )
 from agent_management_service.models.tables import end_user_tokens, tenants
 from agent_management_service.services.agents import get_agent
 from agent_management_service.services.tenants import revoke_credential
 from common.auth import END_USER_TOKEN_PREFIX, hash_api_key
+from common.contracts.management import ResolvedEndUserToken
 from common.errors import NotFoundError, UnauthorizedError
 from common.models.actions import utc_now
 

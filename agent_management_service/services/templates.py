@@ -1,6 +1,7 @@
 """Built-in agent templates: a good starting point for the most common uses."""
 
-from agent_management_service.models.agents import AgentCreate, AgentTool, MemoryConfig, Template
+from agent_management_service.models.agents import AgentCreate, Template
+from common.contracts.management import AgentTool, MemoryConfig
 
 TEMPLATES: dict[str, Template] = {
     template.id: template

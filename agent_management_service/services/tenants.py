@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent_management_service.models.tables import api_keys, tenants
-from agent_management_service.models.tenants import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, ResolvedTenant, TenantOut
+from agent_management_service.models.tenants import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, TenantOut
 from common.auth import API_KEY_PREFIX, hash_api_key
+from common.contracts.management import ResolvedTenant
 from common.errors import NotFoundError, UnauthorizedError
 from common.models.actions import utc_now
 from common.models.tiers import Tier

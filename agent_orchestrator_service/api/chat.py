@@ -1,4 +1,4 @@
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, WebSocket, status
 
@@ -14,7 +14,9 @@ from common.auth import (
     require_chat_scope,
     socket_credential,
 )
+from common.contracts.management import AgentOut
 from common.errors import NoobleError
+from common.models.pagination import Page
 
 router = APIRouter(tags=["chat"])
 
@@ -81,7 +83,7 @@ async def close_session(session_id: str, tenant: CurrentCaller, request: Request
 
 
 @router.get("/api/v1/chat/agents")
-async def list_agents(tenant: CurrentTenant, request: Request) -> dict[str, Any]:
+async def list_agents(tenant: CurrentTenant, request: Request) -> Page[AgentOut]:
     """List the tenant's agents for a chat client.
 
     The same list as the management service's, through the orchestrator (one origin for browsers)."""

@@ -17,7 +17,7 @@ from common.errors import ForbiddenError, NotFoundError
 from common.log import get_logger
 from common.messaging.redis_manager import RedisManager
 from common.models.actions import new_id
-from common.models.chat import TERMINAL_EVENTS, ChatError, MessageStart
+from common.models.chat import TERMINAL_EVENTS, ChatError, MessageStart, turn_timeout
 from common.policy import TenantRateLimiter, tier_windows
 from common.service import ServiceDeps
 from common.stamps import TurnStamps, read_turn_stamps
@@ -49,7 +49,6 @@ class ChatService:
         self.conversation = ConversationClient(redis, settings, ORIGIN)
         self.instance_id = settings.instance_id or f"{socket.gethostname()}-{os.getpid()}"
         self.callback_queue = deps.queues.callback_queue(ORIGIN, self.instance_id)
-        self._timers: dict[str, asyncio.Task[None]] = {}  # turn timeout backstops, by task id
 
     async def open_session(
         self, tenant: TenantIdentity, agent_id: str, conversation_id: str | None, end_user_id: str | None
@@ -63,7 +62,7 @@ class ChatService:
                 raise ForbiddenError("an end-user token chats as its own end user only", code="end_user_mismatch")
         end_user_id = end_user_id or tenant.end_user_id
         config = await self.management.agent_config(tenant.tenant_id, tenant.tier.value, agent_id)  # 404 if foreign
-        if not config.get("is_active", True):
+        if not config.is_active:
             raise ForbiddenError(f"agent {agent_id} is not active", code="agent_inactive")
         if conversation_id and tenant.end_user:
             owner = await self.conversation.owner(tenant.tenant_id, tenant.tier.value, conversation_id)
@@ -151,6 +150,7 @@ class ChatService:
                 task_id,
                 MessageStart(task_id=task_id, client_message_id=client_message_id, content=content),
                 max_seconds=timeout_s + self.settings.turn_grace_s,
+                timeout_event=turn_timeout(task_id, timeout_s, kept=False),
             )
         finally:
             await asyncio.wait([stamps])  # not cancelled: a GET cut mid-reply costs its connection
@@ -174,8 +174,6 @@ class ChatService:
         except Exception as exc:
             log.error("turn_not_sent", task_id=task_id, exc_info=exc)
             await self.end_turn(session, task_id, ChatError(code="unavailable", message="could not start the turn"))
-            return None
-        self._watch(session, task_id, timeout_s + self.settings.turn_grace_s)
         return None
 
     async def _turn_stamps(self, session: Session) -> TurnStamps | None:
@@ -213,37 +211,9 @@ class ChatService:
         """An event of a running turn, from the execution service (a replayed one is logged once)."""
         terminal = event.type in TERMINAL_EVENTS
         await self.store.task_event(session_id, task_id, event, terminal=terminal, attempt=attempt, n=n)
-        if terminal and (timer := self._timers.pop(task_id, None)):
-            timer.cancel()
-
-    async def enforce_turn_timeout(self, session_id: str) -> None:
-        """End the session's turn with `turn_timeout` if it is past its time (whichever replica notices first)."""
-        current = await self.store.get(session_id)
-        if current and current.active_task and not current.turn_running():
-            task_id = current.active_task
-            error = ChatError(code="turn_timeout", message="no answer in time", task_id=task_id)
-            if await self.store.expire_turn(session_id, task_id, error):
-                await self.execution.cancel(
-                    tenant_id=current.tenant_id, tier=current.tier, session_id=session_id, task_id=task_id
-                )
 
     async def end_turn(self, session: Session, task_id: str, error: ChatError) -> bool:
         return await self.store.task_event(session.session_id, task_id, error, terminal=True) > 0
-
-    def _watch(self, session: Session, task_id: str, seconds: float) -> None:
-        """Backstop: a turn with no terminal event in time ends with `turn_timeout` and is cancelled."""
-
-        async def expire() -> None:
-            await asyncio.sleep(seconds)
-            error = ChatError(code="turn_timeout", message=f"no answer within {seconds:g} s", task_id=task_id)
-            if await self.end_turn(session, task_id, error):
-                await self.execution.cancel(
-                    tenant_id=session.tenant_id, tier=session.tier, session_id=session.session_id, task_id=task_id
-                )
-
-        timer = asyncio.create_task(expire())
-        self._timers[task_id] = timer
-        timer.add_done_callback(lambda _: self._timers.pop(task_id, None))
 
     def claim_socket(self) -> bool:
         """Room for one more socket on this replica? (`release_socket` when it closes.)"""
@@ -256,10 +226,6 @@ class ChatService:
         self.open_sockets -= 1
 
     async def close(self) -> None:
-        timers = list(self._timers.values())
-        for timer in timers:
-            timer.cancel()
-        await asyncio.gather(*timers, return_exceptions=True)
         await self._readers.close()
 
 

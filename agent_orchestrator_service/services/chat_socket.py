@@ -156,8 +156,6 @@ class ChatSocket:
             except REDIS_DOWN as exc:
                 await backoff.wait(exc, session_id=self.session.session_id)
                 continue
-            if not events:  # quiet: a turn whose replica died must still end, on time
-                await self.chat.enforce_turn_timeout(self.session.session_id)
             for event in events:
                 await self.websocket.send_text(event.json)
                 after_seq = event.seq

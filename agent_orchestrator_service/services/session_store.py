@@ -9,6 +9,7 @@ with one XREAD. Sockets only ever read the log, never get events pushed directly
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -37,22 +38,31 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
     + "return seq"
 )
 
-# ARGV 4-7: task_id, now_ms, active_until_ms, session ttl. 0 = a turn is running, -1 = no session.
-# Starting a turn also renews the session's TTL.
-_BEGIN_TURN = (
-    """
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local active = redis.call('HGET', KEYS[1], 'active_task')
-local active_until = tonumber(redis.call('HGET', KEYS[1], 'active_until') or '0')
-if active and active_until > tonumber(ARGV[5]) then return 0 end
-if active then  -- the previous turn outlived its time with no end (e.g. its replica died): end it first
+# A turn past its deadline with no end: its timeout event (stored as it began) is logged and the turn ends.
+# The one way a turn times out on this side, for the deadline sweeper and for a turn starting after it.
+_END_OVERDUE = """
+local function end_overdue(now_ms, maxlen, log_ttl)
+  if tonumber(redis.call('HGET', KEYS[1], 'active_until') or '0') > now_ms then return 0 end
   local ended = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-  local timeout = cjson.encode({type = 'error', code = 'turn_timeout', task_id = active,
-                                message = 'the previous reply did not finish in time'})
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '0-' .. ended, 'e', timeout)
+  local event = redis.call('HGET', KEYS[1], 'on_timeout') or cjson.encode({type = 'error', code = 'turn_timeout',
+    task_id = redis.call('HGET', KEYS[1], 'active_task'), message = 'The answer took longer than its time limit.'})
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '0-' .. ended, 'e', event)
+  redis.call('EXPIRE', KEYS[2], log_ttl)
+  redis.call('HDEL', KEYS[1], 'active_task', 'active_until', 'on_timeout', 'ev_attempt', 'ev_n')
+  return ended
 end
+"""
+
+# ARGV 4-8: task_id, now_ms, active_until_ms, session ttl, timeout event. 0 = a turn is running, -1 = no
+# session. Starting a turn also renews the session's TTL.
+_BEGIN_TURN = (
+    _END_OVERDUE
+    + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local running = redis.call('HEXISTS', KEYS[1], 'active_task') == 1
+if running and end_overdue(tonumber(ARGV[5]), ARGV[2], ARGV[3]) == 0 then return 0 end
 redis.call('HDEL', KEYS[1], 'ev_attempt', 'ev_n')
-redis.call('HSET', KEYS[1], 'active_task', ARGV[4], 'active_until', ARGV[6])
+redis.call('HSET', KEYS[1], 'active_task', ARGV[4], 'active_until', ARGV[6], 'on_timeout', ARGV[8])
 redis.call('EXPIRE', KEYS[1], ARGV[7])
 """
     + _LOG_EVENT
@@ -80,21 +90,19 @@ end
 """
     + _LOG_EVENT
     + """
-if ARGV[5] == '1' then redis.call('HDEL', KEYS[1], 'active_task', 'active_until', 'ev_attempt', 'ev_n') end
+if ARGV[5] == '1' then
+  redis.call('HDEL', KEYS[1], 'active_task', 'active_until', 'on_timeout', 'ev_attempt', 'ev_n')
+end
 return seq
 """
 )
 
-# ARGV 4-5: task_id, now_ms. Ends the running turn `task_id` with the event if its time is up.
+# ARGV 1-4: maxlen, log ttl, task_id, now_ms. Ends the running turn `task_id` if its time is up (its seq, else 0).
 _EXPIRE_TURN = (
-    """
-if redis.call('HGET', KEYS[1], 'active_task') ~= ARGV[4] then return 0 end
-if tonumber(redis.call('HGET', KEYS[1], 'active_until') or '0') > tonumber(ARGV[5]) then return 0 end
-"""
-    + _LOG_EVENT
+    _END_OVERDUE
     + """
-redis.call('HDEL', KEYS[1], 'active_task', 'active_until', 'ev_attempt', 'ev_n')
-return seq
+if redis.call('HGET', KEYS[1], 'active_task') ~= ARGV[3] then return 0 end
+return end_overdue(tonumber(ARGV[4]), ARGV[1], ARGV[2])
 """
 )
 
@@ -142,6 +150,7 @@ class SessionStore:
         self._begin_turn = redis.register_script(_BEGIN_TURN)
         self._task_event = redis.register_script(_TASK_EVENT)
         self._expire_turn = redis.register_script(_EXPIRE_TURN)
+        self.deadlines = queues.state_key("orchestrator", "turn_deadlines")  # running turns by deadline (ms)
 
     def _keys(self, session_id: str) -> list[str]:
         return list(self.queues.session_keys(session_id))
@@ -186,14 +195,24 @@ class SessionStore:
         """Append a session-level event; returns its seq (0 when the session is gone)."""
         return int(await self._append(keys=self._keys(session_id), args=[*self._event_args(event)]))
 
-    async def begin_turn(self, session_id: str, task_id: str, start_event: BaseModel, max_seconds: float) -> int:
-        """Marks `task_id` as the running turn, logs `start_event` and renews the session's TTL.
+    async def begin_turn(
+        self, session_id: str, task_id: str, start_event: BaseModel, max_seconds: float, timeout_event: BaseModel
+    ) -> int:
+        """Marks `task_id` as the running turn until `max_seconds` from now (indexed for the deadline sweeper;
+        `timeout_event` is what ends it then), logs `start_event` and renews the session's TTL. A previous turn
+        past its deadline is ended first.
 
         Returns the event's seq, 0 when a turn is running, -1 when the session is gone."""
         now_ms = int(time.time() * 1000)
-        args: list[str | int] = [*self._event_args(start_event), task_id, now_ms, now_ms + int(max_seconds * 1000)]
-        args.append(self.ttl_s)
-        return int(await self._begin_turn(keys=self._keys(session_id), args=args))
+        until_ms = now_ms + int(max_seconds * 1000)
+        args: list[str | int] = [*self._event_args(start_event), task_id, now_ms, until_ms, self.ttl_s]
+        args.append(timeout_event.model_dump_json(exclude_none=True))
+        # side by side (the index is in another cluster slot); a refused turn's entry is dropped by the sweeper
+        started, _ = await asyncio.gather(
+            self._begin_turn(keys=self._keys(session_id), args=args),
+            self.redis.zadd(self.deadlines, {_deadline_member(session_id, task_id): until_ms}),
+        )
+        return int(started)
 
     async def task_event(
         self, session_id: str, task_id: str, event: BaseModel, *, terminal: bool, attempt: int = 0, n: int = 0
@@ -202,12 +221,30 @@ class SessionStore:
         not running or the event was already logged."""
         restart = TurnRestart(task_id=task_id).model_dump_json()
         args: list[str | int] = [*self._event_args(event), task_id, "1" if terminal else "0", attempt, n, restart]
-        return int(await self._task_event(keys=self._keys(session_id), args=args))
+        if not terminal:
+            return int(await self._task_event(keys=self._keys(session_id), args=args))
+        logged, _ = await asyncio.gather(
+            self._task_event(keys=self._keys(session_id), args=args),
+            self.redis.zrem(self.deadlines, _deadline_member(session_id, task_id)),
+        )
+        return int(logged)
 
-    async def expire_turn(self, session_id: str, task_id: str, event: BaseModel) -> int:
-        """Ends turn `task_id` with `event` if it is still running past its time; 0 otherwise."""
-        args: list[str | int] = [*self._event_args(event), task_id, int(time.time() * 1000)]
-        return int(await self._expire_turn(keys=self._keys(session_id), args=args))
+    async def overdue_turns(self, now_ms: int, limit: int = 100) -> list[tuple[str, str]]:
+        """(session id, task id) of turns whose deadline passed, earliest first."""
+        members = await self.redis.zrangebyscore(self.deadlines, "-inf", now_ms, start=0, num=limit)
+        return [_parse_deadline_member(member) for member in members]
+
+    async def next_deadline_ms(self) -> int | None:
+        first = await self.redis.zrange(self.deadlines, 0, 0, withscores=True)
+        return int(first[0][1]) if first else None
+
+    async def expire_turn(self, session_id: str, task_id: str, now_ms: int) -> int:
+        """Ends turn `task_id` with the timeout event it began with if it is still running past its deadline
+        (its seq; 0 otherwise), and drops it from the deadline index either way."""
+        args: list[str | int] = [self.log_maxlen, self.log_ttl_s, task_id, now_ms]
+        ended = await self._expire_turn(keys=self._keys(session_id), args=args)
+        await self.redis.zrem(self.deadlines, _deadline_member(session_id, task_id))
+        return int(ended)
 
     def _event_args(self, event: BaseModel) -> tuple[str, int, int]:
         return event.model_dump_json(exclude_none=True), self.log_maxlen, self.log_ttl_s
@@ -226,6 +263,15 @@ class SessionStore:
                 seq = int(entry_id.split("-")[1])
                 events.append(LoggedEvent(seq, with_seq(seq, fields["e"])))
         return events
+
+
+def _deadline_member(session_id: str, task_id: str) -> str:
+    return f"{session_id} {task_id}"
+
+
+def _parse_deadline_member(member: str) -> tuple[str, str]:
+    session_id, _, task_id = member.partition(" ")
+    return session_id, task_id
 
 
 def with_seq(seq: int, event_json: str) -> str:

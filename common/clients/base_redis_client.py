@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from common.clients.action_writer import StreamEntry, action_writer
 from common.clients.reply_listener import reply_listener
+from common.contracts.contract import Contract, Rep, Req
 from common.errors import ActionTimeoutError, NoobleError
 from common.messaging.codec import encode
 from common.messaging.queue_manager import QueueManager
@@ -36,6 +37,7 @@ class BaseRedisClient:
         data: dict[str, Any] | None = None,
         **fields: Any,
     ) -> DomainAction:
+        """A raw action (the messaging layer's own tests and benches); services send contracts' actions."""
         return DomainAction(
             action_type=action_type,
             tenant_id=tenant_id,
@@ -45,16 +47,51 @@ class BaseRedisClient:
             **fields,
         )
 
-    def follow_up(self, parent: DomainAction, action_type: str, data: dict[str, Any], **fields: Any) -> DomainAction:
-        """An action made on behalf of `parent`: same tenant, tier, session, task, agent and trace."""
-        context = parent.model_dump(include={"session_id", "task_id", "user_id", "agent_id", "trace_id"})
+    def action(
+        self,
+        contract: Contract[Req, Any],
+        request: Req,
+        *,
+        parent: DomainAction | None = None,
+        tenant_id: str | None = None,
+        tenant_tier: Tier | str | None = None,
+        **fields: Any,
+    ) -> DomainAction:
+        """`contract`'s action carrying `request`: on behalf of `parent` (same tenant, tier, session, task, agent,
+        user and trace) or of `tenant_id`; `fields` set other envelope fields (session_id, task_id...)."""
+        if not isinstance(request, contract.request):
+            raise TypeError(f"{contract.action_type} takes a {contract.request.__name__}")
+        if parent is not None:
+            context = parent.model_dump(include={"session_id", "task_id", "user_id", "agent_id", "trace_id"})
+            fields = context | fields
+            tenant_id, tenant_tier = parent.tenant_id, parent.tenant_tier
+        if tenant_id is None:
+            raise TypeError("an action needs a parent or a tenant_id")
         return self.new_action(
-            action_type,
-            tenant_id=parent.tenant_id,
-            tenant_tier=parent.tenant_tier,
-            data=data,
-            **(context | fields),
+            contract.action_type,
+            tenant_id=tenant_id,
+            tenant_tier=tenant_tier or Tier.FREE,
+            data=request.model_dump(mode="json", exclude_defaults=True),
+            **fields,
         )
+
+    async def call(
+        self, contract: Contract[Req, Rep], request: Req, *, timeout: float | None = None, **address: Any
+    ) -> Rep:
+        """Pseudo-sync: the reply as the contract's reply model, or the reply's error raised as a NoobleError.
+        `address`: `parent=` or `tenant_id=`/`tenant_tier=`, as for `action`."""
+        action = self.action(contract, request, **address)
+        return contract.parse_reply(await self.call_action(action, timeout or contract.timeout_s))
+
+    async def send(self, contract: Contract[Req, None], request: Req, **address: Any) -> str:
+        """Fire and forget; returns the stream entry id."""
+        return await self.send_action_async(self.action(contract, request, **address))
+
+    async def stream(self, contract: Contract[Req, None], request: Req, *, callback_queue: str, **address: Any) -> str:
+        """A streamed action: its callbacks (`contract.callback`) come to `callback_queue`."""
+        assert contract.callback is not None, f"{contract.action_type} streams no callbacks"
+        action = self.action(contract, request, **address)
+        return await self.send_action_async_with_callback(action, contract.callback.action_type, callback_queue)
 
     async def _xadd(self, action: DomainAction) -> str:
         """XADD `action` to its domain's stream for its tier (sharing a pipeline with concurrent calls')."""
@@ -97,7 +134,7 @@ class BaseRedisClient:
         finally:
             listener.forget(correlation_id)
 
-    async def call(self, action: DomainAction, timeout: float | None = None) -> dict[str, Any]:
+    async def call_action(self, action: DomainAction, timeout: float | None = None) -> dict[str, Any]:
         """Pseudo-sync, returning the reply data or raising the reply's error as a NoobleError."""
         response = await self.send_action_pseudo_sync(action, timeout)
         if response.error is not None:

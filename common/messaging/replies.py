@@ -57,11 +57,14 @@ def queue_reply(
     reply_ttl_s: int,
     max_bytes: int,
 ) -> bool:
-    """Queue the reply (pseudo-sync) or the final callback of `action`. False when it wants none."""
+    """Queue the reply (pseudo-sync) or the failure callback of `action`. False when it wants none: a streamed
+    action (one with a callback type) whose handler succeeded has sent its callbacks itself."""
     target = action.callback_queue_name
     if not target or not queues.is_own_queue(target):
         return False
     if action.callback_action_type:
+        if error is None and data is None:
+            return False
         message: DomainAction | DomainActionResponse = build_callback(action, data, error, origin_service)
         ttl = CALLBACK_QUEUE_TTL_S
     elif error is not None:

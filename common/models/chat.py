@@ -87,6 +87,16 @@ class ChatError(_Event):
     retry_after: float | None = None
 
 
+def turn_timeout(task_id: str, limit_s: float, *, kept: bool) -> ChatError:
+    """The one way a turn ends past its time limit, whoever ends it: the execution service when its model is
+    still writing (`kept`: what streamed is saved, marked incomplete), or the orchestrator's deadline sweeper
+    when nothing answered at all (the turn's worker died or is stuck)."""
+    message = f"The answer took longer than the {limit_s:.0f} s limit."
+    if kept:
+        message += " The answer so far is kept, marked incomplete."
+    return ChatError(task_id=task_id, code="turn_timeout", message=message)
+
+
 class Pong(_Event):
     type: Literal["pong"] = "pong"
 
@@ -103,14 +113,3 @@ ChatEvent = Annotated[
     Field(discriminator="type"),
 ]
 TERMINAL_EVENTS = frozenset({"message_end", "error"})
-
-
-class ChatEventCallback(BaseModel):
-    """`orchestrator.chat.event` data: one event of one task."""
-
-    task_id: str = Field(min_length=1, max_length=64)
-    event: ChatEvent
-    # Which run of the turn sent it (the execution action's delivery count) and its number within that run:
-    # the orchestrator logs each (attempt, n) once, drops older runs' events and tells the client of a re-run.
-    attempt: int = Field(0, ge=0, le=1_000)
-    n: int = Field(0, ge=0, le=10_000_000)

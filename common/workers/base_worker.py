@@ -16,7 +16,7 @@ import random
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic
 
 from pydantic import ValidationError as PydanticValidationError
 from redis.asyncio import Redis
@@ -36,7 +36,7 @@ from common.settings import CommonSettings
 from common.tasks import sleep_unless, supervised
 from common.tenancy import enter_tenant
 from common.workers.outbox import CommandBuffer, Outbox
-from common.workers.router import ActionRouter, result_to_dict
+from common.workers.router import ActionRouter, D, result_to_dict
 from common.workers.tier_scheduler import TierScheduler
 
 log = get_logger(__name__)
@@ -80,15 +80,15 @@ class InvalidMessage(Exception):
         self.action = action
 
 
-class BaseWorker:
+class BaseWorker(Generic[D]):
     def __init__(
         self,
         *,
         redis: Redis,
         settings: CommonSettings,
         domain: str,
-        router: ActionRouter,
-        deps: Any = None,
+        router: ActionRouter[D],
+        deps: D,
         service_name: str | None = None,
     ):
         self.redis = redis

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from typing import Generic
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -21,14 +22,14 @@ from common.messaging.queue_manager import QueueManager
 from common.messaging.redis_manager import MAX_BLOCK_S
 from common.settings import CommonSettings
 from common.tasks import supervised
-from common.workers.router import ActionRouter
+from common.workers.router import ActionRouter, D
 
 log = get_logger(__name__)
 BATCH = 100  # callbacks taken per round when the list is busy
 DEAD_LETTERS_KEPT = 10_000
 
 
-class CallbackConsumer:
+class CallbackConsumer(Generic[D]):
     def __init__(
         self,
         *,
@@ -36,8 +37,8 @@ class CallbackConsumer:
         settings: CommonSettings,
         queue: str,
         consumer: str,
-        router: ActionRouter,
-        deps: object = None,
+        router: ActionRouter[D],
+        deps: D,
     ):
         self.redis = redis
         self.settings = settings

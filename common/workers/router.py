@@ -1,4 +1,7 @@
-"""Registration of action handlers by action type: routing is a dict lookup, never if/elif."""
+"""Registration of action handlers by contract: routing is a dict lookup, never if/elif.
+
+A handler takes the action, its request model and the service's deps, and returns the contract's reply model
+(None for actions without a reply); `handle` ties all three types to the contract and to the router's deps."""
 
 from __future__ import annotations
 
@@ -8,67 +11,60 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from common.contracts.contract import Contract, Rep, Req
 from common.models.actions import DomainAction, ErrorDetail
 
-HandlerResult = BaseModel | dict[str, Any] | None
-Handler = Callable[[DomainAction, Any, Any], Awaitable[HandlerResult]]
+D = TypeVar("D")  # the service's deps (QueryDeps, IngestionDeps...) its handlers receive
+Handler = Callable[[DomainAction, Req, D], Awaitable[Rep]]  # Handler[request, deps, reply]
 # What "given up" means for an action's domain: run once when the action ends in failure for good (an error
 # no retry fixes, or its last delivery failed), e.g. an ingestion marks its document failed with the reason.
-FailureHandler = Callable[[DomainAction, ErrorDetail, Any], Awaitable[None]]
-H = TypeVar("H", bound=Callable[..., Awaitable[HandlerResult]])
-D = TypeVar("D")  # the service's deps (QueryDeps, IngestionDeps...) its handlers receive
+FailureHandler = Callable[[DomainAction, ErrorDetail, D], Awaitable[None]]
 
 
 @dataclass(frozen=True)
-class Route:
-    action_type: str
-    handler: Handler
-    payload_model: type[BaseModel] | None
-    on_failure: FailureHandler | None = None
+class Route(Generic[D]):
+    contract: Contract[Any, Any]
+    handler: Handler[Any, D, Any]
+    on_failure: FailureHandler[D] | None = None
 
-    def parse(self, data: dict[str, Any]) -> Any:
-        """Validate `data` against the registered model (raises pydantic.ValidationError)."""
-        return self.payload_model.model_validate(data) if self.payload_model else data
+    def parse(self, data: dict[str, Any]) -> BaseModel:
+        """Validate `data` against the contract's request model (raises pydantic.ValidationError)."""
+        return self.contract.request.model_validate(data)
 
 
 class ActionRouter(Generic[D]):
-    """`router: ActionRouter[QueryDeps] = ActionRouter()`; handlers keep their own signatures."""
+    """`router: ActionRouter[QueryDeps] = ActionRouter()`, then `@router.handle(query.SEARCH)`."""
 
     def __init__(self) -> None:
-        self._routes: dict[str, Route] = {}
+        self._routes: dict[str, Route[D]] = {}
 
     def handle(
-        self,
-        action_type: str,
-        payload_model: type[BaseModel] | None = None,
-        *,
-        on_failure: FailureHandler | None = None,
-    ) -> Callable[[H], H]:
-        """Decorator: `@router.handle("query.search", SearchRequest)`; keeps the handler's own signature."""
+        self, contract: Contract[Req, Rep], *, on_failure: FailureHandler[D] | None = None
+    ) -> Callable[[Handler[Req, D, Rep]], Handler[Req, D, Rep]]:
+        """Decorator: registers the handler of `contract`; mypy checks it against the contract's models."""
 
-        def register(handler: H) -> H:
-            self.add(action_type, handler, payload_model, on_failure=on_failure)
+        def register(handler: Handler[Req, D, Rep]) -> Handler[Req, D, Rep]:
+            self.add(contract, handler, on_failure=on_failure)
             return handler
 
         return register
 
     def add(
         self,
-        action_type: str,
-        handler: Handler,
-        payload_model: type[BaseModel] | None = None,
+        contract: Contract[Req, Rep],
+        handler: Handler[Req, D, Rep],
         *,
-        on_failure: FailureHandler | None = None,
+        on_failure: FailureHandler[D] | None = None,
     ) -> None:
-        if action_type in self._routes:
-            raise ValueError(f"handler for {action_type!r} already registered")
-        self._routes[action_type] = Route(action_type, handler, payload_model, on_failure)
+        if contract.action_type in self._routes:
+            raise ValueError(f"handler for {contract.action_type!r} already registered")
+        self._routes[contract.action_type] = Route(contract, handler, on_failure)
 
     def include(self, other: ActionRouter[D]) -> None:
         for route in other._routes.values():
-            self.add(route.action_type, route.handler, route.payload_model, on_failure=route.on_failure)
+            self.add(route.contract, route.handler, on_failure=route.on_failure)
 
-    def get(self, action_type: str) -> Route | None:
+    def get(self, action_type: str) -> Route[D] | None:
         return self._routes.get(action_type)
 
     @property
@@ -76,7 +72,5 @@ class ActionRouter(Generic[D]):
         return sorted(self._routes)
 
 
-def result_to_dict(result: HandlerResult) -> dict[str, Any] | None:
-    if isinstance(result, BaseModel):
-        return result.model_dump(mode="json")
-    return result
+def result_to_dict(result: BaseModel | None) -> dict[str, Any] | None:
+    return None if result is None else result.model_dump(mode="json")

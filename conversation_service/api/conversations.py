@@ -5,11 +5,11 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
 from common.auth import END_USER_ID_PATTERN, CurrentCaller, CurrentTenant, TenantIdentity
+from common.contracts.conversation import ConversationOut
 from common.models.pagination import Page
 from common.service import AppDeps
 from common.stamps import history_stamp_key, restamp
 from conversation_service.models.conversations import (
-    ConversationOut,
     ConversationWithMessages,
     DailyUsage,
     EndUsers,

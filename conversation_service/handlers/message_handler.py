@@ -1,11 +1,7 @@
 from collections.abc import Sequence
 
-from common.models.actions import DomainAction
-from common.models.conversations import NewMessage
-from common.service import ServiceDeps
-from common.stamps import history_stamp_key, restamp, stamp_for_read
-from common.workers.router import ActionRouter
-from conversation_service.models.conversations import (
+from common.contracts import conversation
+from common.contracts.conversation import (
     CloseSessionRequest,
     ConversationGetRequest,
     ConversationOut,
@@ -15,18 +11,22 @@ from conversation_service.models.conversations import (
     SaveMessageRequest,
     SaveMessagesRequest,
 )
+from common.models.actions import DomainAction
+from common.models.conversations import NewMessage
+from common.service import ServiceDeps
+from common.stamps import history_stamp_key, restamp, stamp_for_read
+from common.workers.router import ActionRouter
 from conversation_service.services import conversations
 
 router: ActionRouter[ServiceDeps] = ActionRouter()
 
 
-@router.handle("conversation.message.save", SaveMessageRequest)
-async def save(action: DomainAction, req: SaveMessageRequest, deps: ServiceDeps) -> dict[str, bool]:
-    saved = await _save(action, req.conversation_id, [req], deps)
-    return {"stored": saved.stored == 1}
+@router.handle(conversation.SAVE_MESSAGE)
+async def save(action: DomainAction, req: SaveMessageRequest, deps: ServiceDeps) -> None:
+    await _save(action, req.conversation_id, [req], deps)
 
 
-@router.handle("conversation.messages.save", SaveMessagesRequest)
+@router.handle(conversation.SAVE_MESSAGES)
 async def save_turn(action: DomainAction, req: SaveMessagesRequest, deps: ServiceDeps) -> SavedMessages:
     return await _save(action, req.conversation_id, req.messages, deps)
 
@@ -42,7 +42,7 @@ async def _save(
     return SavedMessages(stored=stored, replaced_stamp=replaced, stamp=stamp)
 
 
-@router.handle("conversation.history.get", HistoryRequest)
+@router.handle(conversation.GET_HISTORY)
 async def history(action: DomainAction, req: HistoryRequest, deps: ServiceDeps) -> History:
     key = history_stamp_key(deps.queues, action.tenant_id, req.conversation_id)
     stamp = await stamp_for_read(deps.redis, key)  # taken before the read (common.stamps)
@@ -52,11 +52,11 @@ async def history(action: DomainAction, req: HistoryRequest, deps: ServiceDeps) 
     return found.model_copy(update={"stamp": stamp})
 
 
-@router.handle("conversation.session.close", CloseSessionRequest)
-async def close(action: DomainAction, req: CloseSessionRequest, deps: ServiceDeps) -> dict[str, int]:
-    return {"closed": await conversations.close_session(deps.engine, action.tenant_id, req.session_id)}
+@router.handle(conversation.CLOSE_SESSION)
+async def close(action: DomainAction, req: CloseSessionRequest, deps: ServiceDeps) -> None:
+    await conversations.close_session(deps.engine, action.tenant_id, req.session_id)
 
 
-@router.handle("conversation.conversation.get", ConversationGetRequest)
+@router.handle(conversation.GET_CONVERSATION)
 async def get_conversation(action: DomainAction, req: ConversationGetRequest, deps: ServiceDeps) -> ConversationOut:
     return await conversations.get_summary(deps.engine, action.tenant_id, req.conversation_id)

@@ -10,19 +10,16 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from common.contracts.conversation import ConversationOut, History, MessageOut
 from common.errors import NotFoundError
 from common.models.actions import DomainAction, utc_now
-from common.models.conversations import history_window
+from common.models.conversations import NewMessage, history_window
 from common.models.pagination import Page
 from conversation_service.models.conversations import (
-    ConversationOut,
     ConversationWithMessages,
     DailyUsage,
     EndUsers,
     EndUserUsage,
-    History,
-    MessageOut,
-    NewMessage,
     TenantStats,
 )
 from conversation_service.models.tables import conversations, messages

@@ -7,11 +7,11 @@ import json
 
 from redis.asyncio import Redis
 
+from common.contracts.embedding import EmbeddingUsage, EmbedResult
 from common.errors import DependencyError, ValidationError
 from common.messaging.queue_manager import QueueManager
 from common.models.tiers import Tier
 from common.policy import check_embedding_model_allowed
-from embedding_service.models.embeddings import EmbeddingUsage, EmbedResult
 from embedding_service.services.batcher import Batcher
 from embedding_service.services.providers import (
     LOCAL_MODEL,

@@ -1,6 +1,5 @@
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
@@ -148,25 +147,3 @@ class TaskOut(BaseModel):
     error: str | None
     created_at: datetime
     updated_at: datetime
-
-
-class IngestRequest(BaseModel):
-    """`ingestion.document.ingest`."""
-
-    document_id: str
-    task_id: str
-
-
-class EmbeddingDone(BaseModel):
-    """`ingestion.embedding.done`: the embedding service's callback for one batch (or its error)."""
-
-    model_config = ConfigDict(extra="allow", protected_namespaces=())
-
-    embeddings: list[list[float]] | None = None
-    error: dict[str, Any] | None = None
-
-
-class VerifyCollections(BaseModel):
-    """`ingestion.collection.verify`: which of these ids are not the tenant's collections."""
-
-    collection_ids: list[str] = Field(max_length=100)

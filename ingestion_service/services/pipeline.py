@@ -1,5 +1,5 @@
-"""`ingestion.document.ingest`: extract → chunk → `embedding.generate` in batches (answers arrive as
-`ingestion.embedding.done` callbacks on this replica's list) → vectors stored → document ready.
+"""`ingestion.document.ingest`: extract → chunk → `embedding.generate` in batches (pseudo-sync calls at `bulk`
+priority, a few at once) → vectors stored → document ready.
 
 Chunks are written first without vectors, so a worker killed mid-document resumes: the redelivered action
 finds the chunks and only embeds those still without a vector. Search only sees chunks of `ready`
@@ -9,7 +9,6 @@ documents. A document that cannot be read ends `failed` with the reason, and its
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,13 +16,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from common.contracts.embedding import GENERATE as GENERATE_EMBEDDINGS
+from common.contracts.embedding import EmbedRequest
+from common.contracts.ingestion import IngestRequest
 from common.errors import ActionTimeoutError, DependencyError, NoobleError, NotFoundError, ValidationError
 from common.knowledge_tables import chunks, collections, documents
 from common.lexical import lexical_text
 from common.log import get_logger
-from common.models.actions import DomainAction, ErrorDetail
+from common.models.actions import DomainAction
 from ingestion_service.deps import IngestionDeps
-from ingestion_service.models.knowledge import EmbeddingDone, IngestRequest
 from ingestion_service.services.progress import report
 from ingestion_service.services.sandbox import extract_chunks
 
@@ -236,25 +237,19 @@ def embedded_text(chunk: Any) -> str:
 
 
 async def _embed_batch(action: DomainAction, deps: IngestionDeps, model: str, texts: list[str]) -> list[list[float]]:
-    batch_id = str(uuid.uuid4())
-    data = {"texts": texts, "model": model, "priority": "bulk"}
-    request = deps.embedding.follow_up(action, "embedding.generate", data, task_id=batch_id)
-    deps.callbacks.expect(batch_id)
-    await deps.embedding.send_action_async_with_callback(request, "ingestion.embedding.done", deps.callback_queue)
+    request = EmbedRequest(texts=texts, model=model, priority="bulk")
+    timeout_s = deps.settings.embed_timeout_s
     try:
-        callback = await deps.callbacks.wait_for_callback(batch_id, timeout=deps.settings.embed_timeout_s)
+        done = await deps.embedding.call(GENERATE_EMBEDDINGS, request, parent=action, timeout=timeout_s)
     except ActionTimeoutError:
         raise DependencyError(
-            f"the embedding service did not answer within {deps.settings.embed_timeout_s:g} s",
-            code="embedding_timeout",
+            f"the embedding service did not answer within {timeout_s:g} s", code="embedding_timeout"
         ) from None
-    done = EmbeddingDone.model_validate(callback.data)
-    if done.error:
-        error = NoobleError.from_detail(ErrorDetail.model_validate(done.error))
+    except NoobleError as error:
         if error.error_type.value == "validation_error":
-            raise ValidationError(f"the embedding service refused the text: {error.message}", code=error.code)
-        raise DependencyError(f"embedding failed: {error.message}", code="embedding_failed")
-    if not done.embeddings or len(done.embeddings) != len(texts):
+            raise ValidationError(f"the embedding service refused the text: {error.message}", code=error.code) from None
+        raise DependencyError(f"embedding failed: {error.message}", code="embedding_failed") from error
+    if len(done.embeddings) != len(texts):
         raise DependencyError(
             "the embedding service answered with the wrong number of vectors", code="embedding_failed"
         )

@@ -15,6 +15,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from common.contracts import ingestion
+from common.contracts.ingestion import IngestRequest
 from common.knowledge_tables import documents, ingestion_tasks
 from common.log import get_logger
 from common.messaging.backoff import REDIS_DOWN
@@ -30,15 +32,11 @@ SWEEP_BATCH = 200
 async def enqueue(deps: IngestionDeps, tenant_id: str, tier: Tier | str, document_id: str, task_id: str) -> bool:
     """XADD the ingestion of `document_id` and mark it queued; False when Redis is unreachable (the sweeper
     will queue it once Redis is back)."""
-    action = deps.embedding.new_action(
-        "ingestion.document.ingest",
-        tenant_id=tenant_id,
-        tenant_tier=Tier(tier),
-        task_id=task_id,
-        data={"document_id": document_id, "task_id": task_id},
-    )
+    request = IngestRequest(document_id=document_id, task_id=task_id)
     try:
-        await deps.embedding.send_action_async(action)
+        await deps.embedding.send(
+            ingestion.INGEST_DOCUMENT, request, tenant_id=tenant_id, tenant_tier=tier, task_id=task_id
+        )
         await deps.redis.sadd(queued_marker(deps), f"{tenant_id}:{document_id}")  # type: ignore[misc]
     except REDIS_DOWN as exc:
         log.warning("ingestion_not_queued_yet", document_id=document_id, error=str(exc))

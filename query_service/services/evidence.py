@@ -18,6 +18,8 @@ from collections import Counter
 import numpy as np
 
 from common.clients.base_redis_client import BaseRedisClient
+from common.contracts.embedding import GENERATE as GENERATE_EMBEDDINGS
+from common.contracts.embedding import EmbedRequest
 from common.grounding import content_terms
 from common.models.actions import DomainAction
 from common.models.knowledge import Evidence, SearchHit
@@ -129,8 +131,8 @@ async def with_evidence(
     for model in dict.fromkeys(model_of[hit.collection_id] for hit in hits):
         chosen = [i for i, (hit_index, _) in enumerate(candidates) if model_of[hits[hit_index].collection_id] == model]
         texts = [query, *(f"{headings[candidates[i][0]]}: {candidates[i][1]}" for i in chosen)]
-        action = embedding.follow_up(parent, "embedding.generate", {"texts": texts, "model": model})
-        vectors = np.asarray((await embedding.call(action, timeout=30))["embeddings"], dtype=np.float32)
+        reply = await embedding.call(GENERATE_EMBEDDINGS, EmbedRequest(texts=texts, model=model), parent=parent)
+        vectors = np.asarray(reply.embeddings, dtype=np.float32)
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         for i, similarity in zip(chosen, vectors[1:] @ vectors[0], strict=True):
             dense[i] = float(similarity)

@@ -8,6 +8,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.clients.base_redis_client import BaseRedisClient
+from common.contracts.query import Citation, GenerateRequest, GenerateResult, SearchMode, SearchRequest
 from common.errors import NoobleError, ValidationError
 from common.grounding import (
     GROUNDING_INSTRUCTIONS,
@@ -28,7 +29,6 @@ from common.log import get_logger
 from common.models.actions import DomainAction
 from common.models.knowledge import DEFAULT_ABSTAIN_MESSAGE, AnswerStyle
 from common.policy import check_model_allowed
-from query_service.models.search import Citation, GenerateRequest, GenerateResult, SearchMode, SearchRequest
 from query_service.services.search import search
 from query_service.settings import QuerySettings
 

@@ -22,9 +22,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from common.contracts.query import SearchRequest
 from common.lexical import lexical_text
 from common.models.knowledge import SearchHit
-from query_service.models.search import SearchRequest
 from query_service.services.scope import DOCUMENT_OF_CHUNK, HIT_COLUMNS, SEARCHABLE_DOCUMENT
 
 K1 = 1.2  # term frequency saturation

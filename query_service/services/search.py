@@ -14,12 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.clients.base_redis_client import BaseRedisClient
+from common.contracts.embedding import GENERATE as GENERATE_EMBEDDINGS
+from common.contracts.embedding import EmbedRequest
+from common.contracts.query import FusionMethod, SearchMode, SearchRequest
 from common.embedding_models import EMBEDDING_DIMENSIONS
 from common.errors import NotFoundError
 from common.knowledge_tables import collections
 from common.models.actions import DomainAction
 from common.models.knowledge import SearchHit
-from query_service.models.search import FusionMethod, SearchMode, SearchRequest
 from query_service.services.context import with_sections
 from query_service.services.evidence import with_evidence
 from query_service.services.lexical import text_search
@@ -120,8 +122,8 @@ async def vector_search(
 ) -> list[SearchHit]:
     hits: list[SearchHit] = []
     for model, collection_ids in by_model.items():
-        action = embedding.follow_up(parent, "embedding.generate", {"texts": [req.query], "model": model})
-        vector = (await embedding.call(action, timeout=30))["embeddings"][0]
+        request = EmbedRequest(texts=[req.query], model=model)
+        vector = (await embedding.call(GENERATE_EMBEDDINGS, request, parent=parent)).embeddings[0]
         dims = EMBEDDING_DIMENSIONS[model]
         hits += await nearest_chunks(engine, parent.tenant_id, collection_ids, req, vector, dims, limit)
     return sorted(hits, key=lambda hit: hit.score, reverse=True)[:limit]

@@ -19,6 +19,7 @@ from common.tasks import TASK_RESTARTS, supervised
 from common.workers.base_worker import BaseWorker
 from common.workers.callback_consumer import CallbackConsumer
 from common.workers.router import ActionRouter
+from tests.support.contracts import Loose, loose_call, loose_callback
 from tests.support.helpers import eventually
 
 
@@ -50,11 +51,11 @@ async def test_a_worker_whose_read_loop_fails_keeps_serving(redis, settings) -> 
     """A non-NOGROUP ResponseError used to end the consumer loop silently while the heartbeat said alive."""
     router: ActionRouter[Any] = ActionRouter()
 
-    @router.handle("probe.value.echo")
-    async def echo(action: DomainAction, data: dict, deps: object) -> dict:
+    @router.handle(loose_call("probe.value.echo"))
+    async def echo(action: DomainAction, data: Loose, deps: object) -> Loose:
         return data
 
-    worker = BaseWorker(redis=redis, settings=settings, domain="probe", router=router)
+    worker = BaseWorker(redis=redis, settings=settings, domain="probe", router=router, deps=None)
     original = worker._read
     failures = 0
 
@@ -69,7 +70,9 @@ async def test_a_worker_whose_read_loop_fails_keeps_serving(redis, settings) -> 
     running = asyncio.create_task(worker.run())
     try:
         client = BaseRedisClient(redis, settings, "tester")
-        reply = await client.call(client.new_action("probe.value.echo", tenant_id="t1", data={"v": 1}), timeout=15)
+        reply = await client.call_action(
+            client.new_action("probe.value.echo", tenant_id="t1", data={"v": 1}), timeout=15
+        )
         assert reply == {"v": 1} and failures == 2
     finally:
         worker.stop()
@@ -86,11 +89,11 @@ async def test_callback_consumer_survives_a_redis_restart_mid_batch(tmp_path, te
     seen: list[str] = []
     gate = asyncio.Event()
 
-    async def handle(action: DomainAction, data: dict, deps: object) -> None:
-        if data["n"] == "2" and not gate.is_set():
+    async def handle(action: DomainAction, data: Loose, deps: object) -> None:
+        if data.get("n") == "2" and not gate.is_set():
             gate.set()
             restart_redis()  # Redis dies while this batch is being handled
-        seen.append(data["n"])
+        seen.append(data.get("n"))
 
     def restart_redis() -> None:
         nonlocal server
@@ -100,9 +103,9 @@ async def test_callback_consumer_survives_a_redis_restart_mid_batch(tmp_path, te
         server = EmbeddedRedis(tmp_path / "redis", port=server.port).start()
 
     router: ActionRouter[Any] = ActionRouter()
-    router.add("tester.event.done", handle)
+    router.add(loose_callback("tester.event.done"), handle)
     queue = f"{settings.environment}:callbacks"
-    consumer = CallbackConsumer(redis=redis, settings=settings, queue=queue, consumer="c1", router=router)
+    consumer = CallbackConsumer(redis=redis, settings=settings, queue=queue, consumer="c1", router=router, deps=None)
     client = BaseRedisClient(redis, settings, "tester")
     for n in range(1, 6):
         callback = client.new_action("tester.event.done", tenant_id="t1", data={"n": str(n)})

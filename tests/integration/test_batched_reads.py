@@ -16,17 +16,18 @@ from common.clients import BaseRedisClient
 from common.clients.reply_listener import ReplyListener
 from common.messaging import QueueManager
 from common.messaging.codec import ACTION_FIELD, encode
-from common.models.actions import DomainActionResponse
+from common.models.actions import DomainAction, DomainActionResponse
 from common.models.tiers import Tier
 from common.settings import CommonSettings
 from common.workers.base_worker import BATCH_MEMORY, BaseWorker
 from common.workers.router import ActionRouter
+from tests.support.contracts import Loose, loose_call
 from tests.support.helpers import blocked_on, eventually
 
 BATCH = 8
 
 
-class ReadRecordingWorker(BaseWorker):
+class ReadRecordingWorker(BaseWorker[None]):
     """A worker that notes how many messages each of its reads returned."""
 
     def __init__(self, **kwargs: Any):
@@ -44,12 +45,12 @@ class ReadRecordingWorker(BaseWorker):
 async def worker(redis: Redis, settings: CommonSettings) -> AsyncIterator[ReadRecordingWorker]:
     router: ActionRouter[Any] = ActionRouter()
 
-    @router.handle("probe.batch.take")
-    async def take(action, data, deps):
-        return {"n": data["n"]}
+    @router.handle(loose_call("probe.batch.take"))
+    async def take(action: DomainAction, data: Loose, deps: object) -> Loose:
+        return Loose.of(n=data.get("n"))
 
     one_consumer = settings.model_copy(update={"worker_consumers": 1, "worker_read_batch": 64})
-    worker = ReadRecordingWorker(redis=redis, settings=one_consumer, domain="probe", router=router)
+    worker = ReadRecordingWorker(redis=redis, settings=one_consumer, domain="probe", router=router, deps=None)
     running = asyncio.create_task(worker.run())
     try:
         yield worker

@@ -12,21 +12,23 @@ import pytest
 
 from common import metrics
 from common.clients import BaseRedisClient
+from common.contracts.contract import stream
 from common.errors import ValidationError
-from common.handlers import (
-    CallbackReceiverHandler,
-    CallbackSenderHandler,
-)
+from common.handlers import CallbackSenderHandler
 from common.models import DomainAction
 from common.workers.base_worker import BaseWorker
 from common.workers.callback_consumer import CallbackConsumer
 from common.workers.router import ActionRouter
+from tests.support.contracts import Loose, loose_callback
 from tests.support.helpers import eventually
+
+TOKEN = loose_callback("tester.story.token")
+TELL = stream("family.story.tell", Loose, TOKEN)
 
 
 @asynccontextmanager
-async def worker(redis, settings, router: ActionRouter) -> AsyncIterator[None]:
-    running = BaseWorker(redis=redis, settings=settings, domain="family", router=router)
+async def worker(redis, settings, router: ActionRouter[Any]) -> AsyncIterator[None]:
+    running = BaseWorker(redis=redis, settings=settings, domain="family", router=router, deps=None)
     task = asyncio.create_task(running.run())
     try:
         yield
@@ -35,43 +37,51 @@ async def worker(redis, settings, router: ActionRouter) -> AsyncIterator[None]:
         await task
 
 
-async def test_callback_sender_streams_events_to_the_receiver(redis, settings, queues) -> None:
+async def test_a_streamed_action_sends_its_own_callbacks_in_order_and_only_failures_come_from_the_worker(
+    redis, settings, queues
+) -> None:
     sender = CallbackSenderHandler(redis, queues, "family", settings.max_message_bytes)
     router: ActionRouter[Any] = ActionRouter()
 
-    @router.handle("family.story.tell")
-    async def tell(action: DomainAction, data: dict, deps: object) -> dict[str, str]:
-        for word in ("once", "upon"):
-            await sender.send_callback(action, {"token": word}, "tester.story.token")
-        return {"done": "a time"}
+    @router.handle(TELL)
+    async def tell(action: DomainAction, data: Loose, deps: object) -> None:
+        if data.get("fail"):
+            raise KeyError("a story that cannot be told")
+        for word in ("once", "upon", "a time"):
+            await sender.send_callback(action, Loose.of(token=word))
 
     received: list[DomainAction] = []
-    finished = CallbackReceiverHandler()
     callbacks: ActionRouter[Any] = ActionRouter()
 
-    @callbacks.handle("tester.story.token")
-    async def token(action: DomainAction, data: dict, deps: object) -> None:
+    @callbacks.handle(TOKEN)
+    async def token(action: DomainAction, data: Loose, deps: object) -> None:
         received.append(action)
 
-    callbacks.add("tester.story.done", finished)
     queue = queues.callback_queue("tester", "i1")
-    consumer = CallbackConsumer(redis=redis, settings=settings, queue=queue, consumer="c1", router=callbacks)
+    consumer = CallbackConsumer(redis=redis, settings=settings, queue=queue, consumer="c1", router=callbacks, deps=None)
     consuming = asyncio.create_task(consumer.run())
     client = BaseRedisClient(redis, settings, "tester")
     try:
         async with worker(redis, settings, router):
-            action = client.new_action("family.story.tell", tenant_id="t", task_id="story-1")
-            finished.expect("story-1")
-            await client.send_action_async_with_callback(action, "tester.story.done", queue)
-            done = await finished.wait_for_callback("story-1", timeout=10)
+            told = await client.stream(TELL, Loose(), callback_queue=queue, tenant_id="t", task_id="story-1")
+            assert told
+            await eventually(lambda: _at_least(received, 3), what="the story's three callbacks")
+            await client.stream(TELL, Loose.of(fail=True), callback_queue=queue, tenant_id="t", task_id="story-2")
+            await eventually(lambda: _at_least(received, 4), what="the failed story's callback")
     finally:
         consumer.stop()
         await consuming
-    assert [a.data["token"] for a in received] == ["once", "upon"]  # in order, before the end
-    assert done.data == {"done": "a time"} and done.correlation_id == action.action_id
+    # in order; the first story's worker sent nothing of its own (its handler succeeded); the second's failed
+    assert [a.data.get("token") for a in received] == ["once", "upon", "a time", None]
+    assert {a.task_id for a in received[:3]} == {"story-1"} and received[3].task_id == "story-2"
+    assert received[3].data["error"]["error_type"] == "internal_error"
     no_queue = DomainAction(action_type="family.story.tell", tenant_id="t", origin_service="x")
     with pytest.raises(ValidationError):
-        await sender.send_callback(no_queue, {"token": "x"})
+        await sender.send_callback(no_queue, Loose.of(token="x"))
+
+
+async def _at_least(items: list[DomainAction], n: int) -> bool:
+    return len(items) >= n
 
 
 async def queue_numbered_callbacks(redis, settings, queues, queue: str, count: int) -> None:
@@ -86,7 +96,7 @@ async def queue_numbered_callbacks(redis, settings, queues, queue: str, count: i
     )
     async with redis.pipeline(transaction=False) as pipe:
         for n in range(count):
-            sender.queue_callback(pipe, origin, {"n": n})
+            sender.queue_callback(pipe, origin, Loose.of(n=n))
         await pipe.execute()
 
 
@@ -99,13 +109,13 @@ async def test_a_burst_of_callbacks_is_taken_in_batches_in_order_and_nothing_sta
     all_seen = asyncio.Event()
     callbacks: ActionRouter[Any] = ActionRouter()
 
-    @callbacks.handle("tester.story.token")
-    async def token(action: DomainAction, data: dict, deps: object) -> None:
-        seen.append(data["n"])
+    @callbacks.handle(TOKEN)
+    async def token(action: DomainAction, data: Loose, deps: object) -> None:
+        seen.append(data.get("n"))
         if len(seen) == 250:
             all_seen.set()
 
-    consumer = CallbackConsumer(redis=redis, settings=settings, queue=queue, consumer="c1", router=callbacks)
+    consumer = CallbackConsumer(redis=redis, settings=settings, queue=queue, consumer="c1", router=callbacks, deps=None)
     consuming = asyncio.create_task(consumer.run())
     try:
         await asyncio.wait_for(all_seen.wait(), timeout=20)
@@ -119,7 +129,9 @@ async def test_a_burst_of_callbacks_is_taken_in_batches_in_order_and_nothing_sta
 async def test_callbacks_parked_by_a_dead_consumer_are_recovered_in_their_order(redis, settings, queues) -> None:
     queue = queues.callback_queue("tester", "crashy")
     await queue_numbered_callbacks(redis, settings, queues, queue, 5)
-    consumer = CallbackConsumer(redis=redis, settings=settings, queue=queue, consumer="c1", router=ActionRouter())
+    consumer: CallbackConsumer[None] = CallbackConsumer(
+        redis=redis, settings=settings, queue=queue, consumer="c1", router=ActionRouter(), deps=None
+    )
     for _ in range(3):  # a previous run took three and died before handling them
         await redis.lmove(queue, consumer.processing, "RIGHT", "LEFT")
     assert await consumer.recover() == 3
@@ -137,16 +149,16 @@ async def test_callbacks_that_cannot_be_handled_are_dead_lettered_and_counted(re
     done = asyncio.Event()
     callbacks: ActionRouter[Any] = ActionRouter()
 
-    @callbacks.handle("tester.story.token")
-    async def token(action: DomainAction, data: dict, deps: object) -> None:
-        if data["n"] == 1:
+    @callbacks.handle(TOKEN)
+    async def token(action: DomainAction, data: Loose, deps: object) -> None:
+        if data.get("n") == 1:
             raise KeyError("a bug in the handler")
-        handled.append(data["n"])
-        if data["n"] == 2:
+        handled.append(data.get("n"))
+        if data.get("n") == 2:
             done.set()
 
     before = metrics.DEAD_LETTERS.labels(settings.service_name)._value.get()
-    consumer = CallbackConsumer(redis=redis, settings=settings, queue=queue, consumer="c1", router=callbacks)
+    consumer = CallbackConsumer(redis=redis, settings=settings, queue=queue, consumer="c1", router=callbacks, deps=None)
     consuming = asyncio.create_task(consumer.run())
     try:
         await asyncio.wait_for(done.wait(), timeout=10)

@@ -41,7 +41,7 @@ async def history(client: BaseRedisClient, tenant_id: str, conversation_id: str,
     action = client.new_action(
         "conversation.history.get", tenant_id=tenant_id, data={"conversation_id": conversation_id, **limits}
     )
-    return await client.call(action, timeout=10)
+    return await client.call_action(action, timeout=10)
 
 
 async def test_redelivered_save_stores_one_message(api, client) -> None:
@@ -49,7 +49,7 @@ async def test_redelivered_save_stores_one_message(api, client) -> None:
     action = save(client, tenant_id, "c1", "user", "hola")
     for _ in range(3):  # at-least-once delivery: the same action arrives again
         await client.send_action_async(action)
-    stored = await client.call(
+    await client.call_action(  # fire-and-forget by design; awaited here only to know it was handled
         save(
             client,
             tenant_id,
@@ -60,8 +60,7 @@ async def test_redelivered_save_stores_one_message(api, client) -> None:
         ),
         10,
     )
-    assert stored == {"stored": True}
-    assert await client.call(action, 10) == {"stored": False}  # a fourth delivery: still one message
+    await client.call_action(action, 10)  # a fourth delivery: still one message
 
     async def two_messages() -> bool:
         return len((await history(client, tenant_id, "c1"))["messages"]) == 2
@@ -75,7 +74,7 @@ async def test_redelivered_save_stores_one_message(api, client) -> None:
 async def test_history_respects_both_limits_and_keeps_order(api, client) -> None:
     tenant_id = "tenant-h"
     for n in range(6):
-        await client.call(
+        await client.call_action(
             save(client, tenant_id, "c2", "user" if n % 2 == 0 else "assistant", f"message {n} " * 10), 10
         )
     full = await history(client, tenant_id, "c2", max_messages=100, max_tokens=100_000)
@@ -107,15 +106,15 @@ async def test_a_turn_is_saved_in_one_action_in_order_and_once(api, client) -> N
     }
     read = await history(client, tenant_id, "c-turn")  # the history the turn was answered from (empty)
     action = client.new_action("conversation.messages.save", tenant_id=tenant_id, agent_id="agent-1", data=turn)
-    saved = await client.call(action, 10)
+    saved = await client.call_action(action, 10)
     assert saved["stored"] == 2
     assert saved["replaced_stamp"] == read["stamp"]  # nothing changed the conversation between read and save
     assert saved["stamp"] not in (None, read["stamp"])
     unchanged = {"stored": 0, "replaced_stamp": None, "stamp": None}
-    assert await client.call(action, 10) == unchanged  # redelivered: nothing twice
+    assert await client.call_action(action, 10) == unchanged  # redelivered: nothing twice
     # the same turn re-run after a crash (a new action, the same message ids) adds nothing either
     again = client.new_action("conversation.messages.save", tenant_id=tenant_id, agent_id="agent-1", data=turn)
-    assert await client.call(again, 10) == unchanged
+    assert await client.call_action(again, 10) == unchanged
     after = await history(client, tenant_id, "c-turn")
     assert after["stamp"] == saved["stamp"]  # saves that stored nothing leave the stamp
     messages = after["messages"]
@@ -152,8 +151,8 @@ async def test_invalid_save_is_rejected_with_a_typed_error(api, client) -> None:
 async def test_rest_list_get_export_stats_delete_and_close(api, client, migrated) -> None:
     tenant_id, auth = await new_tenant(migrated)
     for conversation_id in ("older", "newer"):
-        await client.call(save(client, tenant_id, conversation_id, "user", f"question in {conversation_id}"), 10)
-    await client.call(
+        await client.call_action(save(client, tenant_id, conversation_id, "user", f"question in {conversation_id}"), 10)
+    await client.call_action(
         save(
             client,
             tenant_id,
@@ -174,11 +173,11 @@ async def test_rest_list_get_export_stats_delete_and_close(api, client, migrated
     assert "attachment" in export.headers["content-disposition"] and export.json()["id"] == "newer"
     stats = (await api.get("/api/v1/conversations/stats", headers=auth)).json()
     assert stats["conversations"] == 2 and stats["messages"] == 3 and stats["completion_tokens"] == 2
-    closed = await client.call(
+    await client.call_action(
         client.new_action("conversation.session.close", tenant_id=tenant_id, data={"session_id": "s-1"}), 10
     )
-    assert closed == {"closed": 2}
-    assert (await api.get("/api/v1/conversations/newer", headers=auth)).json()["closed_at"] is not None
+    for conversation_id in ("newer", "older"):  # both of the session's conversations
+        assert (await api.get(f"/api/v1/conversations/{conversation_id}", headers=auth)).json()["closed_at"] is not None
     before_delete = (await history(client, tenant_id, "older"))["stamp"]
     assert (await api.delete("/api/v1/conversations/older", headers=auth)).status_code == 204
     assert (await api.get("/api/v1/conversations/older", headers=auth)).status_code == 404
@@ -189,7 +188,7 @@ async def test_rest_list_get_export_stats_delete_and_close(api, client, migrated
 async def test_tenant_isolation_of_conversations(api, client, migrated) -> None:
     tenant_a, auth_a = await new_tenant(migrated, name="A")
     _, auth_b = await new_tenant(migrated, name="B")
-    await client.call(save(client, tenant_a, "secret", "user", "tenant A's private question"), 10)
+    await client.call_action(save(client, tenant_a, "secret", "user", "tenant A's private question"), 10)
     for method, url in [
         ("GET", "/api/v1/conversations/secret"),
         ("GET", "/api/v1/conversations/secret/export"),

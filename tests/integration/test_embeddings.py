@@ -13,6 +13,8 @@ from tokenizers import Encoding
 
 from agent_management_service.app import SPEC as MANAGEMENT
 from common.clients.base_redis_client import BaseRedisClient
+from common.contracts import embedding
+from common.contracts.embedding import EmbedRequest
 from common.errors import NoobleError
 from common.models.tiers import Tier
 from embedding_service.app import SPEC
@@ -59,12 +61,12 @@ async def test_pseudo_sync_action_caches_and_handles_empty_strings(service, redi
     _, settings = service
     client = BaseRedisClient(redis, settings, "tester")
     texts = ["alpha beta", "", "   ", "alpha beta"]
-    first = await client.call(client.new_action("embedding.generate", tenant_id="t1", data={"texts": texts}))
-    assert first["dimensions"] == 384 and len(first["embeddings"]) == 4
-    assert first["embeddings"][1] == [0.0] * 384 == first["embeddings"][2]
-    assert first["embeddings"][0] == first["embeddings"][3]
-    again = await client.call(client.new_action("embedding.generate", tenant_id="t1", data={"texts": ["alpha beta"]}))
-    assert again["cached"] == 1 and again["embeddings"][0] == first["embeddings"][0]
+    first = await client.call(embedding.GENERATE, EmbedRequest(texts=texts), tenant_id="t1")
+    assert first.dimensions == 384 and len(first.embeddings) == 4
+    assert first.embeddings[1] == [0.0] * 384 == first.embeddings[2]
+    assert first.embeddings[0] == first.embeddings[3]
+    again = await client.call(embedding.GENERATE, EmbedRequest(texts=["alpha beta"]), tenant_id="t1")
+    assert again.cached == 1 and again.embeddings[0] == first.embeddings[0]
 
 
 @pytest.mark.parametrize(
@@ -80,9 +82,8 @@ async def test_pseudo_sync_action_caches_and_handles_empty_strings(service, redi
 async def test_limits_and_unknown_models_are_clear_errors(service, redis, texts, model, tier, code) -> None:
     _, settings = service
     client = BaseRedisClient(redis, settings, "tester")
-    data = {"texts": texts} | ({"model": model} if model else {})
     with pytest.raises(NoobleError) as caught:
-        await client.call(client.new_action("embedding.generate", tenant_id="t1", tenant_tier=tier, data=data))
+        await client.call(embedding.GENERATE, EmbedRequest(texts=texts, model=model), tenant_id="t1", tenant_tier=tier)
     assert caught.value.code == code
 
 
@@ -97,12 +98,9 @@ async def test_concurrent_requests_are_coalesced_into_model_batches(service, red
         return original(self, texts)
 
     monkeypatch.setattr(LocalMiniLM, "embed_sync", counting)
-    actions = [
-        client.new_action("embedding.generate", tenant_id="t1", data={"texts": [f"distinct text number {i}"]})
-        for i in range(24)
-    ]
-    results = await asyncio.gather(*(client.call(a) for a in actions))
-    assert all(len(r["embeddings"]) == 1 for r in results)
+    requests = [EmbedRequest(texts=[f"distinct text number {i}"]) for i in range(24)]
+    results = await asyncio.gather(*(client.call(embedding.GENERATE, r, tenant_id="t1") for r in requests))
+    assert all(len(r.embeddings) == 1 for r in results)
     assert sum(calls) == 24 and len(calls) < 24  # fewer model calls than requests
 
 

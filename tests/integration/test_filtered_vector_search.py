@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
+from common.contracts.query import SearchMode, SearchRequest
 from common.database import create_engine
 from common.knowledge_tables import chunks
-from query_service.models.search import SearchMode, SearchRequest
 from query_service.services import search
 from tests.support.knowledge_rows import add_collection, add_ready_document
 

@@ -3,6 +3,7 @@ model's form: each message is converted once per replica, and what leaves the wi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,11 +12,11 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from agent_execution_service.clients.conversation_client import TurnHistory
-from agent_execution_service.models.agents import TurnAgent
 from agent_execution_service.services.chat_turn import _to_langchain
 from agent_execution_service.services.kept import Kept
+from common.contracts.conversation import SavedMessages
+from common.contracts.management import AgentConfig
 from common.launcher.ports import free_port
-from common.llm.settings import ModelSpec
 from common.models.conversations import Role, TurnMessage
 from common.stamps import TurnStamps, history_stamp_key
 
@@ -38,7 +39,7 @@ async def test_each_history_message_is_converted_once_and_only_the_window_is_kep
         TurnMessage(message_id="5", role=Role.USER, content="next"),
         TurnMessage(message_id="6", role=Role.ASSISTANT, content="answer"),
     ]
-    kept.history_saved("t", "c", read, turn, {"stored": 2, "replaced_stamp": "stamp-1", "stamp": "stamp-2"})
+    kept.history_saved("t", "c", read, turn, SavedMessages(stored=2, replaced_stamp="stamp-1", stamp="stamp-2"))
     await redis.set(history_stamp_key(queues, "t", "c"), "stamp-2")  # as the conversation service's save left it
     _, after = await kept.current("t", "free", "agent", "c")
 
@@ -50,8 +51,18 @@ async def test_each_history_message_is_converted_once_and_only_the_window_is_kep
 
 
 async def test_stamps_that_came_with_the_turn_are_checked_without_asking_redis(queues) -> None:
-    model = ModelSpec(provider="scripted", name="echo")
-    agent = TurnAgent(id="agent", name="a", system_prompt="p", model=model, stamp="agent-1")
+    now = datetime.now(UTC)
+    agent = AgentConfig(
+        id="agent",
+        tenant_id="t",
+        name="a",
+        system_prompt="p",
+        created_at=now,
+        updated_at=now,
+        timeout_s=30,
+        max_history_messages=20,
+        stamp="agent-1",
+    )
     history = TurnHistory((_row("1", "user", "hi"),), (20, 1000), "history-1")
     unreachable = Redis(port=free_port(), socket_connect_timeout=1)  # nothing listens there: any command fails
     kept = Kept(unreachable, queues)

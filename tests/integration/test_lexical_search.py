@@ -10,10 +10,10 @@ import bm25s
 import pytest
 import sqlalchemy as sa
 
+from common.contracts.query import SearchMode, SearchRequest
 from common.database import create_engine
 from ingestion_service.services.chunking import Chunk
 from ingestion_service.services.pipeline import store_chunks
-from query_service.models.search import SearchMode, SearchRequest
 from query_service.services.lexical import K1, B, text_search
 from tests.support.knowledge_rows import add_collection, add_ready_document
 

@@ -176,7 +176,7 @@ async def test_get_config_sees_an_update_immediately(api, migrated, redis) -> No
         action = client.new_action(
             "management.agent.get_config", tenant_id=tenant_id, tenant_tier=tier, data={"agent_id": agent["id"]}
         )
-        return await client.call(action, timeout=10)
+        return await client.call_action(action, timeout=10)
 
     first = await config()
     assert first["system_prompt"] == "Be helpful." and first["timeout_s"] == 120
@@ -193,4 +193,4 @@ async def test_get_config_sees_an_update_immediately(api, migrated, redis) -> No
         "management.agent.get_config", tenant_id="someone-else", data={"agent_id": agent["id"]}
     )
     with pytest.raises(NotFoundError):
-        await client.call(other_tenant, timeout=10)
+        await client.call_action(other_tenant, timeout=10)

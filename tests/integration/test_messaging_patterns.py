@@ -14,7 +14,6 @@ import pytest
 from common.clients import BaseRedisClient
 from common.clients.reply_listener import reply_listener
 from common.errors import ActionTimeoutError, NoobleError, NotFoundError
-from common.handlers import CallbackReceiverHandler
 from common.messaging import RedisManager
 from common.messaging.codec import ACTION_FIELD
 from common.messaging.redis_manager import RedisClosedError
@@ -22,6 +21,7 @@ from common.models.actions import utc_now
 from common.models.tiers import Tier
 from common.workers.callback_consumer import CallbackConsumer
 from common.workers.router import ActionRouter
+from tests.support.contracts import Collector, loose_callback
 from tests.support.helpers import blocked_on, eventually, pop
 
 WORKER = "tests.support.echo_worker"
@@ -48,7 +48,7 @@ async def test_pseudo_sync_round_trip(client, processes) -> None:
 async def test_business_error_comes_back_typed(client, processes) -> None:
     processes.start(WORKER)
     with pytest.raises(NotFoundError) as raised:
-        await client.call(client.new_action("echo.message.missing", tenant_id="t1"), timeout=15)
+        await client.call_action(client.new_action("echo.message.missing", tenant_id="t1"), timeout=15)
     assert raised.value.code == "echo_missing"
 
 
@@ -62,33 +62,24 @@ async def test_fire_and_forget(client, redis, queues, processes) -> None:
 
 async def test_async_with_callback(client, redis, settings, queues, processes) -> None:
     processes.start(WORKER)
-    receiver = CallbackReceiverHandler()
+    receiver = Collector()
     callbacks: ActionRouter[Any] = ActionRouter()
-    callbacks.add("tester.job.done", receiver)
+    callbacks.add(loose_callback("tester.job.done"), receiver)
     queue = queues.callback_queue("tester", "instance-1")
-    consumer = CallbackConsumer(redis=redis, settings=settings, queue=queue, consumer="c1", router=callbacks)
+    consumer = CallbackConsumer(redis=redis, settings=settings, queue=queue, consumer="c1", router=callbacks, deps=None)
     consuming = asyncio.create_task(consumer.run())
     try:
         action = client.new_action("echo.job.callback", tenant_id="t1", task_id="task-7", data={"what": "x"})
-        receiver.expect("task-7")
         await client.send_action_async_with_callback(action, "tester.job.done", queue)
-        callback = await receiver.wait_for_callback("task-7", timeout=15)
+        callback = await receiver.first(timeout=15)
     finally:
         consumer.stop()
         await consuming
-    assert callback.action_type == "tester.job.done"
+    assert callback.action_type == "tester.job.done" and callback.task_id == "task-7"
     assert callback.data == {"done": "x"}
     assert callback.correlation_id == action.action_id
     assert callback.metadata["status"] == "completed"
-    assert receiver.pending == 0
     assert await redis.llen(queues.processing_queue(queue, "c1")) == 0
-
-
-async def test_wait_for_callback_times_out_and_cleans_up() -> None:
-    receiver = CallbackReceiverHandler()
-    with pytest.raises(ActionTimeoutError):
-        await receiver.wait_for_callback("never", timeout=0.05)
-    assert receiver.pending == 0
 
 
 async def test_sigkill_mid_handler_is_reclaimed_and_effect_happens_once(client, redis, queues, processes) -> None:
@@ -148,7 +139,7 @@ async def test_deterministic_failure_ends_at_once_with_its_failure_handler(clien
     action = client.new_action("echo.job.bug", tenant_id="t1")
     started = time.monotonic()
     with pytest.raises(NoobleError) as caught:
-        await client.call(action, timeout=10)
+        await client.call_action(action, timeout=10)
     assert time.monotonic() - started < 5  # answered, not timed out
     assert caught.value.error_type == "internal_error" and "KeyError" in caught.value.message
     assert "boom" not in caught.value.message
@@ -205,7 +196,7 @@ async def _length_is(redis, stream: str, n: int) -> bool:
 
 async def test_pseudo_sync_timeout_leaves_no_reply_behind(client, redis, queues, processes) -> None:
     processes.start(WORKER)
-    await client.call(client.new_action("echo.message.say", tenant_id="t1", data={"text": "up?"}), 15)
+    await client.call_action(client.new_action("echo.message.say", tenant_id="t1", data={"text": "up?"}), 15)
     action = client.new_action("echo.job.hold", tenant_id="t1")
     with pytest.raises(ActionTimeoutError) as raised:
         await client.send_action_pseudo_sync(action, timeout=0.5)
@@ -253,7 +244,7 @@ async def test_a_cancelled_caller_stops_waiting_and_its_read_still_ends_cleanly(
     """Cancelling a pseudo-sync caller (e.g. a cancelled chat turn) never cancels a Redis read: the caller is
     released at once, the process's reply listener still consumes the reply that comes later, and calls go on."""
     processes.start(WORKER)
-    await client.call(client.new_action("echo.message.say", tenant_id="t1", data={"text": "up?"}), 15)
+    await client.call_action(client.new_action("echo.message.say", tenant_id="t1", data={"text": "up?"}), 15)
     action = client.new_action("echo.job.hold", tenant_id="t1")
     waiting = asyncio.create_task(client.send_action_pseudo_sync(action, timeout=15))
     assert await pop(redis, key(queues, "started")) == action.action_id
@@ -268,7 +259,7 @@ async def test_a_cancelled_caller_stops_waiting_and_its_read_still_ends_cleanly(
         return await _all_acked(redis, stream) and await redis.exists(reply_queue) == 0
 
     await eventually(reply_taken, what="late reply consumed by the still-running read")
-    again = await client.call(client.new_action("echo.message.say", tenant_id="t1", data={"text": "still"}), 15)
+    again = await client.call_action(client.new_action("echo.message.say", tenant_id="t1", data={"text": "still"}), 15)
     assert again["text"] == "still"
 
 
@@ -276,9 +267,9 @@ async def test_concurrent_calls_share_one_blocking_reply_read(client, redis, que
     """40 calls in flight hold one blocking connection between them (the process's reply listener), not one
     each, and every caller gets its own reply."""
     processes.start(WORKER, NOOBLE4_WORKER_CONCURRENCY="64")
-    await client.call(client.new_action("echo.message.say", tenant_id="t1", data={"text": "up?"}), 15)
+    await client.call_action(client.new_action("echo.message.say", tenant_id="t1", data={"text": "up?"}), 15)
     actions = [client.new_action("echo.job.hold", tenant_id="t1") for _ in range(40)]
-    calls = [asyncio.create_task(client.call(action, 30)) for action in actions]
+    calls = [asyncio.create_task(client.call_action(action, 30)) for action in actions]
     started = {await pop(redis, key(queues, "started")) for _ in actions}
     assert started == {action.action_id for action in actions}
     clients = await redis.client_list()
@@ -299,7 +290,8 @@ async def test_closing_the_client_ends_its_reply_listener_and_fails_the_waiting_
     manager = RedisManager(named)
     caller = BaseRedisClient(manager.client, named, origin_service="tester")
     calls = [  # nobody serves them: they wait on the listener until closed
-        asyncio.create_task(caller.call(caller.new_action("echo.message.say", tenant_id="t1"), 60)) for _ in range(3)
+        asyncio.create_task(caller.call_action(caller.new_action("echo.message.say", tenant_id="t1"), 60))
+        for _ in range(3)
     ]
 
     async def named_clients() -> list[dict]:

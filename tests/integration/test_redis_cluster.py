@@ -19,11 +19,10 @@ from agent_orchestrator_service.services.session_store import SessionStore
 from common.auth import TenantIdentity
 from common.clients import BaseRedisClient
 from common.errors import NotFoundError
-from common.handlers import CallbackReceiverHandler
 from common.launcher import ports
 from common.messaging import QueueManager, RedisManager
 from common.models.actions import DomainAction
-from common.models.chat import MessageEnd, MessageStart, Token
+from common.models.chat import MessageEnd, MessageStart, Token, turn_timeout
 from common.models.tiers import Tier
 from common.settings import CommonSettings
 from common.workers.base_worker import BaseWorker
@@ -35,6 +34,7 @@ from ingestion_service.app import SPEC as INGESTION
 from ingestion_service.models.knowledge import CollectionCreate
 from ingestion_service.services import collections, documents, queueing
 from ingestion_service.settings import IngestionSettings
+from tests.support.contracts import Collector, Loose, loose_call, loose_callback
 from tests.support.helpers import eventually
 
 MASTERS = 3
@@ -126,31 +126,34 @@ async def test_messaging_patterns_on_a_cluster(on_cluster: CommonSettings) -> No
     manager = RedisManager(settings)
     router: ActionRouter[None] = ActionRouter()
 
-    @router.handle("probe.value.echo")
-    async def echo(action: DomainAction, data: dict, deps: object) -> dict:
+    @router.handle(loose_call("probe.value.echo"))
+    async def echo(action: DomainAction, data: Loose, deps: object) -> Loose:
         if data.get("missing"):
             raise NotFoundError("no such thing")
         return data
 
-    worker = BaseWorker(redis=manager.client, settings=settings, domain="probe", router=router)
+    worker = BaseWorker(redis=manager.client, settings=settings, domain="probe", router=router, deps=None)
     running = asyncio.create_task(worker.run())
-    receiver = CallbackReceiverHandler()
+    receiver = Collector()
     callbacks: ActionRouter[None] = ActionRouter()
-    callbacks.add("tester.probe.done", receiver)
+    callbacks.add(loose_callback("tester.probe.done"), receiver)
     queue = QueueManager(settings.environment).callback_queue("tester", "replica-1")
-    consumer = CallbackConsumer(redis=manager.client, settings=settings, queue=queue, consumer="c1", router=callbacks)
+    consumer = CallbackConsumer(
+        redis=manager.client, settings=settings, queue=queue, consumer="c1", router=callbacks, deps=None
+    )
     consuming = consumer.start()
     try:
         client = BaseRedisClient(manager.client, settings, "tester")
         for tier in Tier:  # every tier's stream, one XREADGROUP over all of them
             action = client.new_action("probe.value.echo", tenant_id="t1", tenant_tier=tier, data={"v": tier.value})
-            assert await client.call(action, timeout=15) == {"v": tier.value}
+            assert await client.call_action(action, timeout=15) == {"v": tier.value}
         with pytest.raises(NotFoundError):
-            await client.call(client.new_action("probe.value.echo", tenant_id="t1", data={"missing": 1}), timeout=15)
-        receiver.expect("job-1")
+            await client.call_action(
+                client.new_action("probe.value.echo", tenant_id="t1", data={"missing": 1}), timeout=15
+            )
         action = client.new_action("probe.value.echo", tenant_id="t1", task_id="job-1", data={"v": "cb"})
         await client.send_action_async_with_callback(action, "tester.probe.done", queue)
-        assert (await receiver.wait_for_callback("job-1", timeout=15)).data == {"v": "cb"}
+        assert (await receiver.first(timeout=15)).data == {"v": "cb"}
     finally:
         consumer.stop()
         worker.stop()
@@ -163,7 +166,8 @@ async def test_a_chat_turns_session_log_on_a_cluster(on_cluster: CommonSettings)
     store = SessionStore(manager.client, QueueManager(on_cluster.environment), ttl_s=60, log_ttl_s=60, log_maxlen=100)
     try:
         await store.create("s1", tenant_id="t", tier="free", agent_id="a", conversation_id="c", user_id=None)
-        assert await store.begin_turn("s1", "task", MessageStart(task_id="task"), max_seconds=30) == 1
+        timeout = turn_timeout("task", 30, kept=False)
+        assert await store.begin_turn("s1", "task", MessageStart(task_id="task"), 30, timeout) == 1
         assert await store.task_event("s1", "task", Token(task_id="task", delta="hi"), terminal=False, attempt=1, n=1)
         end = MessageEnd(task_id="task", content="hi")
         assert await store.task_event("s1", "task", end, terminal=True, attempt=1, n=2) == 3

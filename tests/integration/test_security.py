@@ -19,6 +19,8 @@ from agent_management_service.app import SPEC as MANAGEMENT
 from agent_management_service.settings import ManagementSettings
 from common.auth import TenantIdentity
 from common.clients.base_redis_client import BaseRedisClient
+from common.contracts import embedding
+from common.contracts.embedding import EmbedRequest
 from common.database import create_engine
 from common.models.tiers import Tier
 from embedding_service.app import SPEC as EMBEDDING
@@ -156,12 +158,12 @@ async def test_documents_per_day_cap_holds_under_concurrent_uploads(migrated) ->
 
 async def test_embedding_cache_is_per_tenant(services, redis, migrated) -> None:
     client = BaseRedisClient(redis, migrated, "tester")
-    text = {"texts": ["a sentence only tenant A has embedded"]}
-    first = await client.call(client.new_action("embedding.generate", tenant_id="tenant-a", data=text))
-    again = await client.call(client.new_action("embedding.generate", tenant_id="tenant-a", data=text))
-    other = await client.call(client.new_action("embedding.generate", tenant_id="tenant-b", data=text))
-    assert first["cached"] == 0 and again["cached"] == 1
-    assert other["cached"] == 0  # tenant B cannot learn (by timing) what tenant A embedded
+    text = EmbedRequest(texts=["a sentence only tenant A has embedded"])
+    first = await client.call(embedding.GENERATE, text, tenant_id="tenant-a")
+    again = await client.call(embedding.GENERATE, text, tenant_id="tenant-a")
+    other = await client.call(embedding.GENERATE, text, tenant_id="tenant-b")
+    assert first.cached == 0 and again.cached == 1
+    assert other.cached == 0  # tenant B cannot learn (by timing) what tenant A embedded
 
 
 class _Jwks:

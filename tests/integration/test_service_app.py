@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from common.database import async_url
 from common.errors import NotFoundError
 from common.migrate import migrate
-from common.service import ServiceSpec, create_service_app
+from common.service import ServiceSpec, create_service_app, open_service_deps
 from common.settings import CommonSettings
 from common.workers.router import ActionRouter
 from query_service.app import create_app
@@ -59,7 +59,13 @@ async def test_errors_map_to_typed_json(migrated: CommonSettings) -> None:
         return body
 
     spec = ServiceSpec(
-        name="t", domain="t", title="t", settings_class=CommonSettings, router=ActionRouter(), api_routers=[api]
+        name="t",
+        domain="t",
+        title="t",
+        settings_class=CommonSettings,
+        router=ActionRouter(),
+        api_routers=[api],
+        open_deps=open_service_deps,
     )
     async with serving(create_service_app(spec, CommonSettings())) as http:
         response = await http.get("/missing")

@@ -53,10 +53,10 @@ async def test_worker_survives_a_redis_restart(tmp_path, test_env, processes) ->
     worker = processes.start(WORKER)
     try:
         say = lambda text: client.new_action("echo.message.say", tenant_id="t1", data={"text": text})  # noqa: E731
-        assert (await client.call(say("before"), 15))["text"] == "before"
+        assert (await client.call_action(say("before"), 15))["text"] == "before"
         server.stop()  # all data is gone: streams, groups, pending entries
         server = EmbeddedRedis(tmp_path / "redis", port=server.port).start()
-        assert (await client.call(say("after"), 15))["text"] == "after"
+        assert (await client.call_action(say("after"), 15))["text"] == "after"
         assert worker.poll() is None
     finally:
         await manager.close()
@@ -88,7 +88,7 @@ async def _nothing_pending(redis, stream: str) -> bool:
 
 async def test_live_workers_keep_a_short_lived_heartbeat(client, redis, queues, processes) -> None:
     worker = processes.start(WORKER)
-    await client.call(client.new_action("echo.message.say", tenant_id="t1", data={"text": "hi"}), 15)
+    await client.call_action(client.new_action("echo.message.say", tenant_id="t1", data={"text": "hi"}), 15)
     pattern = queues.state_key("echo", "workers", "*")
     keys = await eventually(lambda: _keys(redis, pattern), what="a heartbeat key")
     assert str(worker.pid) in keys[0]

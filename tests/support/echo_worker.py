@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
+from common.contracts.contract import call
 from common.errors import NotFoundError
 from common.log import configure_logging
 from common.messaging import QueueManager, RedisManager
@@ -23,6 +24,7 @@ from common.models.actions import DomainAction, ErrorDetail
 from common.service import ServiceSpec, serve
 from common.settings import CommonSettings
 from common.workers.router import ActionRouter
+from tests.support.contracts import Loose, loose_call, loose_job, loose_send
 
 DOMAIN = "echo"
 router: ActionRouter[Any] = ActionRouter()
@@ -41,29 +43,37 @@ class SayRequest(BaseModel):
     text: str
 
 
-@router.handle("echo.message.say", SayRequest)
-async def say(action: DomainAction, req: SayRequest, deps: EchoDeps) -> dict[str, str]:
-    return {"text": req.text, "pid": str(os.getpid())}
+class Said(BaseModel):
+    text: str
+    pid: str
 
 
-@router.handle("echo.message.missing")
-async def missing(action: DomainAction, data: dict, deps: EchoDeps) -> None:
+SAY = call("echo.message.say", SayRequest, Said)
+
+
+@router.handle(SAY)
+async def say(action: DomainAction, req: SayRequest, deps: EchoDeps) -> Said:
+    return Said(text=req.text, pid=str(os.getpid()))
+
+
+@router.handle(loose_send("echo.message.missing"))
+async def missing(action: DomainAction, data: Loose, deps: EchoDeps) -> None:
     raise NotFoundError("there is nothing here", code="echo_missing")
 
 
-@router.handle("echo.job.apply")
-async def apply(action: DomainAction, data: dict, deps: EchoDeps) -> dict[str, int]:
+@router.handle(loose_call("echo.job.apply"))
+async def apply(action: DomainAction, data: Loose, deps: EchoDeps) -> Loose:
     """Idempotent by action_id: the counter moves once however often the action is delivered."""
     if await deps.redis.set(deps.key("effect", action.action_id), "1", nx=True):
         await deps.redis.incr(deps.key("counter"))
     await deps.redis.lpush(deps.key("started"), action.action_id)
     if os.environ.get("ECHO_HANG_ON_APPLY") == "1":
         await asyncio.Event().wait()  # this process is about to be SIGKILLed mid-handler
-    return {"count": int(await deps.redis.get(deps.key("counter")) or 0)}
+    return Loose.of(count=int(await deps.redis.get(deps.key("counter")) or 0))
 
 
-@router.handle("echo.job.fail")
-async def fail(action: DomainAction, data: dict, deps: EchoDeps) -> None:
+@router.handle(loose_send("echo.job.fail"))
+async def fail(action: DomainAction, data: Loose, deps: EchoDeps) -> None:
     """A transient failure that never passes (a dependency that stays down): retried, then dead-lettered."""
     await deps.redis.incr(deps.key("attempts", action.action_id))
     raise ConnectionError("boom: the dependency this message needs is always down")
@@ -73,31 +83,31 @@ async def record_given_up(action: DomainAction, error: ErrorDetail, deps: EchoDe
     await deps.redis.rpush(deps.key("given_up", action.action_id), error.error_code)
 
 
-@router.handle("echo.job.bug", on_failure=record_given_up)
-async def bug(action: DomainAction, data: dict, deps: EchoDeps) -> None:
+@router.handle(loose_send("echo.job.bug"), on_failure=record_given_up)
+async def bug(action: DomainAction, data: Loose, deps: EchoDeps) -> None:
     """A deterministic failure (a bug, data the store refuses): no retry would help."""
     await deps.redis.incr(deps.key("attempts", action.action_id))
     raise KeyError("boom: a deterministic failure")
 
 
-@router.handle("echo.job.record")
-async def record(action: DomainAction, data: dict, deps: EchoDeps) -> None:
+@router.handle(loose_send("echo.job.record"))
+async def record(action: DomainAction, data: Loose, deps: EchoDeps) -> None:
     await deps.redis.rpush(deps.key("order"), action.tenant_tier.value)
     await asyncio.sleep(float(data.get("work_s", 0.002)))  # stands for the work itself
 
 
-@router.handle("echo.job.hold")
-async def hold(action: DomainAction, data: dict, deps: EchoDeps) -> dict[str, str]:
+@router.handle(loose_call("echo.job.hold"))
+async def hold(action: DomainAction, data: Loose, deps: EchoDeps) -> Loose:
     """Signals that it started, then waits until the test releases it."""
     await deps.redis.lpush(deps.key("started"), action.action_id)
     while await deps.redis.blpop([deps.key("release", action.action_id)], timeout=1) is None:
         pass
-    return {"released": action.action_id}
+    return Loose.of(released=action.action_id)
 
 
-@router.handle("echo.job.callback")
-async def callback(action: DomainAction, data: dict, deps: EchoDeps) -> dict[str, str]:
-    return {"done": data.get("what", "")}
+@router.handle(loose_job("echo.job.callback"))
+async def callback(action: DomainAction, data: Loose, deps: EchoDeps) -> Loose:
+    return Loose.of(done=data.get("what", ""))
 
 
 @asynccontextmanager

@@ -3,8 +3,8 @@ weighs as much as its best hit matched the query's words."""
 
 from __future__ import annotations
 
+from common.contracts.query import SearchMode, SearchRequest
 from common.models.knowledge import SearchHit
-from query_service.models.search import SearchMode, SearchRequest
 from query_service.services.search import fuse, reciprocal_rank_fusion, score_fusion, text_weight
 from query_service.settings import QuerySettings
 

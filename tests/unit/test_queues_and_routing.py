@@ -4,7 +4,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from common.contracts.contract import send
 from common.messaging import QueueManager
+from common.models.actions import DomainAction
 from common.models.tiers import PRIORITY_ORDER, Tier
 from common.settings import CommonSettings
 from common.tier_limits import TIER_LIMITS, limits_for
@@ -77,15 +79,17 @@ def test_router_registers_once_and_validates() -> None:
     class Payload(BaseModel):
         n: int
 
-    @router.handle("a.b.c", Payload)
-    async def handler(action, payload, deps):
+    contract = send("a.b.c", Payload)
+
+    @router.handle(contract)
+    async def handler(action: DomainAction, payload: Payload, deps: Any) -> None:
         return None
 
     route = router.get("a.b.c")
     assert route is not None and route.parse({"n": "3"}) == Payload(n=3)
     assert router.get("x.y.z") is None
     with pytest.raises(ValueError, match="already registered"):
-        router.add("a.b.c", handler)
+        router.add(contract, handler)
 
 
 @pytest.mark.parametrize("environment", ["development", "test", "production"])

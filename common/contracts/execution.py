@@ -1,5 +1,10 @@
+"""The execution service's actions: run a chat turn (its events stream back as `orchestrator.chat.event`), and
+cancel one."""
+
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.contracts import orchestrator
+from common.contracts.contract import send, stream
 from common.stamps import TurnStamps
 
 
@@ -18,4 +23,10 @@ class ChatRunRequest(BaseModel):
 class CancelRequest(BaseModel):
     """`execution.task.cancel`."""
 
+    model_config = ConfigDict(extra="forbid")
+
     task_id: str = Field(min_length=1, max_length=64)
+
+
+RUN_CHAT = stream("execution.chat.run", ChatRunRequest, orchestrator.CHAT_EVENT)
+CANCEL_TASK = send("execution.task.cancel", CancelRequest)

@@ -1,7 +1,11 @@
+"""`query.search` and `query.generate`: retrieval and grounded answers, owned by the query service. The same
+models are the bodies of `POST /api/v1/query/search` and `/generate`."""
+
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.contracts.contract import call
 from common.models.knowledge import DEFAULT_MIN_RELEVANCE, AnswerStyle, SearchHit
 
 
@@ -94,3 +98,7 @@ class GenerateResult(BaseModel):
     citations: list[Citation]
     sources: list[SearchHit]
     found: bool  # False: nothing relevant, the answer says so
+
+
+SEARCH = call("query.search", SearchRequest, SearchResult, timeout_s=20)
+GENERATE = call("query.generate", GenerateRequest, GenerateResult, timeout_s=60)

@@ -1,1 +1,0 @@
-"""Typed `data` payloads of the execution actions and REST bodies."""

@@ -1,0 +1,101 @@
+"""The conversation service's actions: storing a turn's messages, reading a history window, closing a session,
+a conversation's summary."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from common.contracts.contract import call, send
+from common.models.chat import Usage
+from common.models.conversations import NewMessage, Role, TurnMessage
+
+
+class SaveMessageRequest(NewMessage):
+    """`conversation.message.save`: one message; `message_id` defaults to the action id."""
+
+    conversation_id: str = Field(min_length=1, max_length=64)
+
+
+class SaveMessagesRequest(BaseModel):
+    """`conversation.messages.save`: a turn's messages (its question and its answer) in one transaction, in
+    order; each idempotent by its `message_id`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str = Field(min_length=1, max_length=64)
+    messages: list[TurnMessage] = Field(min_length=1, max_length=20)
+
+
+class HistoryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str = Field(min_length=1, max_length=64)
+    max_messages: int = Field(20, ge=0, le=1_000)
+    max_tokens: int = Field(4_000, ge=0, le=1_000_000)
+
+
+class CloseSessionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str = Field(min_length=1, max_length=64)
+
+
+class MessageOut(BaseModel):
+    message_id: str
+    role: Role
+    content: str
+    tokens: int
+    usage: Usage | None = None
+    sources: list[dict[str, Any]]
+    tool_calls: list[dict[str, Any]]
+    incomplete: bool = False
+    created_at: datetime
+
+
+class History(BaseModel):
+    conversation_id: str
+    messages: list[MessageOut]
+    total_tokens: int
+    stamp: str | None = None  # the conversation's history stamp when read (common.stamps)
+
+
+class SavedMessages(BaseModel):
+    """What a save did: how many messages were new and, when any was, the history stamp it replaced and the
+    new one (a caller that read the history under `replaced_stamp` knows its copy plus these is current)."""
+
+    stored: int
+    replaced_stamp: str | None = None
+    stamp: str | None = None
+
+
+class ConversationOut(BaseModel):
+    id: str
+    agent_id: str | None
+    session_id: str | None
+    end_user_id: str | None
+    title: str | None
+    message_count: int
+    total_tokens: int
+    prompt_tokens: int
+    completion_tokens: int
+    messages_last_24h: int = 0
+    message_tokens_last_24h: int = 0  # tokens of the messages' text stored in the last 24 hours
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+
+class ConversationGetRequest(BaseModel):
+    """`conversation.conversation.get`: a conversation's summary (no messages), e.g. to check whose it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str = Field(min_length=1, max_length=64)
+
+
+SAVE_MESSAGE = send("conversation.message.save", SaveMessageRequest)
+SAVE_MESSAGES = call("conversation.messages.save", SaveMessagesRequest, SavedMessages)
+GET_HISTORY = call("conversation.history.get", HistoryRequest, History)
+CLOSE_SESSION = send("conversation.session.close", CloseSessionRequest)
+GET_CONVERSATION = call("conversation.conversation.get", ConversationGetRequest, ConversationOut)

@@ -1,1 +1,0 @@
-"""Typed `data` payloads of the query actions and REST bodies."""
