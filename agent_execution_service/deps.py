@@ -4,12 +4,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
 
-from cachetools import LRUCache
-
 from agent_execution_service.clients.conversation_client import ConversationClient
 from agent_execution_service.clients.management_client import ManagementClient
 from agent_execution_service.clients.query_client import QueryClient
-from agent_execution_service.services.kept import Kept
 from agent_execution_service.settings import ExecutionSettings
 from common.handlers.callback_handlers import CallbackSenderHandler
 from common.service import ServiceDeps, open_service_deps
@@ -24,8 +21,6 @@ class ExecutionDeps(ServiceDeps):
     conversation: ConversationClient
     query: QueryClient
     events: CallbackSenderHandler
-    history_limits: LRUCache[str, tuple[int, int]]  # agent id → its history limits at its last turn
-    kept: Kept  # agent configs and conversation histories kept between turns while unchanged
 
 
 @asynccontextmanager
@@ -38,6 +33,4 @@ async def open_execution_deps(settings: ExecutionSettings) -> AsyncIterator[Exec
             conversation=ConversationClient(redis, settings, ORIGIN),
             query=QueryClient(redis, settings, ORIGIN),
             events=CallbackSenderHandler(redis, base.queues, ORIGIN, settings.max_message_bytes),
-            history_limits=LRUCache(maxsize=10_000),
-            kept=Kept(redis, base.queues),
         )

@@ -1,13 +1,28 @@
+"""The conversation service, as a turn needs it: a conversation's history window, kept between turns while
+unchanged, and the turn's messages saved.
+
+A turn's save tells this client whether anyone else changed the conversation since its read (the stamp the save
+replaced is the one the read came with): then the window read plus the messages saved is the next turn's
+history, kept under the new stamp; otherwise it is forgotten. A kept window is used while its stamp is the one
+the next turn came with (common.stamps) and it was cut to that turn's limits.
+"""
+
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from cachetools import LRUCache
+from redis.asyncio import Redis
 
 from common.clients.base_redis_client import BaseRedisClient
 from common.contracts import conversation
 from common.contracts.conversation import HistoryRequest, SavedMessages, SaveMessagesRequest
 from common.models.actions import DomainAction
-from common.models.conversations import TurnMessage
+from common.models.conversations import TurnMessage, history_window
+from common.settings import CommonSettings
 
 HISTORY_FIELDS = ("message_id", "role", "content", "tokens")  # what a turn uses of each history message
+KEPT_CONVERSATIONS = 1_000  # each copy is at most one history window
 
 
 @dataclass(frozen=True)
@@ -24,19 +39,50 @@ class TurnHistory:
 
 
 class ConversationClient(BaseRedisClient):
+    def __init__(self, redis: Redis, settings: CommonSettings, origin_service: str):
+        super().__init__(redis, settings, origin_service)
+        self._kept: LRUCache[tuple[str, str], TurnHistory] = LRUCache(maxsize=KEPT_CONVERSATIONS)
+
     async def history(
-        self, parent: DomainAction, conversation_id: str, max_messages: int, max_tokens: int
+        self, parent: DomainAction, conversation_id: str, limits: tuple[int, int], stamp: str | None = None
     ) -> TurnHistory:
+        """The conversation's window under `limits` (max messages, max tokens): the kept one while current."""
+        kept = self._kept.get((parent.tenant_id, conversation_id))
+        if kept is not None and stamp is not None and kept.stamp == stamp and kept.limits == limits:
+            return kept
+        max_messages, max_tokens = limits
         request = HistoryRequest(conversation_id=conversation_id, max_messages=max_messages, max_tokens=max_tokens)
         reply = await self.call(conversation.GET_HISTORY, request, parent=parent)
         messages = tuple({name: getattr(m, name) for name in HISTORY_FIELDS} for m in reply.messages)
-        return TurnHistory(messages, (max_messages, max_tokens), reply.stamp)
+        return TurnHistory(messages, limits, reply.stamp)
 
     async def save_messages(
-        self, parent: DomainAction, conversation_id: str, messages: list[TurnMessage]
-    ) -> SavedMessages:
+        self, parent: DomainAction, conversation_id: str, read: TurnHistory, messages: list[TurnMessage]
+    ) -> None:
         """A turn's messages, stored in order when this returns (pseudo-sync, so the next turn's history sees
-        them) in one round trip; idempotent by `message_id`, so a redelivered turn saves nothing twice. Returns
-        how many were new and the history stamps the save replaced and set."""
+        them) in one round trip; idempotent by `message_id`, so a redelivered turn saves nothing twice. `read`,
+        the window the turn was given, plus these is kept for the next turn when nobody else changed it."""
+        key = (parent.tenant_id, conversation_id)
         request = SaveMessagesRequest(conversation_id=conversation_id, messages=messages)
-        return await self.call(conversation.SAVE_MESSAGES, request, parent=parent)
+        try:
+            saved = await self.call(conversation.SAVE_MESSAGES, request, parent=parent)
+        except BaseException:
+            self._kept.pop(key, None)  # whether it was stored is unknown: forget it
+            raise
+        if not saved.stored or read.stamp is None or saved.replaced_stamp != read.stamp:
+            self._kept.pop(key, None)
+            return
+        self._kept[key] = _extended(read, messages, saved)
+
+
+def _extended(read: TurnHistory, messages: Sequence[TurnMessage], saved: SavedMessages) -> TurnHistory:
+    present = {message["message_id"] for message in read.messages}
+    added = [
+        {"message_id": m.message_id, "role": m.role.value, "content": m.content, "tokens": m.tokens()}
+        for m in messages
+        if m.message_id not in present  # a re-run turn whose question was saved by its first attempt
+    ]
+    window = history_window(reversed([*read.messages, *added]), *read.limits, lambda m: m["tokens"])
+    ids = [message["message_id"] for message in window]
+    converted = {message_id: read.converted[message_id] for message_id in ids if message_id in read.converted}
+    return TurnHistory(tuple(window), read.limits, saved.stamp, converted)

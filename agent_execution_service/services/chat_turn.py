@@ -145,13 +145,8 @@ async def _run(
 async def _save(
     action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps, history: TurnHistory, turn: list[TurnMessage]
 ) -> None:
-    """Store the turn's messages; this replica keeps the history they extend for the conversation's next turn."""
-    try:
-        outcome = await deps.conversation.save_messages(action, req.conversation_id, turn)
-    except BaseException:
-        deps.kept.history_saved(action.tenant_id, req.conversation_id, history, turn, None)  # unknown: forget it
-        raise
-    deps.kept.history_saved(action.tenant_id, req.conversation_id, history, turn, outcome)
+    """Store the turn's messages (the client keeps the history they extend for the conversation's next turn)."""
+    await deps.conversation.save_messages(action, req.conversation_id, history, turn)
 
 
 async def _save_question_anyway(
@@ -168,40 +163,34 @@ async def _config_and_history(
     action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps
 ) -> tuple[AgentConfig, TurnHistory]:
     """The agent's config (current every turn: edits and deactivation apply at once) and the conversation's
-    history: each this replica's kept copy while its object is unchanged (services.kept: checked against the
-    stamps the turn came with), else asked of the management or conversation service."""
+    history, each from its client (which keeps a copy while the stamp the turn came with says it is current).
+    The history depends on the agent's limits: when the config must be asked for, the history is looked up at
+    the same time with the limits this agent had last time (they rarely change), and again only if they did."""
     assert action.agent_id
-    tier = action.tenant_tier.value
-    # a re-run (the turn redelivered after a failure) reads the stamps anew rather than trust its first start's
+    # a re-run (the turn redelivered after a failure) does not trust its first start's stamps: it asks
     stamps = req.stamps if int(action.metadata.get("delivery_count", 1)) == 1 else None
-    agent, history = await deps.kept.current(action.tenant_id, tier, action.agent_id, req.conversation_id, stamps)
-    if agent is None:
-        return await _ask_config_and_history(action, req, deps, history)
-    _check_active(agent)
-    return agent, await _history(action, req, deps, _limits(agent), history)
-
-
-async def _ask_config_and_history(
-    action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps, kept_history: TurnHistory | None
-) -> tuple[AgentConfig, TurnHistory]:
-    """The config from the management service. The history depends on the agent's limits, so it is looked up
-    at the same time with the limits this agent had last time (they rarely change), and again only when they
-    did."""
-    assert action.agent_id
-    guess = deps.history_limits.get(action.agent_id)
-    guessed = asyncio.create_task(_history(action, req, deps, guess, kept_history)) if guess else None
-    try:
-        agent = await deps.management.agent_config(action, action.agent_id)
-        deps.kept.agent_read(action.tenant_id, action.tenant_tier.value, agent)
-        limits = deps.history_limits[action.agent_id] = _limits(agent)
+    agent_stamp, history_stamp = (stamps.agent, stamps.history) if stamps else (None, None)
+    agent = deps.management.kept(action, action.agent_id, agent_stamp)
+    if agent is not None:
         _check_active(agent)
-        if guessed and guess == limits:
+        return agent, await deps.conversation.history(action, req.conversation_id, _limits(agent), history_stamp)
+    last = deps.management.last_known(action, action.agent_id)
+    guess = _limits(last) if last else None
+    guessed = (
+        asyncio.create_task(deps.conversation.history(action, req.conversation_id, guess, history_stamp))
+        if guess
+        else None
+    )
+    try:
+        agent = await deps.management.agent_config(action, action.agent_id, agent_stamp)
+        _check_active(agent)
+        if guessed and guess == _limits(agent):
             return agent, await guessed
     finally:  # a guess not used (failure, inactive agent, changed limits) is dropped; no Redis read is cut
         if guessed and not guessed.done():
             guessed.cancel()
             await asyncio.gather(guessed, return_exceptions=True)
-    return agent, await _history(action, req, deps, limits, kept_history)
+    return agent, await deps.conversation.history(action, req.conversation_id, _limits(agent), history_stamp)
 
 
 def _limits(agent: AgentConfig) -> tuple[int, int]:
@@ -211,19 +200,6 @@ def _limits(agent: AgentConfig) -> tuple[int, int]:
 def _check_active(agent: AgentConfig) -> None:
     if not agent.is_active:
         raise ForbiddenError(f"agent {agent.id} is not active", code="agent_inactive")
-
-
-async def _history(
-    action: DomainAction,
-    req: ChatRunRequest,
-    deps: ExecutionDeps,
-    limits: tuple[int, int],
-    kept: TurnHistory | None,
-) -> TurnHistory:
-    """The kept copy when it was cut to these limits, else the conversation service's."""
-    if kept is not None and kept.limits == limits:
-        return kept
-    return await deps.conversation.history(action, req.conversation_id, *limits)
 
 
 async def _retrieve(

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, status
 from agent_management_service.clients.ingestion_client import IngestionClient
 from agent_management_service.models.agents import AgentCreate, AgentUpdate, FromTemplate
 from agent_management_service.services import agents
-from agent_management_service.services.agent_config import invalidate_agent_config
+from agent_management_service.services.agent_config import agent_changed
 from agent_management_service.services.templates import TEMPLATES
 from common.auth import CurrentTenant
 from common.contracts.management import AgentOut
@@ -76,7 +76,7 @@ async def update(agent_id: str, body: AgentUpdate, tenant: CurrentTenant, deps: 
     Only the fields sent change; `null` is refused (422). Running chat sessions see the change on their next turn."""
     await check_collections(deps, tenant, body.collection_ids)
     agent = await agents.update_agent(deps.engine, tenant, agent_id, body)
-    await invalidate_agent_config(deps.redis, deps.queues, tenant.tenant_id, agent_id)
+    await agent_changed(deps.redis, deps.queues, tenant.tenant_id, agent_id)
     return agent
 
 
@@ -86,4 +86,4 @@ async def delete(agent_id: str, tenant: CurrentTenant, deps: Deps) -> None:
 
     A soft delete: the agent disappears from lists and new sessions; its conversations stay."""
     await agents.delete_agent(deps.engine, tenant.tenant_id, agent_id)
-    await invalidate_agent_config(deps.redis, deps.queues, tenant.tenant_id, agent_id)
+    await agent_changed(deps.redis, deps.queues, tenant.tenant_id, agent_id)

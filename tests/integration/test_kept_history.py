@@ -1,5 +1,6 @@
-"""The execution service's kept history hands the messages still in its window to the next turn already in the
-model's form: each message is converted once per replica, and what leaves the window is let go."""
+"""The execution service's clients keep agent configs and history windows between turns: used while the turn's
+stamps say they are current, without a round trip; each kept history message is converted to the model's form
+once per replica, and what leaves the window is let go."""
 
 from __future__ import annotations
 
@@ -11,21 +12,21 @@ from langchain_core.messages import AIMessage, HumanMessage
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from agent_execution_service.clients.conversation_client import TurnHistory
+from agent_execution_service.clients.conversation_client import ConversationClient, TurnHistory, _extended
+from agent_execution_service.clients.management_client import ManagementClient
 from agent_execution_service.services.chat_turn import _to_langchain
-from agent_execution_service.services.kept import Kept
 from common.contracts.conversation import SavedMessages
 from common.contracts.management import AgentConfig
 from common.launcher.ports import free_port
+from common.models.actions import DomainAction
 from common.models.conversations import Role, TurnMessage
-from common.stamps import TurnStamps, history_stamp_key
 
 
 def _row(message_id: str, role: str, content: str) -> dict[str, Any]:
     return {"message_id": message_id, "role": role, "content": content, "tokens": 1}
 
 
-async def test_each_history_message_is_converted_once_and_only_the_window_is_kept(redis, queues) -> None:
+async def test_each_history_message_is_converted_once_and_only_the_window_is_kept() -> None:
     rows = (_row("1", "user", "hi"), _row("2", "assistant", "hello"), _row("3", "tool", "42"), _row("4", "user", "q"))
     read = TurnHistory(rows, (3, 100), "stamp-1")
 
@@ -34,14 +35,11 @@ async def test_each_history_message_is_converted_once_and_only_the_window_is_kep
     assert [id(m) for m in _to_langchain(read, skip_id="5")] == [id(m) for m in first]  # built once
     assert [m.content for m in _to_langchain(read, skip_id="4")] == ["hi", "hello"]  # the turn's own question
 
-    kept = Kept(redis, queues)
     turn = [
         TurnMessage(message_id="5", role=Role.USER, content="next"),
         TurnMessage(message_id="6", role=Role.ASSISTANT, content="answer"),
     ]
-    kept.history_saved("t", "c", read, turn, SavedMessages(stored=2, replaced_stamp="stamp-1", stamp="stamp-2"))
-    await redis.set(history_stamp_key(queues, "t", "c"), "stamp-2")  # as the conversation service's save left it
-    _, after = await kept.current("t", "free", "agent", "c")
+    after = _extended(read, turn, SavedMessages(stored=2, replaced_stamp="stamp-1", stamp="stamp-2"))
 
     assert after is not None and [m["message_id"] for m in after.messages] == ["4", "5", "6"]  # the window: 3
     assert list(after.converted) == ["4"]  # "1" and "2" left the window and are not held any more
@@ -50,7 +48,7 @@ async def test_each_history_message_is_converted_once_and_only_the_window_is_kep
     assert second[0] is first[2]  # carried over, not built again
 
 
-async def test_stamps_that_came_with_the_turn_are_checked_without_asking_redis(queues) -> None:
+async def test_kept_copies_are_used_while_the_turns_stamps_match_without_asking_redis(settings) -> None:
     now = datetime.now(UTC)
     agent = AgentConfig(
         id="agent",
@@ -65,19 +63,21 @@ async def test_stamps_that_came_with_the_turn_are_checked_without_asking_redis(q
     )
     history = TurnHistory((_row("1", "user", "hi"),), (20, 1000), "history-1")
     unreachable = Redis(port=free_port(), socket_connect_timeout=1)  # nothing listens there: any command fails
-    kept = Kept(unreachable, queues)
-    kept.agent_read("t", "free", agent)
-    kept._histories[("t", "c")] = history  # as a turn's save leaves it
+    management = ManagementClient(unreachable, settings, "execution")
+    conversations = ConversationClient(unreachable, settings, "execution")
+    turn = DomainAction(action_type="execution.chat.run", tenant_id="t", origin_service="orchestrator")
+    management._kept[("t", "free", "agent")] = agent  # as an earlier turn left them
+    conversations._kept[("t", "c")] = history
 
-    assert await kept.current("t", "free", "agent", "c", TurnStamps(agent="agent-1", history="history-1")) == (
-        agent,
-        history,
-    )
-    assert await kept.current("t", "free", "agent", "c", TurnStamps(agent="agent-2", history="history-1")) == (
-        None,
-        history,
-    )
-    assert await kept.current("t", "free", "agent", "c", TurnStamps(agent="agent-1", history=None)) == (agent, None)
-    with pytest.raises(RedisConnectionError):  # without them, it reads them: here, from a Redis that is not there
-        await kept.current("t", "free", "agent", "c")
+    assert await management.agent_config(turn, "agent", "agent-1") is agent
+    assert await conversations.history(turn, "c", (20, 1000), "history-1") is history
+    assert management.kept(turn, "agent", "agent-2") is None and management.last_known(turn, "agent") is agent
+    for stale in (
+        management.agent_config(turn, "agent", "agent-2"),  # changed since
+        management.agent_config(turn, "agent", None),  # a turn without stamps asks
+        conversations.history(turn, "c", (20, 1000), None),
+        conversations.history(turn, "c", (10, 1000), "history-1"),  # cut to other limits
+    ):
+        with pytest.raises(RedisConnectionError):  # asked: here, through a Redis that is not there
+            await stale
     await unreachable.aclose()
