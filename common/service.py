@@ -36,7 +36,7 @@ from common.errors import DependencyError, NoobleError, as_nooble_error
 from common.log import configure_logging, get_logger
 from common.messaging.queue_manager import QueueManager
 from common.messaging.redis_manager import RedisManager
-from common.models.actions import ErrorDetail
+from common.models.actions import ErrorDetail, ErrorType
 from common.settings import CommonSettings, run_in_background
 from common.validation import reject_unrepresentable
 from common.workers.base_worker import BaseWorker
@@ -166,12 +166,15 @@ def describe_operations(routes: list[Any]) -> None:
             route.description = rest.strip() or first.strip()
 
 
-def error_response(error: NoobleError) -> JSONResponse:
+def error_response(error: NoobleError | ErrorDetail, status: int | None = None) -> JSONResponse:
+    """Every HTTP error body of every service, `{"error": ErrorDetail}`: from a NoobleError (its status), or from
+    a detail and a status (routing and validation errors). `Retry-After` when the details say when."""
+    detail = error.to_detail() if isinstance(error, NoobleError) else error
+    status = status or (error.http_status if isinstance(error, NoobleError) else 500)
     headers = None
-    if error.details and isinstance(retry_after := error.details.get("retry_after"), int | float):
+    if detail.details and isinstance(retry_after := detail.details.get("retry_after"), int | float):
         headers = {"Retry-After": str(max(1, math.ceil(retry_after)))}
-    content = {"error": error.to_detail().model_dump(mode="json")}
-    return JSONResponse(status_code=error.http_status, content=content, headers=headers)
+    return JSONResponse(status_code=status, content={"error": detail.model_dump(mode="json")}, headers=headers)
 
 
 def create_service_app(
@@ -217,23 +220,25 @@ def create_service_app(
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         """Routing and protocol errors (404 path, 405 method, 400 unparseable body) in the platform's shape."""
         codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
-        body = {
-            "error_type": "not_found" if exc.status_code == 404 else "validation_error",
-            "error_code": codes.get(exc.status_code, f"http_{exc.status_code}"),
-            "message": str(exc.detail),
-        }
-        return JSONResponse(status_code=exc.status_code, content={"error": body}, headers=exc.headers)
+        detail = ErrorDetail(
+            error_type=ErrorType.NOT_FOUND if exc.status_code == 404 else ErrorType.VALIDATION_ERROR,
+            error_code=codes.get(exc.status_code, f"http_{exc.status_code}"),
+            message=str(exc.detail),
+        )
+        response = error_response(detail, exc.status_code)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{k: v for k, v in e.items() if k in {"loc", "msg", "type"}} for e in exc.errors()]
-        body = {
-            "error_type": "validation_error",
-            "error_code": "invalid_request",
-            "message": "request failed validation",
-            "details": {"errors": errors},
-        }
-        return JSONResponse(status_code=422, content={"error": body})
+        detail = ErrorDetail(
+            error_type=ErrorType.VALIDATION_ERROR,
+            error_code="invalid_request",
+            message="request failed validation",
+            details={"errors": errors},
+        )
+        return error_response(detail, 422)
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:

@@ -17,15 +17,9 @@ from common.auth import (
 from common.contracts.management import AgentOut
 from common.errors import NoobleError
 from common.models.pagination import Page
+from common.websocket_errors import WS_TRY_AGAIN_LATER, close_with
 
 router = APIRouter(tags=["chat"])
-
-# WebSocket close codes (4000-4999 are the application's): the client should not retry these as-is.
-WS_UNAUTHORIZED = 4401
-WS_FORBIDDEN = 4403
-WS_SESSION_NOT_FOUND = 4404
-WS_UNAVAILABLE = 4503
-WS_TRY_AGAIN_LATER = 1013  # this replica holds its maximum of sockets
 
 
 def chat_service(request: Request) -> ChatService:
@@ -108,12 +102,7 @@ async def chat_socket(
         require_chat_scope(tenant)
         session = await chat.session_of(tenant, session_id)
     except NoobleError as exc:
-        code = {
-            "unauthorized": WS_UNAUTHORIZED,
-            "forbidden": WS_FORBIDDEN,
-            "not_found": WS_SESSION_NOT_FOUND,
-        }.get(exc.error_type.value, WS_UNAVAILABLE)
-        await websocket.close(code=code, reason=exc.message[:120])
+        await close_with(websocket, exc)
         return
     if not chat.claim_socket():
         await websocket.close(code=WS_TRY_AGAIN_LATER, reason="this server holds its maximum of chat sockets")

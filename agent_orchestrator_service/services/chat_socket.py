@@ -31,12 +31,12 @@ from common.messaging.backoff import REDIS_DOWN, Backoff
 from common.messaging.redis_manager import own_connection
 from common.models.chat import MAX_MESSAGE_CHARS, ChatError, Pong, SessionReady
 from common.validation import unrepresentable
+from common.websocket_errors import WS_UNAUTHORIZED
 
 log = get_logger(__name__)
 
 
 AUTH_RECHECK_S = 3.0  # a revoked key or disabled tenant loses its open sockets within this (+ the auth cache)
-WS_UNAUTHORIZED = 4401
 
 
 class ChatSocket:

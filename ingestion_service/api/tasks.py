@@ -7,6 +7,7 @@ from common.auth import CurrentTenant, TenantResolver, socket_credential
 from common.errors import NoobleError
 from common.messaging.redis_manager import MAX_BLOCK_S
 from common.tenancy import enter_tenant
+from common.websocket_errors import close_with
 from ingestion_service.deps import IngestionAppDeps as Deps
 from ingestion_service.models.knowledge import TaskOut
 from ingestion_service.services.documents import get_task
@@ -34,7 +35,7 @@ async def task_progress(websocket: WebSocket, task_id: str, token: Annotated[str
         enter_tenant(tenant.tenant_id)  # this socket's database reads see only its tenant's rows
         current = await get_task(deps.engine, tenant.tenant_id, task_id)
     except NoobleError as exc:
-        await websocket.close(code=4401 if exc.error_type.value == "unauthorized" else 4404, reason=exc.message[:120])
+        await close_with(websocket, exc)
         return
     snapshot = current.model_dump(
         mode="json",

@@ -1,0 +1,174 @@
+"""A chat turn's logic in milliseconds: `run_turn` with the management, conversation and query services' handlers
+served in this process (tests.support.in_process) and the events on real Redis. What a turn answers, cites,
+refuses, and how it ends, without starting a service."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any, cast
+
+from agent_execution_service.clients.conversation_client import ConversationClient
+from agent_execution_service.clients.management_client import ManagementClient
+from agent_execution_service.clients.query_client import QueryClient
+from agent_execution_service.deps import ExecutionDeps
+from agent_execution_service.services.chat_turn import run_turn
+from agent_execution_service.settings import ExecutionSettings
+from common.contracts import conversation, management, query
+from common.contracts.conversation import History, HistoryRequest, SavedMessages, SaveMessagesRequest
+from common.contracts.execution import ChatRunRequest
+from common.contracts.management import AgentConfig, GetConfigRequest
+from common.contracts.orchestrator import ChatEventCallback
+from common.contracts.query import SearchRequest, SearchResult
+from common.handlers import CallbackSenderHandler
+from common.models.actions import DomainAction, utc_now
+from common.models.knowledge import DEFAULT_ABSTAIN_MESSAGE, Evidence, SearchHit
+from common.workers.router import ActionRouter
+from tests.support.in_process import InProcess, serve_in_process
+
+FACT = "The support desk is open from 9:00 to 17:00 on weekdays."
+
+
+def an_agent(**fields: Any) -> AgentConfig:
+    now = utc_now()
+    base: dict[str, Any] = {
+        "id": "agent",
+        "tenant_id": "t",
+        "name": "Helpdesk",
+        "system_prompt": "Answer from the documents.",
+        "collection_ids": ["docs"],
+        "created_at": now,
+        "updated_at": now,
+        "timeout_s": 30,
+        "max_history_messages": 20,
+    }
+    return AgentConfig.model_validate(base | fields)
+
+
+def a_hit(content: str, relevance: float) -> SearchHit:
+    return SearchHit(
+        chunk_id=1,
+        document_id="d1",
+        collection_id="docs",
+        document_title="Opening hours",
+        source="hours.txt",
+        content=content,
+        position=0,
+        page=None,
+        heading=None,
+        score=relevance,
+        context=content,
+        evidence=[Evidence(text=content, score=relevance)],
+        relevance=relevance,
+    )
+
+
+class Services:
+    """The management, conversation and query handlers a turn calls, in this process."""
+
+    def __init__(self, agent: AgentConfig, hits: list[SearchHit]):
+        self.saved: list[SaveMessagesRequest] = []
+        self.searched: list[SearchRequest] = []
+        routes: ActionRouter[None] = ActionRouter()
+
+        @routes.handle(management.GET_AGENT_CONFIG)
+        async def config(action: DomainAction, req: GetConfigRequest, deps: None) -> AgentConfig:
+            return agent
+
+        @routes.handle(conversation.GET_HISTORY)
+        async def history(action: DomainAction, req: HistoryRequest, deps: None) -> History:
+            return History(conversation_id=req.conversation_id, messages=[], total_tokens=0)
+
+        @routes.handle(conversation.SAVE_MESSAGES)
+        async def save(action: DomainAction, req: SaveMessagesRequest, deps: None) -> SavedMessages:
+            self.saved.append(req)
+            return SavedMessages(stored=len(req.messages))
+
+        @routes.handle(query.SEARCH)
+        async def search(action: DomainAction, req: SearchRequest, deps: None) -> SearchResult:
+            self.searched.append(req)
+            return SearchResult(query=req.query, mode=req.mode, results=hits)
+
+        self.transport = InProcess([(routes, None)])
+
+
+async def turn(redis: Any, queues: Any, services: Services, message: str, **envelope: Any) -> list[ChatEventCallback]:
+    """Run one turn; the events it sent to its callback list, in order."""
+    settings = ExecutionSettings(local_chat_model="scripted")
+    deps = ExecutionDeps(
+        settings=settings,
+        redis=redis,
+        queues=queues,
+        engine=cast(Any, None),  # the turn itself touches no database: its services do
+        sessions=cast(Any, None),
+        management=ManagementClient(redis, settings, "execution"),
+        conversation=ConversationClient(redis, settings, "execution"),
+        query=QueryClient(redis, settings, "execution"),
+        events=CallbackSenderHandler(redis, queues, "execution", settings.max_message_bytes),
+    )
+    for client in (deps.management, deps.conversation, deps.query):
+        serve_in_process(client, services.transport)
+    callbacks = queues.callback_queue("orchestrator", "fast")
+    action = DomainAction(
+        action_type="execution.chat.run",
+        tenant_id="t",
+        agent_id="agent",
+        task_id="task",
+        session_id="s",
+        origin_service="orchestrator",
+        callback_queue_name=callbacks,
+        callback_action_type="orchestrator.chat.event",
+        **envelope,
+    )
+    await run_turn(action, ChatRunRequest(session_id="s", conversation_id="c", message=message), deps)
+    raw = reversed(await redis.lrange(callbacks, 0, -1))  # LPUSHed: the oldest is last
+    return [ChatEventCallback.model_validate(json.loads(entry)["data"]) for entry in raw]
+
+
+def events_of(callbacks: list[ChatEventCallback]) -> list[dict[str, Any]]:
+    return [c.event.model_dump() for c in callbacks if c.event is not None]
+
+
+async def test_a_grounded_answer_quotes_and_cites_its_source_and_ends_numbered_like_every_event(redis, queues) -> None:
+    services = Services(an_agent(), [a_hit(FACT, 0.8)])
+    callbacks = await turn(redis, queues, services, "When is the support desk open?")
+    assert [c.n for c in callbacks] == list(range(1, len(callbacks) + 1)) and {c.attempt for c in callbacks} == {1}
+    events = events_of(callbacks)
+    end = events[-1]
+    assert end["type"] == "message_end" and all(e["type"] != "message_end" for e in events[:-1])
+    assert "9:00 to 17:00" in end["content"] and "[1]" in end["content"]
+    assert any(e["type"] == "sources" and e["items"][0]["source"] == "hours.txt" for e in events)
+    assert services.searched[0].with_evidence and services.searched[0].collection_ids == ["docs"]
+    [saved] = services.saved
+    assert [m.role.value for m in saved.messages] == ["user", "assistant"]
+    assert saved.messages[1].content == end["content"] and saved.messages[1].sources
+
+
+async def test_nothing_relevant_retrieved_is_an_abstention_not_a_guess(redis, queues) -> None:
+    services = Services(an_agent(), [a_hit("Our office dog is called Rex.", 0.1)])
+    end = events_of(await turn(redis, queues, services, "What is the refund policy?"))[-1]
+    assert end["type"] == "message_end" and end["content"] == DEFAULT_ABSTAIN_MESSAGE and "[1]" not in end["content"]
+
+
+async def test_an_inactive_agent_ends_the_turn_with_a_numbered_error(redis, queues) -> None:
+    services = Services(an_agent(is_active=False), [])
+    callbacks = await turn(redis, queues, services, "Hello?")
+    [only] = callbacks
+    assert only.n == 1 and only.event is not None and only.event.model_dump()["code"] == "agent_inactive"
+
+
+async def test_a_turn_past_its_deadline_keeps_what_streamed_and_says_so_in_the_one_timeout_message(
+    redis, queues
+) -> None:
+    """The turn started 30 s ago by the orchestrator's clock: the limit it reports is the turn's, not what was
+    left of it; what streamed is saved, marked incomplete."""
+    started = utc_now() - timedelta(seconds=29.7)
+    services = Services(an_agent(collection_ids=[]), [])
+    callbacks = await turn(
+        redis, queues, services, "think forever out loud", timestamp=started, deadline=started + timedelta(seconds=30)
+    )
+    end = events_of(callbacks)[-1]
+    assert end["type"] == "error" and end["code"] == "turn_timeout"
+    assert end["message"] == "The answer took longer than the 30 s limit. The answer so far is kept, marked incomplete."
+    answer = services.saved[0].messages[1]
+    assert answer.incomplete and answer.content
