@@ -71,7 +71,8 @@ class BaseRedisClient:
             contract.action_type,
             tenant_id=tenant_id,
             tenant_tier=tenant_tier or Tier.FREE,
-            data=request.model_dump(mode="json", exclude_defaults=True),
+            # every field, defaults too: a receiver of another version (a rolling deploy) applies none of its own
+            data=request.model_dump(mode="json"),
             **fields,
         )
 
