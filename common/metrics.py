@@ -18,6 +18,21 @@ STREAM_PENDING = Gauge("nooble4_stream_pending", "Delivered but unacknowledged e
 STREAM_LAG = Gauge("nooble4_stream_lag", "Entries not yet delivered to the consumer group", ["stream"])
 DEAD_LETTER_LENGTH = Gauge("nooble4_dead_letter_length", "Entries in a dead-letter stream", ["stream"])
 IN_FLIGHT = Gauge("nooble4_in_flight", "Handlers running now", ["service"])
+STREAM_CONSUMERS = Gauge("nooble4_stream_consumers", "Consumers in the stream's worker group", ["stream"])
+RECLAIMED = Counter("nooble4_reclaimed_total", "Idle pending entries reclaimed from other consumers", ["service"])
+REDIS_MEMORY = Gauge("nooble4_redis_used_memory_bytes", "Memory Redis uses (INFO memory: used_memory)")
+REDIS_MAX_MEMORY = Gauge("nooble4_redis_max_memory_bytes", "Redis's maxmemory (0: no limit)")
+FIRST_TOKEN = Histogram(
+    "nooble4_chat_first_token_seconds",
+    "From a chat turn's start (the orchestrator's) to its first token written back",
+    ["tier"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64),
+)
+LLM_TOKENS = Counter(
+    "nooble4_llm_tokens_total", "Model tokens of chat turns, by tenant", ["tenant", "kind"]
+)  # kind: prompt | completion; one series per tenant and kind
+INGESTED_CHUNKS = Counter("nooble4_ingested_chunks_total", "Chunks indexed by finished ingestions", ["tier"])
+DOCUMENTS = Counter("nooble4_documents_total", "Documents whose ingestion ended, by outcome", ["outcome"])
 
 
 class ActionMetrics:

@@ -24,6 +24,8 @@ from common.settings import CommonSettings
 
 BASE = Path(__file__).resolve().parent / "kubernetes" / "base"
 LLM = Path(__file__).resolve().parent / "kubernetes" / "components" / "local-llm"
+MONITORING = Path(__file__).resolve().parent / "monitoring"
+MONITORING_LABELS = {"app.kubernetes.io/name": "nooble4-monitoring", "app.kubernetes.io/part-of": "nooble4"}
 IMAGE = "nooble4:latest"
 ENVIRONMENT = "production"  # the key prefix KEDA's triggers name; overlays that change it re-render
 DRAIN_S = int(CommonSettings().shutdown_grace_s)
@@ -231,10 +233,33 @@ def local_llm() -> list[dict[str, Any]]:
     ]
 
 
+def monitoring() -> list[dict[str, Any]]:
+    """The Grafana dashboard (a ConfigMap the Grafana sidecar loads: label `grafana_dashboard`) and the
+    Prometheus alert rules (to mount as a rule file), from `deploy/monitoring/`."""
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": "nooble4-grafana-dashboard",
+                "labels": {**MONITORING_LABELS, "grafana_dashboard": "1"},
+            },
+            "data": {"nooble4.json": (MONITORING / "grafana" / "dashboards" / "nooble4.json").read_text()},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "nooble4-prometheus-rules", "labels": MONITORING_LABELS},
+            "data": {"nooble4-alerts.yml": (MONITORING / "alerts.yml").read_text()},
+        },
+    ]
+
+
 def manifests() -> dict[Path, list[dict[str, Any]]]:
     files: dict[Path, list[dict[str, Any]]] = {
         BASE / "config.yaml": [config()],
         BASE / "migrate.yaml": [migration_job()],
+        BASE / "monitoring.yaml": monitoring(),
     }
     for service, (domain, roles) in SERVICES.items():
         docs: list[dict[str, Any]] = []

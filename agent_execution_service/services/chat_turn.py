@@ -26,6 +26,7 @@ from agent_execution_service.clients.conversation_client import TurnHistory
 from agent_execution_service.deps import ExecutionDeps
 from agent_execution_service.services.tools import build_tools
 from agent_execution_service.services.turn_events import TurnEvents
+from common import metrics
 from common.contracts.execution import ChatRunRequest
 from common.contracts.management import AgentConfig
 from common.errors import ForbiddenError, NoobleError, ValidationError, as_nooble_error
@@ -100,6 +101,8 @@ async def run_turn(action: DomainAction, req: ChatRunRequest, deps: ExecutionDep
             await events.emit(Sources(task_id=task_id, items=state.sources))
         await events.emit(outcome)  # the terminal event, numbered like every other
     log.info("turn_finished", task_id=task_id, outcome=outcome.type, usage=state.usage.total_tokens, **state.timings_ms)
+    metrics.LLM_TOKENS.labels(action.tenant_id, "prompt").inc(state.usage.prompt_tokens)
+    metrics.LLM_TOKENS.labels(action.tenant_id, "completion").inc(state.usage.completion_tokens)
 
 
 async def _run(

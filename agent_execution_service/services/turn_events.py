@@ -14,11 +14,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from common import metrics
 from common.contracts.orchestrator import ChatEventCallback
 from common.handlers.callback_handlers import CallbackSenderHandler
 from common.log import get_logger
 from common.messaging.queue_manager import QueueManager
-from common.models.actions import DomainAction
+from common.models.actions import DomainAction, utc_now
 from common.models.chat import Token
 
 log = get_logger(__name__)
@@ -81,6 +82,9 @@ class TurnEvents:
             self._has_tokens.set()
             return
         self._first_token_written = True
+        metrics.FIRST_TOKEN.labels(self.action.tenant_tier.value).observe(
+            max(0.0, (utc_now() - self.action.timestamp).total_seconds())
+        )
         try:
             await self.flush()
         except Exception as exc:  # the token stays buffered: the pump writes it with its next flush

@@ -530,6 +530,7 @@ class BaseWorker(Generic[D]):
                 await self._give_up(delivery)
             else:
                 log.info("message_reclaimed", stream=stream, message_id=message_id, delivery=delivery.delivery_count)
+                metrics.RECLAIMED.labels(self.service_name).inc()
                 self._start(delivery)
 
     async def _forget_dead_consumers(self, stream: str) -> None:
@@ -580,4 +581,9 @@ class BaseWorker(Generic[D]):
                 if group["name"] == self.group:
                     metrics.STREAM_PENDING.labels(stream).set(group["pending"])
                     metrics.STREAM_LAG.labels(stream).set(group.get("lag") or 0)
+                    metrics.STREAM_CONSUMERS.labels(stream).set(group["consumers"])
         metrics.DEAD_LETTER_LENGTH.labels(self.dead_letters).set(replies[-1])
+        memory = await self.redis.info("memory")
+        nodes = memory.values() if "used_memory" not in memory else [memory]  # a cluster answers per node
+        metrics.REDIS_MEMORY.set(sum(int(node.get("used_memory", 0)) for node in nodes))
+        metrics.REDIS_MAX_MEMORY.set(sum(int(node.get("maxmemory", 0)) for node in nodes))

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from common import metrics
 from common.contracts.embedding import GENERATE as GENERATE_EMBEDDINGS
 from common.contracts.embedding import EmbedRequest
 from common.contracts.ingestion import IngestRequest
@@ -79,6 +80,8 @@ async def ingest(action: DomainAction, req: IngestRequest, deps: IngestionDeps) 
         )
     await progress(status="done", stage="done", percent=100, chunks_embedded=total)
     log.info("document_ingested", document_id=req.document_id, chunks=total)
+    metrics.INGESTED_CHUNKS.labels(action.tenant_tier.value).inc(total)
+    metrics.DOCUMENTS.labels("ready").inc()
     return {"document_id": req.document_id, "status": "ready", "chunks": total}
 
 
@@ -269,6 +272,7 @@ async def fail_document(
     """End a document `failed` with `reason` (its chunks removed) and its task too; for the failure handler
     and the sweeper, when the pipeline itself could not say so. `retryable`: another try may succeed."""
     await _fail(deps.engine, tenant_id, document_id, reason, retryable)
+    metrics.DOCUMENTS.labels("failed").inc()
     await report(
         deps.engine,
         deps.redis,

@@ -52,10 +52,14 @@ def test_every_service_runs_as_scalable_api_and_worker_roles() -> None:
 def test_only_edge_apis_are_published_and_on_a_chosen_host_ip() -> None:
     services = compose()["services"]
     published = {name for name, service in services.items() if service.get("ports")}
-    assert published == {f"{name}_api" for name in EDGE}
+    monitoring = {name for name, service in services.items() if "monitoring" in service.get("profiles", [])}
+    assert monitoring == {"prometheus", "grafana"}
+    assert published == {f"{name}_api" for name in EDGE} | monitoring
     for name in EDGE:
         port = SERVICE_PORTS[name]
         assert services[f"{name}_api"]["ports"] == [f"${{NOOBLE4_BIND_IP:-127.0.0.1}}:{port}:{port}"]
+    for name in monitoring:  # off unless asked for (`--profile monitoring`), and on the chosen host IP too
+        assert all(port.startswith("${NOOBLE4_BIND_IP:-127.0.0.1}:") for port in services[name]["ports"])
 
 
 def test_redis_keeps_acknowledged_work() -> None:
@@ -68,27 +72,29 @@ def test_redis_keeps_acknowledged_work() -> None:
 
 def test_secrets_have_no_defaults_anywhere() -> None:
     text = (ROOT / "docker-compose.yml").read_text()
-    assert "${NOOBLE4_JWT_SECRET:?" in text and "${POSTGRES_PASSWORD:?" in text
+    assert "${NOOBLE4_JWT_SECRET:?" in text and "${POSTGRES_PASSWORD:?" in text and "${GRAFANA_ADMIN_PASSWORD:?" in text
     assert not re.search(r"NOOBLE4_JWT_SECRET:\s*\$\{NOOBLE4_JWT_SECRET:-", text)
     example = dict(
         line.split("=", 1)
         for line in (ROOT / ".env.example").read_text().splitlines()
         if "=" in line and not line.startswith("#")
     )
-    assert example["NOOBLE4_JWT_SECRET"] == "" and example["POSTGRES_PASSWORD"] == ""
+    assert example["NOOBLE4_JWT_SECRET"] == example["POSTGRES_PASSWORD"] == example["GRAFANA_ADMIN_PASSWORD"] == ""
 
 
 def test_compose_config_validates_and_refuses_to_start_without_secrets() -> None:
     if shutil.which("docker-compose") is None:
         pytest.fail("this test needs Debian's docker-compose: apt-get install docker-compose (.ci/run does)")
-    base = {k: v for k, v in os.environ.items() if k not in {"NOOBLE4_JWT_SECRET", "POSTGRES_PASSWORD"}}
+    secrets = {"NOOBLE4_JWT_SECRET", "POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD"}
+    base = {k: v for k, v in os.environ.items() if k not in secrets}
     run = lambda env: subprocess.run(  # noqa: E731
         ["docker-compose", "config", "-q"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     missing = run(base)
     assert missing.returncode != 0 and "POSTGRES_PASSWORD" in missing.stderr + missing.stdout
     assert run({**base, "POSTGRES_PASSWORD": "p"}).returncode != 0  # the JWT secret is required too
-    ok = run({**base, "NOOBLE4_JWT_SECRET": "s" * 64, "POSTGRES_PASSWORD": "p"})
+    assert run({**base, "NOOBLE4_JWT_SECRET": "s" * 64, "POSTGRES_PASSWORD": "p"}).returncode != 0  # Grafana's
+    ok = run({**base, "NOOBLE4_JWT_SECRET": "s" * 64, "POSTGRES_PASSWORD": "p", "GRAFANA_ADMIN_PASSWORD": "g"})
     assert ok.returncode == 0, ok.stderr
 
 
