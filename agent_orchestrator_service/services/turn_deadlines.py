@@ -41,8 +41,10 @@ class DeadlineSweeper:
         ended = 0
         now_ms = int(time.time() * 1000)
         for session_id, task_id in await self.store.overdue_turns(now_ms):
-            session = await self.store.get(session_id)
-            if not await self.store.expire_turn(session_id, task_id, now_ms) or session is None:
+            if not await self.store.expire_turn(session_id, task_id, now_ms):
+                continue  # ended in time, refused, or ended by another replica: nothing to read
+            session = await self.store.get(session_id)  # the session outlives its turn: who to cancel for
+            if session is None:
                 continue
             ended += 1
             log.warning("turn_deadline_passed", session_id=session_id, task_id=task_id)

@@ -12,6 +12,8 @@ from common.models.knowledge import KnowledgeConfig
 from common.models.pagination import Page
 from common.models.tiers import Tier
 
+SHA256_HEX = r"^[0-9a-f]{64}$"  # a credential's hash: all that crosses Redis of an API key or end-user token
+
 
 class KeyScope(StrEnum):
     """What an API key may do: `admin` everything; `read` every GET of the tenant's data; `chat` chat sessions
@@ -99,7 +101,7 @@ class ResolveKeyRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    key_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    key_hash: str = Field(pattern=SHA256_HEX)
 
 
 class ResolveTenantRequest(BaseModel):
@@ -121,7 +123,7 @@ class ResolveEndUserTokenRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    token_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    token_hash: str = Field(pattern=SHA256_HEX)
 
 
 class ResolvedEndUserToken(BaseModel):
