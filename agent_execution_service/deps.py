@@ -8,6 +8,8 @@ from agent_execution_service.clients.conversation_client import ConversationClie
 from agent_execution_service.clients.management_client import ManagementClient
 from agent_execution_service.clients.query_client import QueryClient
 from agent_execution_service.settings import ExecutionSettings
+from common.budgets import Budgets
+from common.clients.usage_client import UsageClient
 from common.handlers.callback_handlers import CallbackSenderHandler
 from common.service import ServiceDeps, open_service_deps
 
@@ -21,6 +23,8 @@ class ExecutionDeps(ServiceDeps):
     conversation: ConversationClient
     query: QueryClient
     events: CallbackSenderHandler
+    budgets: Budgets
+    usage: UsageClient
 
 
 @asynccontextmanager
@@ -33,4 +37,6 @@ async def open_execution_deps(settings: ExecutionSettings) -> AsyncIterator[Exec
             conversation=ConversationClient(redis, settings, ORIGIN),
             query=QueryClient(redis, settings, ORIGIN),
             events=CallbackSenderHandler(redis, base.queues, ORIGIN, settings.max_message_bytes),
+            budgets=Budgets(redis, base.queues),
+            usage=UsageClient(redis, settings, ORIGIN),
         )

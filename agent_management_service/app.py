@@ -3,9 +3,10 @@ from typing import Any
 from fastapi import FastAPI
 
 from agent_management_service.api import routers
+from agent_management_service.deps import open_management_deps
 from agent_management_service.handlers import router
 from agent_management_service.settings import ManagementSettings
-from common.service import ServiceSpec, create_service_app, open_service_deps
+from common.service import ServiceSpec, create_service_app
 
 SPEC = ServiceSpec(
     name="agent_management_service",
@@ -13,7 +14,7 @@ SPEC = ServiceSpec(
     title="Nooble4 management service",
     settings_class=ManagementSettings,
     router=router,
-    open_deps=open_service_deps,
+    open_deps=open_management_deps,
     api_routers=routers,
 )
 

@@ -10,6 +10,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from common import tracing
 from common.settings import CommonSettings
 from common.tenancy import install_row_level_security
 
@@ -30,6 +31,7 @@ def create_engine(settings: CommonSettings) -> AsyncEngine:
     )
     check_connections_on_checkout(engine)
     install_row_level_security(engine)
+    tracing.instrument_engine(engine)
     return engine
 
 

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from common import tracing
+
 if TYPE_CHECKING:
     from common.models.actions import DomainAction
 
@@ -23,6 +25,7 @@ def configure_logging(level: str = "INFO", json: bool = True, service: str = "no
         processors=[
             structlog.contextvars.merge_contextvars,
             merge_action_context,
+            tracing.log_fields,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,

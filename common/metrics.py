@@ -4,6 +4,8 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from common import tracing
+
 ACTIONS = Counter("nooble4_actions_total", "Actions handled by workers", ["service", "action_type", "outcome"])
 ACTION_LATENCY = Histogram(
     "nooble4_action_duration_seconds",
@@ -31,6 +33,11 @@ FIRST_TOKEN = Histogram(
 LLM_TOKENS = Counter(
     "nooble4_llm_tokens_total", "Model tokens of chat turns, by tenant", ["tenant", "kind"]
 )  # kind: prompt | completion; one series per tenant and kind
+BUDGET_REFUSALS = Counter("nooble4_budget_refusals_total", "Chat turns refused by a token budget", ["scope", "period"])
+BUDGET_OVERRUNS = Counter(
+    "nooble4_budget_overruns_total", "Chat turns that finished past a token budget's limit", ["scope", "period"]
+)
+USAGE_RECORDED = Counter("nooble4_usage_recorded_total", "Usage ledger entries written", ["kind"])
 INGESTED_CHUNKS = Counter("nooble4_ingested_chunks_total", "Chunks indexed by finished ingestions", ["tier"])
 DOCUMENTS = Counter("nooble4_documents_total", "Documents whose ingestion ended, by outcome", ["outcome"])
 
@@ -44,6 +51,7 @@ class ActionMetrics:
         self._latency: dict[str, Any] = {}
 
     def outcome(self, action_type: str, outcome: str) -> None:
+        tracing.set_outcome(outcome)  # the action's span, when tracing is on
         key = (action_type, outcome)
         if (child := self._outcomes.get(key)) is None:
             child = self._outcomes[key] = ACTIONS.labels(self.service, action_type, outcome)

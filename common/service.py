@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from common import tracing
 from common.auth import TenantResolver
 from common.database import create_engine, database_ready, session_factory
 from common.errors import DependencyError, NoobleError, as_nooble_error
@@ -193,6 +194,7 @@ def create_service_app(
             yield
 
     app = FastAPI(title=spec.title, lifespan=lifespan, dependencies=[Depends(reject_unrepresentable)])
+    tracing.instrument_app(app)
     app.add_middleware(ApiCors, console_origins=settings.cors_origins)
     app.state.settings = settings
     app.state.spec = spec
@@ -315,6 +317,7 @@ def run_service(spec: ServiceSpec, argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = spec.settings_class()
     configure_logging(settings.log_level, settings.log_json, spec.name)
+    tracing.configure_tracing(spec.name)
     if settings.cpu_priority == "background":
         run_in_background()
     uvloop.run(serve(spec, settings, only=args.only, host=args.host, port=args.port))

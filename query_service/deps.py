@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from common.clients.base_redis_client import BaseRedisClient
+from common.clients.usage_client import UsageClient
 from common.service import ServiceDeps, open_service_deps, service_deps
 from query_service.settings import QuerySettings
 
@@ -16,6 +17,7 @@ from query_service.settings import QuerySettings
 class QueryDeps(ServiceDeps):
     settings: QuerySettings
     embedding: BaseRedisClient  # embedding.generate for query vectors
+    usage: UsageClient  # generate's model calls, to the usage ledger
 
 
 @asynccontextmanager
@@ -24,6 +26,7 @@ async def open_query_deps(settings: QuerySettings) -> AsyncIterator[QueryDeps]:
         yield QueryDeps(
             **{f.name: getattr(base, f.name) for f in fields(ServiceDeps)},
             embedding=BaseRedisClient(base.redis, settings, "query"),
+            usage=UsageClient(base.redis, settings, "query"),
         )
 
 

@@ -26,9 +26,9 @@ from agent_execution_service.clients.conversation_client import TurnHistory
 from agent_execution_service.deps import ExecutionDeps
 from agent_execution_service.services.tools import build_tools
 from agent_execution_service.services.turn_events import TurnEvents
-from common import metrics
+from common import metrics, tracing
 from common.contracts.execution import ChatRunRequest
-from common.contracts.management import AgentConfig
+from common.contracts.management import AgentConfig, UsageKind, UsageRecord
 from common.errors import ForbiddenError, NoobleError, ValidationError, as_nooble_error
 from common.grounding import (
     GROUNDING_INSTRUCTIONS,
@@ -46,6 +46,7 @@ from common.grounding import (
     without_unknown_citations,
 )
 from common.llm.factory import build_chat_model, llm_error
+from common.llm.settings import ModelSpec
 from common.llm.token_count import TokenCounter, cl100k, token_counter
 from common.log import get_logger
 from common.models.actions import DomainAction, utc_now
@@ -69,6 +70,9 @@ class TurnState:
     sources_sent: int = 0  # how many of `sources` a `sources` event has carried
     count: TokenCounter = cl100k  # the answering model's token counter, for usage its server does not report
     timings_ms: dict[str, float] = field(default_factory=dict)
+    agent: AgentConfig | None = None  # once its budgets hold the turn's reservation
+    model: ModelSpec | None = None  # the model that answers (None: no model call, e.g. an abstention)
+    model_calls: int = 0
 
     @contextlib.contextmanager
     def timed(self, step: str) -> Iterator[None]:
@@ -99,6 +103,8 @@ async def run_turn(action: DomainAction, req: ChatRunRequest, deps: ExecutionDep
             outcome = ChatError(task_id=task_id, code=error.code, message=error.message)
         if isinstance(outcome, MessageEnd) and len(state.sources) > state.sources_sent:  # the knowledge tool's
             await events.emit(Sources(task_id=task_id, items=state.sources))
+        if state.agent is not None:  # recorded before the turn ends: a worker dying after it loses nothing
+            await _account(action, req, deps, state, outcome)
         await events.emit(outcome)  # the terminal event, numbered like every other
     log.info("turn_finished", task_id=task_id, outcome=outcome.type, usage=state.usage.total_tokens, **state.timings_ms)
     metrics.LLM_TOKENS.labels(action.tenant_id, "prompt").inc(state.usage.prompt_tokens)
@@ -113,6 +119,9 @@ async def _run(
         raise ValidationError("execution.chat.run needs an agent_id", code="missing_agent_id")
     with state.timed("config_and_history_ms"):
         agent, history = await _config_and_history(action, req, deps)
+    if (refusal := await _hold_budget(action, req, agent, deps)) is not None:
+        return refusal
+    state.agent = agent
     question = TurnMessage(message_id=f"{task_id}:user", role=Role.USER, content=req.message, created_at=utc_now())
     try:
         with state.timed("retrieval_ms"):
@@ -196,6 +205,72 @@ async def _config_and_history(
     return agent, await deps.conversation.history(action, req.conversation_id, _limits(agent), history_stamp)
 
 
+async def _hold_budget(
+    action: DomainAction, req: ChatRunRequest, agent: AgentConfig, deps: ExecutionDeps
+) -> ChatError | None:
+    """Holds the turn's reservation (its model's `max_tokens`) in the tenant's and the agent's token budgets, or
+    refuses the turn naming the budget and when it resets (common.budgets)."""
+    task_id = action.task_id or action.action_id
+    time_left_s = (action.deadline - utc_now()).total_seconds() if action.deadline else agent.timeout_s
+    hold_s = max(0.0, time_left_s) + deps.settings.budget_hold_grace_s
+    refusal = await deps.budgets.reserve(
+        action.tenant_id, agent.id, task_id, agent.model.max_tokens, agent.budgets, hold_s=hold_s
+    )
+    if refusal is None:
+        return None
+    metrics.BUDGET_REFUSALS.labels(refusal.budget.scope, refusal.budget.period).inc()
+    return ChatError(
+        task_id=task_id,
+        code="quota_exceeded",
+        message=refusal.message,
+        retry_after=refusal.retry_after(utc_now()),
+        budget=f"{refusal.budget.scope}_{refusal.budget.period}",
+        resets_at=refusal.resets_at,
+    )
+
+
+async def _account(
+    action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps, state: TurnState, outcome: MessageEnd | ChatError
+) -> None:
+    """The turn's usage: settled in its budgets (its reservation replaced by what it used) and sent to the usage
+    ledger. Never fails the turn: what cannot be recorded is logged."""
+    assert state.agent is not None
+    task_id = action.task_id or action.action_id
+    model = state.model or state.agent.model
+    record = UsageRecord(
+        event_id=f"chat:{task_id}",
+        kind=UsageKind.CHAT,
+        occurred_at=utc_now(),
+        provider=str(model.provider),
+        model=model.name,
+        prompt_tokens=state.usage.prompt_tokens,
+        completion_tokens=state.usage.completion_tokens,
+        calls=state.model_calls,
+        latency_ms=state.timings_ms.get("generation_ms", 0.0),
+        agent_id=state.agent.id,
+        end_user_id=action.user_id,
+        conversation_id=req.conversation_id,
+        task_id=task_id,
+        outcome="ok" if isinstance(outcome, MessageEnd) else outcome.code,
+    )
+    used = state.usage.prompt_tokens + state.usage.completion_tokens
+    settled, sent = await asyncio.gather(
+        deps.budgets.settle(action.tenant_id, state.agent.id, task_id, used),
+        deps.usage.record(record, parent=action),
+        return_exceptions=True,
+    )
+    for failure in (settled, sent):
+        if isinstance(failure, BaseException):
+            log.error("usage_not_recorded", task_id=task_id, tokens=used, error=str(failure))
+    if isinstance(settled, dict):
+        limits = {(b.scope, b.period): b.limit for b in state.agent.budgets}
+        for budget, spent in settled.items():
+            limit = limits.get(budget)
+            if limit is not None and spent > limit and spent - used <= limit:  # this turn went past the limit
+                log.warning("budget_overrun", task_id=task_id, budget=budget, spent=spent, limit=limit)
+                metrics.BUDGET_OVERRUNS.labels(*budget).inc()
+
+
 def _limits(agent: AgentConfig) -> tuple[int, int]:
     return agent.max_history_messages, agent.memory.max_tokens
 
@@ -225,7 +300,8 @@ async def _retrieve(
         return None
     earlier = [m["content"] for m in history.messages if m["role"] == "user" and m["message_id"] != question_id]
     query = standalone_query(req.message, earlier)
-    hits = await deps.query.search(action, query, agent.collection_ids, knowledge.top_k, with_evidence=True)
+    with tracing.span("retrieval", collections=len(agent.collection_ids), top_k=knowledge.top_k):
+        hits = await deps.query.search(action, query, agent.collection_ids, knowledge.top_k, with_evidence=True)
     sources = relevant_sources(hits, knowledge.min_relevance)
     if sources:
         state.sources += [source_item(hit) for hit in sources]
@@ -260,8 +336,9 @@ async def _answer(
         state.streamed.append(lead)
         await events.token(lead)
         system, user = phrasing_prompt(req.message, chosen)
-        model = build_chat_model(phrasing_model(agent.model), deps.settings)
-        state.count = token_counter(phrasing_model(agent.model), deps.settings)
+        state.model = phrasing_model(agent.model)
+        model = build_chat_model(state.model, deps.settings)
+        state.count = token_counter(state.model, deps.settings)
         prompt = [SystemMessage(f"{agent.system_prompt}\n\n{system}"), HumanMessage(user)]
         streaming = _phrase_quotes(model, prompt, events, state, SupportedPhrasing(chosen, req.message))
     else:
@@ -279,6 +356,7 @@ async def _answer(
             found_sources=state.sources,
         )
         messages = [*_to_langchain(history, skip_id=question_id), HumanMessage(req.message)]
+        state.model = agent.model
         model = build_chat_model(agent.model, deps.settings)
         state.count = token_counter(agent.model, deps.settings)
         if tools:
@@ -307,7 +385,8 @@ async def _generate(
     deadline = action.deadline or utc_now() + timedelta(seconds=limit_s)
     if action.deadline is not None:
         limit_s = (action.deadline - action.timestamp).total_seconds()
-    runner = asyncio.create_task(streaming)
+    model = state.model or agent.model
+    runner = asyncio.create_task(_traced_model_call(streaming, model))
     cancelled = asyncio.create_task(events.cancelled.wait())
     try:
         with state.timed("generation_ms"):
@@ -329,6 +408,11 @@ async def _generate(
     if state.streamed and not state.usage.completion_tokens:  # what was generated still counts
         state.usage += await _usage(state.count, None, "".join(state.streamed))
     return turn_timeout(task_id, limit_s, kept=bool(state.streamed))
+
+
+async def _traced_model_call(streaming: Coroutine[Any, Any, None], model: ModelSpec) -> None:
+    with tracing.span("llm.chat", provider=str(model.provider), model=model.name, max_tokens=model.max_tokens):
+        await streaming
 
 
 def _to_langchain(history: TurnHistory, skip_id: str) -> list[BaseMessage]:
@@ -356,6 +440,7 @@ async def _stream_model(
     """One model call, streamed; with `phrasing`, only the sentences it keeps are streamed (after the quotes)."""
     reported: list[Usage] = []
     generated: list[str] = []
+    state.model_calls += 1
     async for chunk in model.astream(messages):
         if chunk.usage_metadata:  # providers report usage on one chunk (usually the last)
             reported.append(await _usage(state.count, chunk.usage_metadata, ""))
@@ -409,6 +494,7 @@ async def _stream_agent(graph: Any, prompt: list[BaseMessage], events: TurnEvent
             for update in chunk.values():
                 for message in (update or {}).get("messages", []):
                     if isinstance(message, AIMessage):
+                        state.model_calls += 1
                         state.usage += await _usage(state.count, message.usage_metadata, message.text, seen)
                         for call in message.tool_calls:
                             state.tool_calls.append({"name": call["name"], "args": call["args"]})

@@ -2,6 +2,13 @@
 
 from fastapi import APIRouter
 
-from agent_management_service.api import agents, end_users, models, templates, tenants
+from agent_management_service.api import agents, end_users, models, templates, tenants, usage
 
-routers: list[APIRouter] = [tenants.router, agents.router, templates.router, end_users.router, models.router]
+routers: list[APIRouter] = [
+    tenants.router,
+    agents.router,
+    templates.router,
+    end_users.router,
+    models.router,
+    usage.router,
+]

@@ -1,6 +1,6 @@
 from pydantic import BaseModel, ConfigDict, Field
 
-from common.contracts.management import AgentFields, AgentTool, MemoryConfig, ModelConfig
+from common.contracts.management import AgentFields, AgentTool, MemoryConfig, ModelConfig, TokenBudget
 from common.models.knowledge import KnowledgeConfig
 from common.validation import PatchModel
 
@@ -38,6 +38,7 @@ class AgentUpdate(PatchModel):
     collection_ids: list[str] | None = Field(None, max_length=50)
     knowledge: KnowledgeConfig | None = None
     memory: MemoryConfig | None = None
+    budget: TokenBudget | None = None
     is_active: bool | None = None
 
 

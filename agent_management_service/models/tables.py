@@ -14,6 +14,7 @@ tenants = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     sa.Column("disabled_at", sa.DateTime(timezone=True)),
     sa.Column("allowed_origins", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),  # migration 0010
+    sa.Column("token_budget", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),  # migration 0011
 )
 
 end_user_tokens = sa.Table(  # migration 0010
@@ -58,8 +59,47 @@ agents = sa.Table(
     sa.Column("collection_ids", JSONB, nullable=False),
     sa.Column("knowledge", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),  # migration 0009
     sa.Column("memory", JSONB, nullable=False),
+    sa.Column("budget", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),  # migration 0011
     sa.Column("is_active", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     sa.Column("deleted_at", sa.DateTime(timezone=True)),
+)
+
+usage_events = sa.Table(  # migration 0011: the usage ledger, append-only
+    "usage_events",
+    metadata,
+    sa.Column("tenant_id", sa.String(36), primary_key=True),
+    sa.Column("event_id", sa.String(100), primary_key=True),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("provider", sa.String(32), nullable=False),
+    sa.Column("model", sa.String(100), nullable=False),
+    sa.Column("agent_id", sa.String(64)),
+    sa.Column("end_user_id", sa.String(128)),
+    sa.Column("conversation_id", sa.String(64)),
+    sa.Column("task_id", sa.String(64)),
+    sa.Column("prompt_tokens", sa.BigInteger, nullable=False),
+    sa.Column("completion_tokens", sa.BigInteger, nullable=False),
+    sa.Column("calls", sa.Integer, nullable=False),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+)
+
+usage_daily = sa.Table(  # migration 0011: the ledger summed per day
+    "usage_daily",
+    metadata,
+    sa.Column("tenant_id", sa.String(36), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("provider", sa.String(32), primary_key=True),
+    sa.Column("model", sa.String(100), primary_key=True),
+    sa.Column("agent_id", sa.String(64), primary_key=True),
+    sa.Column("end_user_id", sa.String(128), primary_key=True),
+    sa.Column("events", sa.BigInteger, nullable=False),
+    sa.Column("calls", sa.BigInteger, nullable=False),
+    sa.Column("prompt_tokens", sa.BigInteger, nullable=False),
+    sa.Column("completion_tokens", sa.BigInteger, nullable=False),
+    sa.Column("latency_ms", sa.Float, nullable=False),
 )

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from agent_management_service.models.agents import AgentCreate, AgentUpdate
 from agent_management_service.models.tables import agents
 from common.auth import TenantIdentity
-from common.contracts.management import AgentOut
+from common.contracts.management import AgentOut, TokenBudget
 from common.errors import NotFoundError, QuotaExceededError
 from common.models.pagination import Page
 from common.policy import check_model_allowed
@@ -57,6 +57,13 @@ async def get_agent(engine: AsyncEngine, tenant_id: str, agent_id: str) -> Agent
     if row is None:
         raise NotFoundError("agent not found", code="agent_not_found", details={"agent_id": agent_id})
     return AgentOut.model_validate(row._asdict())
+
+
+async def agent_budgets(engine: AsyncEngine, tenant_id: str) -> dict[str, TokenBudget]:
+    """Every agent of the tenant with its token budget."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(sa.select(agents.c.id, agents.c.budget).where(_visible(tenant_id)))
+    return {row.id: TokenBudget.model_validate(row.budget) for row in rows}
 
 
 async def list_agents(engine: AsyncEngine, tenant_id: str, limit: int, offset: int) -> Page[AgentOut]:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from agent_management_service.models.tables import api_keys, tenants
 from agent_management_service.models.tenants import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, TenantOut
 from common.auth import API_KEY_PREFIX, hash_api_key
-from common.contracts.management import ResolvedTenant
+from common.contracts.management import ResolvedTenant, TokenBudget
 from common.errors import NotFoundError, UnauthorizedError
 from common.models.actions import utc_now
 from common.models.tiers import Tier
@@ -50,6 +50,20 @@ async def get_tenant(engine: AsyncEngine, tenant_id: str) -> TenantOut:
     if row is None:
         raise NotFoundError("tenant not found", code="tenant_not_found")
     return TenantOut.model_validate(row._asdict())
+
+
+async def get_token_budget(engine: AsyncEngine, tenant_id: str) -> TokenBudget:
+    async with engine.connect() as conn:
+        row = (await conn.execute(sa.select(tenants.c.token_budget).where(tenants.c.id == tenant_id))).one_or_none()
+    return TokenBudget.model_validate(row.token_budget if row else {})
+
+
+async def set_token_budget(engine: AsyncEngine, tenant_id: str, budget: TokenBudget) -> TokenBudget:
+    async with engine.begin() as conn:
+        await conn.execute(
+            tenants.update().where(tenants.c.id == tenant_id).values(token_budget=budget.model_dump(mode="json"))
+        )
+    return budget
 
 
 async def create_key(engine: AsyncEngine, tenant_id: str, body: ApiKeyCreate) -> ApiKeyCreated:

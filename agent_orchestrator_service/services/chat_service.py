@@ -12,6 +12,7 @@ from agent_orchestrator_service.clients.execution_client import ExecutionClient
 from agent_orchestrator_service.clients.management_client import ManagementClient
 from agent_orchestrator_service.services.session_store import Session, SessionStore
 from agent_orchestrator_service.settings import OrchestratorSettings
+from common import tracing
 from common.auth import EndUserScope, TenantIdentity
 from common.errors import ForbiddenError, NotFoundError
 from common.log import get_logger
@@ -102,13 +103,17 @@ class ChatService:
     ) -> ChatError | None:
         """Starts a turn, or says why not (a turn is running, rate limited, the end user's budget spent, session
         gone)."""
-        budget = caller.end_user if caller and caller.end_user and caller.end_user.request_budget is not None else None
-        if budget is not None and (spent := await self._spend_budget(budget)) is not None:
-            return spent
-        refusal = await self._start_turn(session, content, client_message_id)
-        if refusal is not None and budget is not None:
-            await self.redis.decr(self._budget_key(budget))  # refused turns do not spend it
-        return refusal
+        with tracing.span(  # a turn is a trace of its own (a socket lives for many)
+            "chat.turn", root=True, tenant_id=session.tenant_id, tier=session.tier, agent_id=session.agent_id
+        ):
+            budget = caller.end_user if caller and caller.end_user and caller.end_user.request_budget else None
+            if budget is not None and (spent := await self._spend_budget(budget)) is not None:
+                return spent
+            refusal = await self._start_turn(session, content, client_message_id)
+            if refusal is not None and budget is not None:
+                await self.redis.decr(self._budget_key(budget))  # refused turns do not spend it
+            tracing.set_outcome(refusal.code if refusal else "started")
+            return refusal
 
     def _budget_key(self, scope: EndUserScope) -> str:
         return self.queues.state_key("orchestrator", "end_user_turns", scope.token_id)

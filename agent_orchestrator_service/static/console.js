@@ -621,11 +621,10 @@ function secretBox(box, title, secret) {
 
 // ------------------------------------------------------------------ usage and keys
 async function loadAccount() {
-  const [stats, usage, docs, daily, endUsers] = await Promise.all([
+  const [stats, usage, docs, endUsers] = await Promise.all([
     api("conversation", "/api/v1/conversations/stats"),
     api("management", "/api/v1/tenants/me/usage"),
     api("ingestion", "/api/v1/documents/usage"),
-    api("conversation", "/api/v1/conversations/usage/daily?days=30"),
     api("conversation", "/api/v1/conversations/end-users?limit=100"),
   ]);
   const of = (used, limit) => `${used} of ${limit ?? "unlimited"}`;
@@ -639,7 +638,6 @@ async function loadAccount() {
     ["Largest upload", `${limits.max_file_size_mb} MB`],
     ["Model providers", (limits.allowed_model_providers || []).join(", ")],
     ["Conversations / messages stored", `${stats.conversations} / ${stats.messages}`],
-    ["Model tokens used (prompt + completion)", `${stats.total_tokens} (${stats.prompt_tokens} + ${stats.completion_tokens})`],
     ["End users", endUsers.total],
   ];
   const body = $("usage");
@@ -651,9 +649,98 @@ async function loadAccount() {
     row.append(th);
     cell(row, value);
   }
-  drawChart($("usageChart"), daily);
   renderEndUsers(endUsers);
-  await loadKeys();
+  await Promise.all([loadLedger(), loadBudgets(), loadKeys()]);
+}
+
+// The usage ledger: the filters of the form, as query parameters.
+function ledgerQuery() {
+  const until = new Date();
+  const since = new Date(until.getTime() - (Number($("ledgerDays").value) - 1) * 86400000);
+  const params = new URLSearchParams({ since: since.toISOString().slice(0, 10), until: until.toISOString().slice(0, 10) });
+  for (const [name, id] of [["agent_id", "ledgerAgent"], ["kind", "ledgerKind"], ["end_user_id", "ledgerUser"]]) {
+    const value = $(id).value.trim();
+    if (value) params.set(name, value);
+  }
+  return params.toString();
+}
+
+async function loadLedger(event) {
+  if (event) event.preventDefault();
+  const [report, page] = await Promise.all([
+    api("management", `/api/v1/usage?${ledgerQuery()}`),
+    api("management", "/api/v1/agents?limit=200"),
+  ]);
+  const names = new Map(page.items.map((a) => [a.id, a.name]));
+  const select = $("ledgerAgent");
+  const chosen = select.value;
+  select.replaceChildren(el("option", "", "all agents"));
+  select.firstChild.value = "";
+  for (const [id, name] of names) {
+    const option = el("option", "", name);
+    option.value = id;
+    select.append(option);
+  }
+  select.value = chosen;
+  const t = report.totals;
+  $("ledgerTotals").textContent = `${t.total_tokens} tokens (${t.prompt_tokens} prompt + ${t.completion_tokens} completion) in ${t.events} entries, ${report.since} to ${report.until}.`;
+  drawChart($("usageChart"), report.days);
+  const fill = (id, groups, label) => {
+    const body = $(id);
+    body.replaceChildren();
+    for (const g of groups) {
+      const row = body.insertRow();
+      cell(row, label(g.key), "Name");
+      cell(row, id === "ledgerModels" ? g.calls : g.events, id === "ledgerModels" ? "Calls" : "Entries");
+      cell(row, g.prompt_tokens, "Prompt tokens");
+      cell(row, g.completion_tokens, "Completion tokens");
+    }
+  };
+  fill("ledgerModels", report.by_model, (key) => key);
+  fill("ledgerAgents", report.by_agent, (key) => (key ? names.get(key) || key : "(no agent: embeddings, generate)"));
+}
+
+async function downloadLedger() {
+  const response = await fetch(`${apis.management}/api/v1/usage/export.csv?${ledgerQuery()}`, {
+    headers: { Authorization: `Bearer ${sessionStorage.getItem(KEY)}` },
+  });
+  if (!response.ok) throw new Error(`export failed (${response.status})`);
+  const link = el("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = `usage-${new Date().toISOString().slice(0, 10)}.csv`;
+  link.click();
+  URL.revokeObjectURL(link.href);
+}
+
+async function loadBudgets() {
+  const [budgets, page] = await Promise.all([
+    api("management", "/api/v1/budgets"),
+    api("management", "/api/v1/agents?limit=200"),
+  ]);
+  const names = new Map(page.items.map((a) => [a.id, a.name]));
+  const body = $("budgets");
+  body.replaceChildren();
+  for (const b of budgets) {
+    if (b.scope === "agent" && b.limit === null) continue;  // an agent without a budget of its own
+    const row = body.insertRow();
+    const whose = b.scope === "tenant" ? "Tenant" : `Agent ${names.get(b.agent_id) || b.agent_id}`;
+    cell(row, `${whose}, per ${b.period}`, "Budget");
+    cell(row, b.limit ?? "none", "Limit");
+    cell(row, b.spent, "Spent");
+    cell(row, b.held, "Held by running turns");
+    cell(row, b.left ?? "no limit", "Left");
+    cell(row, when(b.resets_at), "Resets");
+  }
+}
+
+async function setBudget(event) {
+  event.preventDefault();
+  const value = (id) => ($(id).value ? Number($(id).value) : null);
+  await api("management", "/api/v1/tenants/me/budget", {
+    method: "PUT", body: { tokens_per_day: value("budgetDay"), tokens_per_month: value("budgetMonth") },
+  });
+  show("Tenant budget saved; it applies from the next turn.");
+  await loadBudgets();
 }
 
 // Stacked bars (prompt under completion), one per day; an SVG built node by node.
@@ -674,7 +761,7 @@ function drawChart(box, days) {
       const rect = document.createElementNS(NS, "rect");
       Object.entries({ x, y: y - h, width: barWidth, height: h, class: `bar ${kind}` }).forEach(([k, v]) => rect.setAttribute(k, v));
       const title = document.createElementNS(NS, "title");
-      title.textContent = `${d.day}: ${d.prompt_tokens} prompt + ${d.completion_tokens} completion tokens, ${d.messages} messages`;
+      title.textContent = `${d.day}: ${d.prompt_tokens} prompt + ${d.completion_tokens} completion tokens, ${d.events} entries`;
       rect.append(title);
       svg.append(rect);
       y -= h;
@@ -791,6 +878,9 @@ async function start() {
   $("textForm").addEventListener("submit", (event) => guarded(() => addText(event)));
   $("urlForm").addEventListener("submit", (event) => guarded(() => addUrl(event)));
   $("keyForm").addEventListener("submit", (event) => guarded(() => createKey(event)));
+  $("ledgerForm").addEventListener("submit", (event) => guarded(() => loadLedger(event)));
+  $("ledgerCsv").addEventListener("click", () => guarded(downloadLedger));
+  $("budgetForm").addEventListener("submit", (event) => guarded(() => setBudget(event)));
   $("chatStart").addEventListener("submit", (event) => guarded(() => newChat(event)));
   $("conversationFilter").addEventListener("submit", (event) => { event.preventDefault(); guarded(loadConversations); });
   $("originsForm").addEventListener("submit", (event) => guarded(() => saveOrigins(event)));

@@ -8,6 +8,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from common import tracing
 from common.clients.action_writer import StreamEntry, action_writer
 from common.clients.reply_listener import reply_listener
 from common.contracts.contract import Contract, Rep, Req
@@ -65,6 +66,8 @@ class BaseRedisClient:
             context = parent.model_dump(include={"session_id", "task_id", "user_id", "agent_id", "trace_id"})
             fields = context | fields
             tenant_id, tenant_tier = parent.tenant_id, parent.tenant_tier
+        if traced := tracing.context_fields():  # the sending span, when tracing is on
+            fields = fields | traced
         if tenant_id is None:
             raise TypeError("an action needs a parent or a tenant_id")
         return self.new_action(

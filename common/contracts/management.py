@@ -3,10 +3,11 @@ model they share with the execution service that runs them)."""
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from common.contracts.contract import call
+from common.contracts.contract import call, send
 from common.llm.settings import ModelSpec
 from common.models.knowledge import KnowledgeConfig
 from common.models.pagination import Page
@@ -54,6 +55,32 @@ class AgentTool(StrEnum):
     CURRENT_TIME = "current_time"
 
 
+class TokenBudget(BaseModel):
+    """Model tokens (prompt + completion) that may be spent per UTC day and per UTC month; None: no budget of
+    its own (a tenant's falls back to its tier's)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"tokens_per_day": 200_000, "tokens_per_month": 4_000_000}]}
+    )
+
+    tokens_per_day: int | None = Field(None, ge=1, le=10**12)
+    tokens_per_month: int | None = Field(None, ge=1, le=10**13)
+
+
+BudgetScope = Literal["tenant", "agent"]
+BudgetPeriod = Literal["day", "month"]
+
+
+class BudgetLimit(BaseModel):
+    """One budget a turn is checked against: whose (`scope`), over what `period`, and how many tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scope: BudgetScope
+    period: BudgetPeriod
+    limit: int = Field(ge=1)
+
+
 class AgentFields(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
@@ -65,6 +92,7 @@ class AgentFields(BaseModel):
     collection_ids: list[str] = Field(default_factory=list, max_length=50)
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
+    budget: TokenBudget = Field(default_factory=TokenBudget)
     is_active: bool = True
 
 
@@ -80,6 +108,7 @@ class AgentConfig(AgentOut):
     tenant_id: str
     timeout_s: int
     max_history_messages: int
+    budgets: list[BudgetLimit] = Field(default_factory=list)  # the tenant's (tier or its own) and the agent's
     stamp: str | None = None  # the agent's change stamp when read (common.stamps)
 
 
@@ -142,3 +171,35 @@ RESOLVE_END_USER_TOKEN = call(
 )
 GET_AGENT_CONFIG = call("management.agent.get_config", GetConfigRequest, AgentConfig)
 LIST_AGENTS = call("management.agent.list", ListAgentsRequest, Page[AgentOut])
+
+
+class UsageKind(StrEnum):
+    CHAT = "chat"  # a chat turn's model calls
+    GENERATE = "generate"  # query.generate (a RAG answer outside chat)
+    SUMMARY = "summary"
+    EMBEDDING = "embedding"
+
+
+class UsageRecord(BaseModel):
+    """One entry of the usage ledger: a chat turn's model calls, a generate call, or an embedding request.
+    `event_id` makes recording idempotent (a redelivered record is stored once)."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    event_id: str = Field(min_length=1, max_length=100)
+    kind: UsageKind
+    occurred_at: datetime
+    provider: str = Field(max_length=32)
+    model: str = Field(max_length=100)
+    prompt_tokens: int = Field(0, ge=0, le=10**9)
+    completion_tokens: int = Field(0, ge=0, le=10**9)
+    calls: int = Field(1, ge=0, le=10_000)  # model calls (a chat turn with tools makes several)
+    latency_ms: float = Field(0, ge=0, le=10**9)
+    agent_id: str | None = Field(None, max_length=64)
+    end_user_id: str | None = Field(None, max_length=128)
+    conversation_id: str | None = Field(None, max_length=64)
+    task_id: str | None = Field(None, max_length=64)
+    outcome: str = Field("ok", max_length=32)  # ok, or the turn's error code
+
+
+RECORD_USAGE = send("management.usage.record", UsageRecord)

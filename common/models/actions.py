@@ -66,6 +66,8 @@ class DomainAction(BaseModel):
     origin_service: str = Field(min_length=1)
     correlation_id: str | None = None
     trace_id: str = Field(default_factory=new_trace_id)
+    traceparent: str | None = Field(None, max_length=55)  # W3C trace context of the sending span (common.tracing)
+    tracestate: str | None = Field(None, max_length=512)
     callback_queue_name: str | None = None
     callback_action_type: str | None = Field(None, pattern=ACTION_TYPE_PATTERN)
     deadline: AwareDatetime | None = None

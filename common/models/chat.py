@@ -5,6 +5,7 @@ The orchestrator adds a per-session `seq` to each event when it writes it to the
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -85,6 +86,8 @@ class ChatError(_Event):
     message: str
     task_id: str | None = None
     retry_after: float | None = None
+    budget: str | None = None  # quota_exceeded: which token budget (`tenant_day`, `agent_month`, ...)
+    resets_at: datetime | None = None  # quota_exceeded: when that budget starts again
 
 
 def turn_timeout(task_id: str, limit_s: float, *, kept: bool) -> ChatError:

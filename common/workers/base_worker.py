@@ -22,7 +22,7 @@ from pydantic import ValidationError as PydanticValidationError
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from common import metrics
+from common import metrics, tracing
 from common.errors import NoobleError, ValidationError, as_nooble_error
 from common.log import bound_action, get_logger
 from common.messaging.backoff import REDIS_DOWN, Backoff
@@ -299,7 +299,7 @@ class BaseWorker(Generic[D]):
         except ValidationError as error:
             await self._reject(delivery, InvalidMessage(error), raw)
             return
-        with bound_action(action):
+        with bound_action(action), tracing.action_span(action, delivery.delivery_count):
             await self._process_action(delivery, action, raw)
 
     async def _process_action(self, delivery: Delivery, action: DomainAction, raw: str | None) -> None:

@@ -9,4 +9,6 @@ router: ActionRouter[EmbeddingDeps] = ActionRouter()
 
 @router.handle(embedding.GENERATE)
 async def generate(action: DomainAction, req: EmbedRequest, deps: EmbeddingDeps) -> EmbedResult:
-    return await deps.embeddings.generate(action.tenant_id, action.tenant_tier, req.texts, req.model, req.priority)
+    return await deps.embeddings.generate(
+        action.tenant_id, action.tenant_tier, req.texts, req.model, req.priority, event_id=action.action_id
+    )

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+import uuid
 
 from redis.asyncio import Redis
 
+from common.clients.usage_client import UsageClient
 from common.contracts.embedding import EmbeddingUsage, EmbedResult
+from common.contracts.management import UsageKind, UsageRecord
 from common.errors import DependencyError, ValidationError
 from common.messaging.queue_manager import QueueManager
+from common.models.actions import utc_now
 from common.models.tiers import Tier
 from common.policy import check_embedding_model_allowed
 from embedding_service.services.batcher import Batcher
@@ -26,6 +31,7 @@ MODEL_ALIASES = {"local": LOCAL_MODEL, "all-minilm-l6-v2": LOCAL_MODEL, "openai"
 
 class EmbeddingService:
     def __init__(self, redis: Redis, queues: QueueManager, settings: EmbeddingSettings):
+        self.usage = UsageClient(redis, settings, "embedding")
         self.redis = redis
         self.queues = queues
         self.settings = settings
@@ -84,7 +90,33 @@ class EmbeddingService:
         return self.queues.embedding_cache_key(tenant_id, model, hashlib.sha256(text.encode()).hexdigest())
 
     async def generate(
-        self, tenant_id: str, tier: Tier, texts: list[str], model: str | None = None, priority: str = "interactive"
+        self,
+        tenant_id: str,
+        tier: Tier,
+        texts: list[str],
+        model: str | None = None,
+        priority: str = "interactive",
+        *,
+        event_id: str | None = None,
+    ) -> EmbedResult:
+        """The texts' vectors; the request is recorded in the usage ledger (once per `event_id`, e.g. the
+        action's id, so a redelivered request is not counted twice)."""
+        started = time.perf_counter()
+        result = await self._generate(tenant_id, tier, texts, model, priority)
+        record = UsageRecord(
+            event_id=f"embedding:{event_id or uuid.uuid4().hex}",
+            kind=UsageKind.EMBEDDING,
+            occurred_at=utc_now(),
+            provider="local" if result.model == LOCAL_MODEL else "openai",
+            model=result.model,
+            prompt_tokens=result.usage.prompt_tokens,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+        await self.usage.record(record, tenant_id=tenant_id, tenant_tier=tier)
+        return result
+
+    async def _generate(
+        self, tenant_id: str, tier: Tier, texts: list[str], model: str | None, priority: str
     ) -> EmbedResult:
         self._check_limits(texts)
         name = self.resolve_model(model)

@@ -17,4 +17,4 @@ async def search_chunks(action: DomainAction, req: SearchRequest, deps: QueryDep
 
 @router.handle(query.GENERATE)
 async def generate_answer(action: DomainAction, req: GenerateRequest, deps: QueryDeps) -> GenerateResult:
-    return await generate(deps.engine, deps.embedding, action, req, deps.settings)
+    return await generate(deps.engine, deps.embedding, deps.usage, action, req, deps.settings)

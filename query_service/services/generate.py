@@ -4,10 +4,14 @@ model; else quotes phrased by the bundled model, or the capable model's own cite
 
 from __future__ import annotations
 
+import time
+
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.clients.base_redis_client import BaseRedisClient
+from common.clients.usage_client import UsageClient
+from common.contracts.management import UsageKind, UsageRecord
 from common.contracts.query import Citation, GenerateRequest, GenerateResult, SearchMode, SearchRequest
 from common.errors import NoobleError, ValidationError
 from common.grounding import (
@@ -25,8 +29,10 @@ from common.grounding import (
 )
 from common.llm.factory import build_chat_model, llm_error
 from common.llm.settings import ModelSpec
+from common.llm.token_count import token_counter
 from common.log import get_logger
-from common.models.actions import DomainAction
+from common.models.actions import DomainAction, utc_now
+from common.models.chat import Usage
 from common.models.knowledge import DEFAULT_ABSTAIN_MESSAGE, AnswerStyle
 from common.policy import check_model_allowed
 from query_service.services.search import search
@@ -50,9 +56,49 @@ def answer_model(req: GenerateRequest, settings: QuerySettings) -> ModelSpec:
 
 
 async def generate(
-    engine: AsyncEngine, embedding: BaseRedisClient, parent: DomainAction, req: GenerateRequest, settings: QuerySettings
+    engine: AsyncEngine,
+    embedding: BaseRedisClient,
+    usage: UsageClient,
+    parent: DomainAction,
+    req: GenerateRequest,
+    settings: QuerySettings,
 ) -> GenerateResult:
     spec = answer_model(req, settings)
+    calls: list[tuple[ModelSpec, Usage, float]] = []
+    try:
+        return await _generate(engine, embedding, parent, req, settings, spec, calls)
+    finally:
+        if calls:  # what the model was asked is recorded also when the answer then failed
+            await usage.record(_usage_record(parent, calls), parent=parent)
+
+
+def _usage_record(parent: DomainAction, calls: list[tuple[ModelSpec, Usage, float]]) -> UsageRecord:
+    spec = calls[0][0]
+    total = sum((u for _, u, _ in calls), Usage())
+    return UsageRecord(
+        event_id=f"generate:{parent.action_id}",
+        kind=UsageKind.GENERATE,
+        occurred_at=utc_now(),
+        provider=spec.provider,
+        model=spec.name,
+        prompt_tokens=total.prompt_tokens,
+        completion_tokens=total.completion_tokens,
+        calls=len(calls),
+        latency_ms=round(sum(ms for _, _, ms in calls), 2),
+        agent_id=parent.agent_id,
+        end_user_id=parent.user_id,
+    )
+
+
+async def _generate(
+    engine: AsyncEngine,
+    embedding: BaseRedisClient,
+    parent: DomainAction,
+    req: GenerateRequest,
+    settings: QuerySettings,
+    spec: ModelSpec,
+    calls: list[tuple[ModelSpec, Usage, float]],
+) -> GenerateResult:
     check_model_allowed(parent.tenant_tier, spec.provider)
     search_req = SearchRequest(
         query=req.query,
@@ -69,7 +115,7 @@ async def generate(
         chosen = quotes(sources)
         system, user = phrasing_prompt(req.query, chosen)
         try:
-            phrased = await _invoke(phrasing_model(spec), [SystemMessage(system), HumanMessage(user)], settings)
+            phrased = await _invoke(phrasing_model(spec), [SystemMessage(system), HumanMessage(user)], settings, calls)
         except NoobleError as exc:  # the quotes are the answer; the model only phrased around them
             log.warning("phrasing_failed", code=exc.code, error=exc.message)
             phrased = ""
@@ -77,7 +123,7 @@ async def generate(
         answer = render_quotes(chosen) + supported.feed(phrased) + supported.finish()
     else:
         system = f"{GROUNDING_INSTRUCTIONS}\n\n{sources_prompt(sources, settings.answer_context_max_tokens)}"
-        answer = await _invoke(spec, [SystemMessage(system), HumanMessage(req.query)], settings)
+        answer = await _invoke(spec, [SystemMessage(system), HumanMessage(req.query)], settings, calls)
     answer = without_unknown_citations(answer, len(sources))
     citations = [
         Citation(
@@ -94,9 +140,24 @@ async def generate(
     return GenerateResult(query=req.query, answer=answer, citations=citations, sources=sources, found=True)
 
 
-async def _invoke(spec: ModelSpec, messages: list[BaseMessage], settings: QuerySettings) -> str:
+async def _invoke(
+    spec: ModelSpec, messages: list[BaseMessage], settings: QuerySettings, calls: list[tuple[ModelSpec, Usage, float]]
+) -> str:
+    """The model's reply; its usage (as reported, else counted with the model's tokenizer) goes to `calls`."""
+    started = time.perf_counter()
     try:
         reply = await build_chat_model(spec, settings).ainvoke(messages)
     except Exception as exc:
+        calls.append((spec, Usage(), (time.perf_counter() - started) * 1000))
         raise (llm_error(exc) or exc) from exc
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    meta = reply.usage_metadata
+    if meta:
+        used = Usage(prompt_tokens=meta["input_tokens"], completion_tokens=meta["output_tokens"])
+    else:
+        completion, prompt = await token_counter(spec, settings)([reply.text, "\n".join(m.text for m in messages)])
+        used = Usage(prompt_tokens=prompt, completion_tokens=completion)
+    calls.append(
+        (spec, used.model_copy(update={"total_tokens": used.prompt_tokens + used.completion_tokens}), elapsed_ms)
+    )
     return reply.text.strip()

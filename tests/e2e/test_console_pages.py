@@ -98,6 +98,10 @@ async def test_the_small_things(chat_platform: ChatPlatform, browser: Browser) -
     await page.get_by_role("button", name="Revoke temporary").click()
     await expect(page.locator("#keys")).to_contain_text("revoked")
     await expect(page.locator("#newKey")).to_be_hidden()  # a revoked key's secret leaves the screen
-    await expect(page.locator("#usage")).to_contain_text("Model tokens used")
+    await expect(page.locator("#ledgerTotals")).to_contain_text("prompt")
     await expect(page.locator("#usageChart svg rect")).to_have_count(60)  # 30 days, prompt and completion
+    await expect(page.locator("#budgets")).to_contain_text("Tenant, per day")
+    await page.get_by_label("Period").select_option("7")
+    await page.get_by_role("button", name="Show", exact=True).click()
+    await expect(page.locator("#usageChart svg rect")).to_have_count(14)
     await snap(page, "keys-after-revoke")

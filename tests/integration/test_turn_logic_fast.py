@@ -14,10 +14,12 @@ from agent_execution_service.clients.query_client import QueryClient
 from agent_execution_service.deps import ExecutionDeps
 from agent_execution_service.services.chat_turn import run_turn
 from agent_execution_service.settings import ExecutionSettings
+from common.budgets import Budgets
+from common.clients.usage_client import UsageClient
 from common.contracts import conversation, management, query
 from common.contracts.conversation import History, HistoryRequest, SavedMessages, SaveMessagesRequest
 from common.contracts.execution import ChatRunRequest
-from common.contracts.management import AgentConfig, GetConfigRequest
+from common.contracts.management import AgentConfig, BudgetLimit, GetConfigRequest, UsageRecord
 from common.contracts.orchestrator import ChatEventCallback
 from common.contracts.query import SearchRequest, SearchResult
 from common.handlers import CallbackSenderHandler
@@ -67,9 +69,15 @@ class Services:
     """The management, conversation and query handlers a turn calls, in this process."""
 
     def __init__(self, agent: AgentConfig, hits: list[SearchHit]):
+        self.agent = agent
         self.saved: list[SaveMessagesRequest] = []
         self.searched: list[SearchRequest] = []
+        self.usage: list[UsageRecord] = []
         routes: ActionRouter[None] = ActionRouter()
+
+        @routes.handle(management.RECORD_USAGE)
+        async def record(action: DomainAction, req: UsageRecord, deps: None) -> None:
+            self.usage.append(req)
 
         @routes.handle(management.GET_AGENT_CONFIG)
         async def config(action: DomainAction, req: GetConfigRequest, deps: None) -> AgentConfig:
@@ -92,7 +100,9 @@ class Services:
         self.transport = InProcess([(routes, None)])
 
 
-async def turn(redis: Any, queues: Any, services: Services, message: str, **envelope: Any) -> list[ChatEventCallback]:
+async def turn(
+    redis: Any, queues: Any, services: Services, message: str, task_id: str = "task", **envelope: Any
+) -> list[ChatEventCallback]:
     """Run one turn; the events it sent to its callback list, in order."""
     settings = ExecutionSettings(local_chat_model="scripted")
     deps = ExecutionDeps(
@@ -105,15 +115,17 @@ async def turn(redis: Any, queues: Any, services: Services, message: str, **enve
         conversation=ConversationClient(redis, settings, "execution"),
         query=QueryClient(redis, settings, "execution"),
         events=CallbackSenderHandler(redis, queues, "execution", settings.max_message_bytes),
+        budgets=Budgets(redis, queues),
+        usage=UsageClient(redis, settings, "execution"),
     )
-    for client in (deps.management, deps.conversation, deps.query):
+    for client in (deps.management, deps.conversation, deps.query, deps.usage):
         serve_in_process(client, services.transport)
     callbacks = queues.callback_queue("orchestrator", "fast")
     action = DomainAction(
         action_type="execution.chat.run",
         tenant_id="t",
-        agent_id="agent",
-        task_id="task",
+        agent_id=services.agent.id,
+        task_id=task_id,
         session_id="s",
         origin_service="orchestrator",
         callback_queue_name=callbacks,
@@ -172,3 +184,27 @@ async def test_a_turn_past_its_deadline_keeps_what_streamed_and_says_so_in_the_o
     assert end["message"] == "The answer took longer than the 30 s limit. The answer so far is kept, marked incomplete."
     answer = services.saved[0].messages[1]
     assert answer.incomplete and answer.content
+
+
+async def test_a_turn_sends_its_usage_to_the_ledger_once_before_it_ends(redis, queues) -> None:
+    services = Services(an_agent(id="ledgered", collection_ids=[]), [])
+    end = events_of(await turn(redis, queues, services, "Say hello.", task_id="ledgered-turn"))[-1]
+    assert end["type"] == "message_end"
+    [record] = services.usage
+    assert record.event_id == "chat:ledgered-turn" and record.kind == "chat" and record.agent_id == "ledgered"
+    assert (record.prompt_tokens, record.completion_tokens) == (
+        end["usage"]["prompt_tokens"],
+        end["usage"]["completion_tokens"],
+    )
+    assert record.prompt_tokens > 0 and record.completion_tokens > 0 and record.calls == 1
+
+
+async def test_a_turn_over_its_agents_budget_is_refused_with_which_budget_and_when_it_resets(redis, queues) -> None:
+    """The reservation is the model's max_tokens (512): a budget of 100 tokens cannot hold one turn."""
+    budget = BudgetLimit(scope="agent", period="day", limit=100)
+    services = Services(an_agent(id="frugal", collection_ids=[], budgets=[budget]), [])
+    [only] = events_of(await turn(redis, queues, services, "Hello?", task_id="refused-turn"))
+    assert only["code"] == "quota_exceeded" and only["budget"] == "agent_day"
+    assert only["resets_at"] is not None and 0 < only["retry_after"] <= 24 * 3600
+    assert "100 tokens" in only["message"]
+    assert not services.saved and not services.usage  # a turn that never started records nothing

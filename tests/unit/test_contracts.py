@@ -28,6 +28,7 @@ CATALOGUE = {
     "management.tenant.resolve_key",
     "management.tenant.resolve",
     "management.tenant.resolve_end_user_token",
+    "management.usage.record",
     "conversation.message.save",
     "conversation.messages.save",
     "conversation.history.get",
