@@ -97,12 +97,14 @@ class _HttpOnly:
 
 
 def instrument_engine(engine: AsyncEngine) -> None:
-    """Database statements as spans (SQLAlchemy's instrumentation)."""
+    """Database statements as spans (SQLAlchemy's instrumentation: its declared range stops before SQLAlchemy
+    2.1, whose engine events it uses are unchanged, so its version check is skipped; the one engine a service
+    process opens is the one instrumented)."""
     if not _enabled:
         return
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
-    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, enable_commenter=False)
+    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, enable_commenter=False, skip_dep_check=True)
 
 
 def tracer() -> trace.Tracer:

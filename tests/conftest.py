@@ -162,4 +162,4 @@ def openai_standin() -> Iterator[str]:
 
 
 from tests.support.browser import browser  # noqa: E402,F401  (headless Chromium for the page tests)
-from tests.support.platform import chat_platform  # noqa: E402,F401  (the launcher-started platform, shared)
+from tests.support.platform import chat_platform, otlp_receiver  # noqa: E402,F401  (the launcher-started platform, shared)

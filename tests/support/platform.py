@@ -33,6 +33,7 @@ from common.models.tiers import Tier
 from common.settings import CommonSettings
 from tests.support.helpers import eventually, wait_http
 from tests.support.openai_standin import API_KEY
+from tests.support.otlp_receiver import OtlpReceiver
 from tests.support.services import drop_schema
 
 
@@ -224,8 +225,18 @@ async def chat(
 
 
 @pytest.fixture(scope="session")
+def otlp_receiver() -> Iterator[OtlpReceiver]:
+    """Where the shared platform's services export their spans (tracing on, as an operator would run it)."""
+    yield from OtlpReceiver().serve()
+
+
+@pytest.fixture(scope="session")
 def chat_platform(
-    redis_url: str, database_url: str, openai_standin: str, tmp_path_factory: pytest.TempPathFactory
+    redis_url: str,
+    database_url: str,
+    openai_standin: str,
+    otlp_receiver: OtlpReceiver,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ChatPlatform]:
     run = uuid.uuid4().hex[:10]
     home = tmp_path_factory.mktemp("platform")
@@ -248,8 +259,10 @@ def chat_platform(
         "claim_idle_ms": "1500",
         "reclaim_interval_s": "0.3",
     }
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NOOBLE4_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NOOBLE4_", "OTEL_"))}
     env.update({f"NOOBLE4_{key.upper()}": value for key, value in values.items()})
+    # traces on, exported often (the standard variables an operator sets)
+    env.update({"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200"})
     settings = CommonSettings(
         environment=values["environment"], database_url=database_url, database_schema=values["database_schema"]
     )
