@@ -86,6 +86,16 @@ class TenantIdentity:
     end_user: EndUserScope | None = None
     allowed_origins: tuple[str, ...] = ()  # browser origins the tenant allows to embed its widget
     scopes: frozenset[str] = ALL_SCOPES  # an API key's (KeyScope); JWTs are tenant-wide
+    key_id: str | None = None  # the API key's id (never the key)
+
+    @property
+    def actor(self) -> str:
+        """Who acts, as the audit log names it: `api_key:<id>`, `jwt:<subject>` or `end_user:<token id>`."""
+        if self.via == "api_key":
+            return f"api_key:{self.key_id or 'unknown'}"
+        if self.end_user is not None:
+            return f"end_user:{self.end_user.token_id}"
+        return f"jwt:{self.user_id or 'tenant'}"
 
     def may(self, scope: KeyScope) -> bool:
         return KeyScope.ADMIN in self.scopes or scope in self.scopes
@@ -169,6 +179,7 @@ class TenantResolver:
             "api_key",
             allowed_origins=tuple(key.allowed_origins),
             scopes=frozenset(key.scopes or ALL_SCOPES),
+            key_id=key.key_id,
         )
 
     async def _from_end_user_token(self, token: str) -> TenantIdentity:

@@ -156,6 +156,13 @@ def span(name: str, root: bool = False, **attributes: Any) -> Iterator[None]:
         yield
 
 
+def current_trace_id() -> str | None:
+    if not _enabled:
+        return None
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
+
+
 def set_outcome(outcome: str) -> None:
     if _enabled:
         trace.get_current_span().set_attribute("nooble4.outcome", outcome)

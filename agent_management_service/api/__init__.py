@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from agent_management_service.api import agents, end_users, models, templates, tenants, usage
+from agent_management_service.api import agents, audit, end_users, models, templates, tenants, usage
 
 routers: list[APIRouter] = [
     tenants.router,
@@ -11,4 +11,5 @@ routers: list[APIRouter] = [
     end_users.router,
     models.router,
     usage.router,
+    audit.router,
 ]

@@ -7,6 +7,7 @@ from agent_management_service.models.agents import AgentCreate, AgentUpdate, Fro
 from agent_management_service.services import agents
 from agent_management_service.services.agent_config import agent_changed
 from agent_management_service.services.templates import TEMPLATES
+from common.audit import Audit
 from common.auth import CurrentTenant
 from common.contracts.management import AgentOut
 from common.errors import NotFoundError
@@ -22,17 +23,19 @@ async def check_collections(deps: Deps, tenant: CurrentTenant, collection_ids: l
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create(body: AgentCreate, tenant: CurrentTenant, deps: Deps) -> AgentOut:
+async def create(body: AgentCreate, tenant: CurrentTenant, deps: Deps, audit: Audit) -> AgentOut:
     """Create an agent.
 
     Prompt, model, tools, knowledge collections and memory; the tier's caps on agents and model providers apply
     (403), and every named collection must be the tenant's own (422 `unknown_collection`)."""
     await check_collections(deps, tenant, body.collection_ids)
-    return await agents.create_agent(deps.engine, tenant, body)
+    agent = await agents.create_agent(deps.engine, tenant, body)
+    await audit.record("agent.created", "agent", agent.id, after=agent)
+    return agent
 
 
 @router.post("/from-template", status_code=status.HTTP_201_CREATED)
-async def create_from_template(body: FromTemplate, tenant: CurrentTenant, deps: Deps) -> AgentOut:
+async def create_from_template(body: FromTemplate, tenant: CurrentTenant, deps: Deps, audit: Audit) -> AgentOut:
     """Create an agent from a template.
 
     Fields given in the body override the template's; the same caps and checks as creating an agent apply."""
@@ -45,7 +48,9 @@ async def create_from_template(body: FromTemplate, tenant: CurrentTenant, deps: 
     agent = template.agent.model_copy(
         update={"collection_ids": body.collection_ids, "name": body.name or template.agent.name}
     )
-    return await agents.create_agent(deps.engine, tenant, agent)
+    created = await agents.create_agent(deps.engine, tenant, agent)
+    await audit.record("agent.created", "agent", created.id, after=created)
+    return created
 
 
 @router.get("")
@@ -70,20 +75,24 @@ async def get(agent_id: str, tenant: CurrentTenant, deps: Deps) -> AgentOut:
 
 
 @router.patch("/{agent_id}")
-async def update(agent_id: str, body: AgentUpdate, tenant: CurrentTenant, deps: Deps) -> AgentOut:
+async def update(agent_id: str, body: AgentUpdate, tenant: CurrentTenant, deps: Deps, audit: Audit) -> AgentOut:
     """Update an agent (PATCH).
 
     Only the fields sent change; `null` is refused (422). Running chat sessions see the change on their next turn."""
     await check_collections(deps, tenant, body.collection_ids)
+    before = await agents.get_agent(deps.engine, tenant.tenant_id, agent_id)
     agent = await agents.update_agent(deps.engine, tenant, agent_id, body)
     await agent_changed(deps.redis, deps.queues, tenant.tenant_id, agent_id)
+    await audit.record("agent.updated", "agent", agent_id, before=before, after=agent)
     return agent
 
 
 @router.delete("/{agent_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete(agent_id: str, tenant: CurrentTenant, deps: Deps) -> None:
+async def delete(agent_id: str, tenant: CurrentTenant, deps: Deps, audit: Audit) -> None:
     """Delete an agent.
 
     A soft delete: the agent disappears from lists and new sessions; its conversations stay."""
+    before = await agents.get_agent(deps.engine, tenant.tenant_id, agent_id)
     await agents.delete_agent(deps.engine, tenant.tenant_id, agent_id)
     await agent_changed(deps.redis, deps.queues, tenant.tenant_id, agent_id)
+    await audit.record("agent.deleted", "agent", agent_id, before=before)

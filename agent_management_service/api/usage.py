@@ -12,6 +12,7 @@ from agent_management_service.services.agent_config import tenant_agents_changed
 from agent_management_service.services.agents import agent_budgets
 from agent_management_service.services.ledger import UsageFilters, UsageReport, usage_csv, usage_report
 from agent_management_service.services.tenants import get_token_budget, set_token_budget
+from common.audit import Audit
 from common.auth import END_USER_ID_PATTERN, CurrentTenant
 from common.budgets import BudgetStatus
 from common.contracts.management import TokenBudget, UsageKind
@@ -102,12 +103,14 @@ async def budgets(tenant: CurrentTenant, deps: Deps) -> list[BudgetStatus]:
 
 
 @router.put("/tenants/me/budget")
-async def set_budget(body: TokenBudget, tenant: CurrentTenant, deps: Deps) -> TenantBudgetOut:
+async def set_budget(body: TokenBudget, tenant: CurrentTenant, deps: Deps, audit: Audit) -> TenantBudgetOut:
     """Set the tenant's own token budget.
 
     Tokens per UTC day and month for all its agents together; it can lower the tier's budget, not raise it.
     Null: the tier's. Effective for the next turn."""
+    before = await get_token_budget(deps.engine, tenant.tenant_id)
     own = await set_token_budget(deps.engine, tenant.tenant_id, body)
     await tenant_agents_changed(deps.redis, deps.queues, deps.engine, tenant.tenant_id)
+    await audit.record("tenant.budget_set", "tenant", tenant.tenant_id, before=before, after=own)
     limits = tenant_token_limits(tenant.tier, own)
     return TenantBudgetOut(own=own, tokens_per_day=limits["day"], tokens_per_month=limits["month"])

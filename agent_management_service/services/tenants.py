@@ -138,7 +138,7 @@ async def resolve_key(engine: AsyncEngine, key_hash: str) -> ResolvedTenant:
                     api_keys.c.tenant_id.in_(sa.select(tenants.c.id).where(tenants.c.disabled_at.is_(None))),
                 )
                 .values(last_used_at=sa.func.now())
-                .returning(api_keys.c.tenant_id, api_keys.c.scopes, api_keys.c.expires_at)
+                .returning(api_keys.c.id, api_keys.c.tenant_id, api_keys.c.scopes, api_keys.c.expires_at)
             )
         ).one_or_none()
         if row is None:
@@ -156,6 +156,7 @@ async def resolve_key(engine: AsyncEngine, key_hash: str) -> ResolvedTenant:
         allowed_origins=tenant.allowed_origins,
         scopes=row.scopes,
         expires_at=row.expires_at.timestamp() if row.expires_at else None,
+        key_id=row.id,
     )
 
 

@@ -669,7 +669,7 @@ async function loadLedger(event) {
   if (event) event.preventDefault();
   const [report, page] = await Promise.all([
     api("management", `/api/v1/usage?${ledgerQuery()}`),
-    api("management", "/api/v1/agents?limit=200"),
+    api("management", "/api/v1/agents?limit=100"),
   ]);
   const names = new Map(page.items.map((a) => [a.id, a.name]));
   const select = $("ledgerAgent");
@@ -715,7 +715,7 @@ async function downloadLedger() {
 async function loadBudgets() {
   const [budgets, page] = await Promise.all([
     api("management", "/api/v1/budgets"),
-    api("management", "/api/v1/agents?limit=200"),
+    api("management", "/api/v1/agents?limit=100"),
   ]);
   const names = new Map(page.items.map((a) => [a.id, a.name]));
   const body = $("budgets");
@@ -797,6 +797,22 @@ function renderEndUsers(endUsers) {
   }
 }
 
+async function loadAudit() {
+  const page = await api("management", "/api/v1/audit?limit=50");
+  const body = $("audit");
+  body.replaceChildren();
+  const shown = (value) => (value === null || value === undefined ? "none" : typeof value === "object" ? JSON.stringify(value) : String(value));
+  for (const entry of page.items) {
+    const row = body.insertRow();
+    cell(row, when(entry.occurred_at), "When");
+    cell(row, entry.actor, "Who");
+    cell(row, entry.action, "What");
+    cell(row, `${entry.target_type} ${entry.target_id || ""}`, "Object");
+    const changes = Object.entries(entry.changes).map(([field, c]) => `${field}: ${shown(c.before)} → ${shown(c.after)}`);
+    cell(row, changes.join("; ").slice(0, 400) || "—", "Changes");
+  }
+}
+
 async function loadKeys() {
   const keys = await api("management", "/api/v1/tenants/me/keys");
   const current = sessionStorage.getItem(KEY) || "";
@@ -820,6 +836,7 @@ async function loadKeys() {
       await loadKeys();
     }, `Revoke ${key.name}`, "danger"));
   }
+  await loadAudit();  // a key created or revoked is audited
 }
 
 async function createKey(event) {

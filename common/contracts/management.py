@@ -145,6 +145,7 @@ class ResolvedTenant(BaseModel):
     allowed_origins: list[str] = Field(default_factory=list)
     scopes: list[str] = Field(default_factory=lambda: [KeyScope.ADMIN.value])
     expires_at: float | None = None  # epoch seconds, for a key that ends
+    key_id: str | None = None  # the API key's id, for the audit log (resolve_key)
 
 
 class ResolveEndUserTokenRequest(BaseModel):

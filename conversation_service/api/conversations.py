@@ -4,6 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
 
+from common.audit import Audit
 from common.auth import END_USER_ID_PATTERN, CurrentCaller, CurrentTenant, TenantIdentity
 from common.contracts.conversation import ConversationOut
 from common.models.pagination import Page
@@ -99,9 +100,10 @@ async def export(conversation_id: str, caller: CurrentCaller, deps: AppDeps) -> 
 
 
 @router.delete("/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete(conversation_id: str, tenant: CurrentTenant, deps: AppDeps) -> None:
+async def delete(conversation_id: str, tenant: CurrentTenant, deps: AppDeps, audit: Audit) -> None:
     """Delete a conversation and its messages.
 
     Permanent."""
     await conversations.delete_conversation(deps.engine, tenant.tenant_id, conversation_id)
+    await audit.record("conversation.deleted", "conversation", conversation_id, before={"deleted": False})
     await restamp(deps.redis, history_stamp_key(deps.queues, tenant.tenant_id, conversation_id))  # copies go stale

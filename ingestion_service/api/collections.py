@@ -1,5 +1,6 @@
 from fastapi import APIRouter, Request, status
 
+from common.audit import Audit
 from common.auth import CurrentTenant
 from ingestion_service.deps import IngestionAppDeps as Deps
 from ingestion_service.models.knowledge import CollectionCreate, CollectionOut, CollectionUpdate
@@ -9,11 +10,15 @@ router = APIRouter(prefix="/api/v1/collections", tags=["collections"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create(body: CollectionCreate, tenant: CurrentTenant, deps: Deps, request: Request) -> CollectionOut:
+async def create(
+    body: CollectionCreate, tenant: CurrentTenant, deps: Deps, request: Request, audit: Audit
+) -> CollectionOut:
     """Create a knowledge collection.
 
     Its embedding model (allowed for the tier) and chunking are fixed at creation; the tier caps collections."""
-    return await collections.create_collection(deps.engine, tenant, body, request.app.state.settings)
+    created = await collections.create_collection(deps.engine, tenant, body, request.app.state.settings)
+    await audit.record("collection.created", "collection", created.id, after=created)
+    return created
 
 
 @router.get("")
@@ -33,16 +38,23 @@ async def get(collection_id: str, tenant: CurrentTenant, deps: Deps) -> Collecti
 
 
 @router.patch("/{collection_id}")
-async def update(collection_id: str, body: CollectionUpdate, tenant: CurrentTenant, deps: Deps) -> CollectionOut:
+async def update(
+    collection_id: str, body: CollectionUpdate, tenant: CurrentTenant, deps: Deps, audit: Audit
+) -> CollectionOut:
     """Rename or describe a collection (PATCH).
 
     Only the fields sent change; `null` is refused (422)."""
-    return await collections.update_collection(deps.engine, tenant.tenant_id, collection_id, body)
+    before = await collections.get_collection(deps.engine, tenant.tenant_id, collection_id)
+    updated = await collections.update_collection(deps.engine, tenant.tenant_id, collection_id, body)
+    await audit.record("collection.updated", "collection", collection_id, before=before, after=updated)
+    return updated
 
 
 @router.delete("/{collection_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete(collection_id: str, tenant: CurrentTenant, deps: Deps) -> None:
+async def delete(collection_id: str, tenant: CurrentTenant, deps: Deps, audit: Audit) -> None:
     """Delete a collection.
 
     With its documents and their chunks."""
+    before = await collections.get_collection(deps.engine, tenant.tenant_id, collection_id)
     await collections.delete_collection(deps.engine, tenant.tenant_id, collection_id)
+    await audit.record("collection.deleted", "collection", collection_id, before=before)

@@ -3,6 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, UploadFile, status
 
+from common.audit import Audit
 from common.auth import CurrentTenant, TenantIdentity
 from common.errors import QuotaExceededError, ValidationError
 from common.models.pagination import Page
@@ -137,8 +138,10 @@ async def chunks(
 
 
 @router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete(document_id: str, deps: Deps, tenant: CurrentTenant) -> None:
+async def delete(document_id: str, deps: Deps, tenant: CurrentTenant, audit: Audit) -> None:
     """Delete a document.
 
     With its chunks, in one transaction: it leaves search results at once."""
+    before = await documents.get_document(deps.engine, tenant.tenant_id, document_id)
     await documents.delete_document(deps.engine, tenant.tenant_id, document_id)
+    await audit.record("document.deleted", "document", document_id, before=before)

@@ -104,4 +104,5 @@ async def test_the_small_things(chat_platform: ChatPlatform, browser: Browser) -
     await page.get_by_label("Period").select_option("7")
     await page.get_by_role("button", name="Show", exact=True).click()
     await expect(page.locator("#usageChart svg rect")).to_have_count(14)
+    await expect(page.locator("#audit")).to_contain_text("api_key.revoked")  # the revocation just made, audited
     await snap(page, "keys-after-revoke")

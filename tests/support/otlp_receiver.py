@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -73,6 +74,7 @@ class OtlpReceiver:
                 if s["name"] == name and all(s["attributes"].get(k) == v for k, v in attributes.items())
             ]
 
+    @contextmanager
     def serve(self) -> Iterator[OtlpReceiver]:
         thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         thread.start()

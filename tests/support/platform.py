@@ -227,7 +227,8 @@ async def chat(
 @pytest.fixture(scope="session")
 def otlp_receiver() -> Iterator[OtlpReceiver]:
     """Where the shared platform's services export their spans (tracing on, as an operator would run it)."""
-    yield from OtlpReceiver().serve()
+    with OtlpReceiver().serve() as receiver:
+        yield receiver
 
 
 @pytest.fixture(scope="session")
