@@ -10,6 +10,7 @@ from agent_execution_service.clients.query_client import QueryClient
 from agent_execution_service.settings import ExecutionSettings
 from common.budgets import Budgets
 from common.clients.usage_client import UsageClient
+from common.clients.webhook_client import WebhookClient
 from common.handlers.callback_handlers import CallbackSenderHandler
 from common.service import ServiceDeps, open_service_deps
 
@@ -25,6 +26,7 @@ class ExecutionDeps(ServiceDeps):
     events: CallbackSenderHandler
     budgets: Budgets
     usage: UsageClient
+    webhooks: WebhookClient
 
 
 @asynccontextmanager
@@ -39,4 +41,5 @@ async def open_execution_deps(settings: ExecutionSettings) -> AsyncIterator[Exec
             events=CallbackSenderHandler(redis, base.queues, ORIGIN, settings.max_message_bytes),
             budgets=Budgets(redis, base.queues),
             usage=UsageClient(redis, settings, ORIGIN),
+            webhooks=WebhookClient(redis, settings, ORIGIN),
         )

@@ -15,6 +15,7 @@ SPEC = ServiceSpec(
     settings_class=ManagementSettings,
     router=router,
     open_deps=open_management_deps,
+    worker_background=lambda deps, stopping: deps.webhooks.run_retries(stopping),
     api_routers=routers,
 )
 

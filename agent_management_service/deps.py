@@ -8,29 +8,37 @@ from typing import Annotated
 from fastapi import Depends
 
 from agent_management_service.services.ledger import Ledger
+from agent_management_service.services.webhooks import Webhooks
 from agent_management_service.settings import ManagementSettings
 from common.budgets import Budgets
+from common.clients.base_redis_client import BaseRedisClient
 from common.service import ServiceDeps, open_service_deps, service_deps
 
 
 @dataclass
 class ManagementDeps(ServiceDeps):
+    settings: ManagementSettings
     ledger: Ledger
     budgets: Budgets
+    webhooks: Webhooks
 
 
 @asynccontextmanager
 async def open_management_deps(settings: ManagementSettings) -> AsyncIterator[ManagementDeps]:
     async with open_service_deps(settings) as base:
         ledger = Ledger(base.engine)
+        client = BaseRedisClient(base.redis, settings, "management")
+        webhooks = Webhooks(base.engine, base.redis, settings, client)
         try:
             yield ManagementDeps(
                 **{f.name: getattr(base, f.name) for f in fields(ServiceDeps)},
                 ledger=ledger,
                 budgets=Budgets(base.redis, base.queues),
+                webhooks=webhooks,
             )
         finally:
             await ledger.close()
+            await webhooks.close()
 
 
 Deps = Annotated[ManagementDeps, Depends(service_deps)]

@@ -1,6 +1,11 @@
+from pydantic import Field
+
 from common.settings import CommonSettings
 
 
 class ManagementSettings(CommonSettings):
     service_name: str = "agent_management_service"
     port: int = 8003
+
+    webhook_timeout_s: float = Field(10.0, gt=0, le=60)  # one delivery try
+    webhook_retry_base_s: float = Field(5.0, gt=0, le=3600)  # tries wait base * 4^n: 5 s, 20 s, 80 s, ... ~30 h

@@ -122,7 +122,7 @@ class Budgets:
     ) -> list[str]:
         owner = tenant_id if scope == "tenant" else f"{tenant_id}:{agent_id}"
         stamp = period_start(period, now).strftime("%Y%m%d" if period == "day" else "%Y%m")
-        base = self.queues.state_key("budget", scope, owner, stamp)
+        base = self.queues.state_key("budget", _slot(tenant_id), scope, owner, stamp)
         return [f"{base}:spent", f"{base}:held"]
 
     async def reserve(
@@ -155,7 +155,7 @@ class Budgets:
         (counted once per task). Returns each budget's spent total after it (empty when settled before)."""
         now = now or datetime.now(UTC)
         budgets: list[tuple[BudgetScope, BudgetPeriod]] = [(s, p) for s in SCOPES for p in PERIODS]
-        keys = [self.queues.state_key("budget", "settled", tenant_id, task_id)]
+        keys = [self.queues.state_key("budget", _slot(tenant_id), "settled", task_id)]
         expiries = []
         for scope, period in budgets:
             keys += self._keys(tenant_id, scope, agent_id, period, now)
@@ -200,3 +200,8 @@ class Budgets:
                 )
             )
         return out
+
+
+def _slot(tenant_id: str) -> str:
+    """A tenant's budget keys share one Redis Cluster slot: each script touches one tenant's keys only."""
+    return f"{{{tenant_id}}}"

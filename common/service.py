@@ -39,6 +39,7 @@ from common.messaging.queue_manager import QueueManager
 from common.messaging.redis_manager import RedisManager
 from common.models.actions import ErrorDetail, ErrorType
 from common.settings import CommonSettings, run_in_background
+from common.tasks import supervised
 from common.validation import reject_unrepresentable
 from common.workers.base_worker import BaseWorker
 from common.workers.router import ActionRouter
@@ -98,6 +99,9 @@ class ServiceSpec(Generic[Deps]):
     worker_class: type[BaseWorker[Deps]] = BaseWorker
     # What the API needs running beside it (e.g. the orchestrator's callback consumer); entered after deps.
     api_lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None
+    # What the worker needs running beside it (e.g. the management service's webhook retries), until the event
+    # is set; restarted whenever it fails (common.tasks.supervised).
+    worker_background: Callable[[Deps, asyncio.Event], Awaitable[None]] | None = None
 
     def worker(self, settings: CommonSettings, deps: Deps) -> BaseWorker[Deps]:
         """The service's worker on its streams, sharing `deps` with the API."""
@@ -333,6 +337,10 @@ async def serve_api(server: uvicorn.Server, config: uvicorn.Config) -> None:
         raise RuntimeError(f"cannot serve HTTP on {config.host}:{config.port}")
 
 
+async def _finished(task: asyncio.Task[None]) -> None:
+    await task
+
+
 async def serve(
     spec: ServiceSpec,
     settings: CommonSettings,
@@ -350,6 +358,11 @@ async def serve(
             worker = spec.worker(settings, deps)
             runners.append(worker.run())
             stoppers.append(worker.stop)
+            if spec.worker_background is not None:
+                background, stopping = spec.worker_background, asyncio.Event()
+                task = supervised(f"{spec.name}-background", lambda: background(deps, stopping), stopping)
+                runners.append(_finished(task))
+                stoppers.append(stopping.set)
         if only != "worker" or port is not None:  # a worker given a port serves /health, /ready, /metrics
             app = create_service_app(spec, settings, deps, with_api=only != "worker")
             config = uvicorn.Config(

@@ -60,6 +60,11 @@ class CommonSettings(BaseSettings):
     jwt_issuer: str | None = None
     auth_cache_ttl_s: int = 5
     auth_resolve_timeout_s: float = 5.0
+    # The key that encrypts secrets the platform must read back (webhook signing secrets): 32 random bytes,
+    # base64 (openssl rand -base64 32). `nooble4 up` makes one in its home when none is set.
+    secrets_key: SecretStr | None = None
+    # Networks outside the public internet that requests to tenant-chosen URLs may reach (common.outbound)
+    outbound_allowed_networks: list[str] = Field(default_factory=list, max_length=100)
 
     # Messaging
     stream_maxlen: int = 100_000

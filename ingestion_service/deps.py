@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from common.clients.base_redis_client import BaseRedisClient
+from common.clients.webhook_client import WebhookClient
 from common.service import ServiceDeps, open_service_deps, service_deps
 from ingestion_service.settings import IngestionSettings
 
@@ -21,6 +22,7 @@ class IngestionDeps(ServiceDeps):
     embedding: BaseRedisClient  # calls embedding.generate (and sends ingestion.document.ingest to ourselves)
     extract_gate: asyncio.Semaphore  # documents read at once (each in its own child process)
     embed_gate: asyncio.Semaphore  # embedding batches awaiting an answer, all documents together
+    webhooks: WebhookClient  # document.ready / document.failed, to the tenant's webhooks
 
 
 @asynccontextmanager
@@ -31,6 +33,7 @@ async def open_ingestion_deps(settings: IngestionSettings) -> AsyncIterator[Inge
             embedding=BaseRedisClient(base.redis, settings, ORIGIN),
             extract_gate=asyncio.Semaphore(settings.extract_parallel),
             embed_gate=asyncio.Semaphore(settings.embed_inflight_batches),
+            webhooks=WebhookClient(base.redis, settings, ORIGIN),
         )
 
 

@@ -27,8 +27,9 @@ from agent_execution_service.deps import ExecutionDeps
 from agent_execution_service.services.tools import build_tools
 from agent_execution_service.services.turn_events import TurnEvents
 from common import metrics, tracing
+from common.budgets import period_start, resets_at
 from common.contracts.execution import ChatRunRequest
-from common.contracts.management import AgentConfig, UsageKind, UsageRecord
+from common.contracts.management import AgentConfig, BudgetLimit, UsageKind, UsageRecord, WebhookEventType
 from common.errors import ForbiddenError, NoobleError, ValidationError, as_nooble_error
 from common.grounding import (
     GROUNDING_INSTRUCTIONS,
@@ -219,6 +220,7 @@ async def _hold_budget(
     if refusal is None:
         return None
     metrics.BUDGET_REFUSALS.labels(refusal.budget.scope, refusal.budget.period).inc()
+    await _budget_exceeded(action, deps, agent, refusal.budget, refused=True)
     return ChatError(
         task_id=task_id,
         code="quota_exceeded",
@@ -269,6 +271,37 @@ async def _account(
             if limit is not None and spent > limit and spent - used <= limit:  # this turn went past the limit
                 log.warning("budget_overrun", task_id=task_id, budget=budget, spent=spent, limit=limit)
                 metrics.BUDGET_OVERRUNS.labels(*budget).inc()
+                scope, period = budget
+                exceeded = BudgetLimit(scope=scope, period=period, limit=limit)
+                await _budget_exceeded(action, deps, state.agent, exceeded, refused=False, spent=spent)
+
+
+async def _budget_exceeded(
+    action: DomainAction,
+    deps: ExecutionDeps,
+    agent: AgentConfig,
+    budget: BudgetLimit,
+    *,
+    refused: bool,
+    spent: int | None = None,
+) -> None:
+    """`budget.exceeded` for the tenant's webhooks: once per budget and period (the event id says which)."""
+    now = utc_now()
+    owner = "tenant" if budget.scope == "tenant" else f"agent:{agent.id}"
+    period = period_start(budget.period, now).strftime("%Y%m%d")
+    data = {
+        "budget": f"{budget.scope}_{budget.period}",
+        "agent_id": agent.id,
+        "limit": budget.limit,
+        "spent": spent,
+        "turn_refused": refused,
+        "resets_at": resets_at(budget.period, now).isoformat(),
+    }
+    try:
+        event_id = f"budget.exceeded:{owner}:{budget.period}:{period}"
+        await deps.webhooks.emit(WebhookEventType.BUDGET_EXCEEDED, event_id, data, parent=action)
+    except Exception as exc:  # the tenant's webhooks never fail a turn
+        log.warning("budget_event_not_sent", error=str(exc))
 
 
 def _limits(agent: AgentConfig) -> tuple[int, int]:

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from agent_management_service.api import agents, audit, end_users, models, templates, tenants, usage
+from agent_management_service.api import agents, audit, end_users, models, templates, tenants, usage, webhooks
 
 routers: list[APIRouter] = [
     tenants.router,
@@ -12,4 +12,5 @@ routers: list[APIRouter] = [
     models.router,
     usage.router,
     audit.router,
+    webhooks.router,
 ]

@@ -103,3 +103,46 @@ usage_daily = sa.Table(  # migration 0011: the ledger summed per day
     sa.Column("completion_tokens", sa.BigInteger, nullable=False),
     sa.Column("latency_ms", sa.Float, nullable=False),
 )
+
+webhook_endpoints = sa.Table(  # migration 0013
+    "webhook_endpoints",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tenant_id", sa.String(36), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("event_types", JSONB, nullable=False),
+    sa.Column("secret_sealed", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    sa.Column("disabled_at", sa.DateTime(timezone=True)),
+)
+
+webhook_deliveries = sa.Table(  # migration 0013
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tenant_id", sa.String(36), nullable=False),
+    sa.Column("endpoint_id", sa.String(36), nullable=False),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("event_id", sa.String(120), nullable=False),
+    sa.Column("payload", JSONB, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_status", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    sa.Column("delivered_at", sa.DateTime(timezone=True)),
+)
+
+webhook_attempts = sa.Table(  # migration 0013
+    "webhook_attempts",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("tenant_id", sa.String(36), nullable=False),
+    sa.Column("delivery_id", sa.String(36), nullable=False),
+    sa.Column("attempted_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("error", sa.Text),
+    sa.Column("duration_ms", sa.Float, nullable=False),
+)

@@ -3,7 +3,7 @@ model they share with the execution service that runs them)."""
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -204,3 +204,33 @@ class UsageRecord(BaseModel):
 
 
 RECORD_USAGE = send("management.usage.record", UsageRecord)
+
+
+class WebhookEventType(StrEnum):
+    DOCUMENT_READY = "document.ready"
+    DOCUMENT_FAILED = "document.failed"
+    TURN_COMPLETED = "conversation.turn_completed"
+    BUDGET_EXCEEDED = "budget.exceeded"
+    TEST = "webhook.test"
+
+
+class WebhookEvent(BaseModel):
+    """Something a tenant's systems may want to hear about; sent to each of its endpoints subscribed to the type.
+    `event_id` makes dispatching idempotent (an event dispatched twice is delivered once per endpoint)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_type: WebhookEventType
+    event_id: str = Field(min_length=1, max_length=120)
+    occurred_at: datetime
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class DeliverWebhook(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    delivery_id: str = Field(min_length=1, max_length=64)
+
+
+DISPATCH_WEBHOOK = send("management.webhook.dispatch", WebhookEvent)
+DELIVER_WEBHOOK = send("management.webhook.deliver", DeliverWebhook)

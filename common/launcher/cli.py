@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import functools
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -126,6 +128,8 @@ class Platform:
         if not os.environ.get("NOOBLE4_DATABASE_URL"):
             os.environ["NOOBLE4_DATABASE_URL"] = start_embedded_postgres(self.home / "pgdata")
             print(f"embedded PostgreSQL {self.home / 'pgdata'}")
+        if not os.environ.get("NOOBLE4_SECRETS_KEY"):
+            os.environ["NOOBLE4_SECRETS_KEY"] = secrets_key_of(self.home)
 
     def _start_local_llm(self) -> None:
         """The `local` chat provider's server, unless tests use the scripted model or a server is configured."""
@@ -194,6 +198,16 @@ class Platform:
         self.supervisor.stop(["local_llm"], 10)
         self.supervisor.stop(["redis"], 10)
         # the embedded PostgreSQL stops itself at exit (pgserver cleanup_mode="stop")
+
+
+def secrets_key_of(home: Path) -> str:
+    """The platform's secrets key kept in its home (made once, readable by its owner only)."""
+    path = home / "secrets.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(base64.b64encode(secrets.token_bytes(32)).decode())
+    return path.read_text().strip()
 
 
 def http_ok(url: str) -> bool:

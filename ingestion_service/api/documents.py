@@ -7,6 +7,7 @@ from common.audit import Audit
 from common.auth import CurrentTenant, TenantIdentity
 from common.errors import QuotaExceededError, ValidationError
 from common.models.pagination import Page
+from common.outbound import networks
 from ingestion_service.deps import IngestionAppDeps as Deps
 from ingestion_service.deps import IngestionDeps
 from ingestion_service.models.knowledge import (
@@ -84,6 +85,7 @@ async def from_url(body: UrlDocumentCreate, deps: Deps, tenant: CurrentTenant) -
         max_bytes=documents.max_upload_bytes(tenant),
         timeout_s=settings.url_fetch_timeout_s,
         allow_private=settings.allow_private_urls,
+        allowed=networks(settings.outbound_allowed_networks),
     )
     kind = detect_kind(url.split("?")[0], content_type)
     return await _accept(deps, tenant, body.collection_id, title=body.title or url, source=url, kind=kind, raw=raw)

@@ -20,6 +20,7 @@ from common import metrics
 from common.contracts.embedding import GENERATE as GENERATE_EMBEDDINGS
 from common.contracts.embedding import EmbedRequest
 from common.contracts.ingestion import IngestRequest
+from common.contracts.management import WebhookEventType
 from common.errors import ActionTimeoutError, DependencyError, NoobleError, NotFoundError, ValidationError
 from common.knowledge_tables import chunks, collections, documents
 from common.lexical import lexical_text
@@ -82,6 +83,8 @@ async def ingest(action: DomainAction, req: IngestRequest, deps: IngestionDeps) 
     log.info("document_ingested", document_id=req.document_id, chunks=total)
     metrics.INGESTED_CHUNKS.labels(action.tenant_tier.value).inc(total)
     metrics.DOCUMENTS.labels("ready").inc()
+    data = {"document_id": req.document_id, "task_id": req.task_id, "collection_id": collection.id, "chunks": total}
+    await deps.webhooks.emit(WebhookEventType.DOCUMENT_READY, f"document.ready:{req.task_id}", data, parent=action)
     return {"document_id": req.document_id, "status": "ready", "chunks": total}
 
 
@@ -273,6 +276,8 @@ async def fail_document(
     and the sweeper, when the pipeline itself could not say so. `retryable`: another try may succeed."""
     await _fail(deps.engine, tenant_id, document_id, reason, retryable)
     metrics.DOCUMENTS.labels("failed").inc()
+    data = {"document_id": document_id, "task_id": task_id, "error": reason[:2_000], "retryable": retryable}
+    await deps.webhooks.emit(WebhookEventType.DOCUMENT_FAILED, f"document.failed:{task_id}", data, tenant_id=tenant_id)
     await report(
         deps.engine,
         deps.redis,

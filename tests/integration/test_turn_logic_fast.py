@@ -16,10 +16,11 @@ from agent_execution_service.services.chat_turn import run_turn
 from agent_execution_service.settings import ExecutionSettings
 from common.budgets import Budgets
 from common.clients.usage_client import UsageClient
+from common.clients.webhook_client import WebhookClient
 from common.contracts import conversation, management, query
 from common.contracts.conversation import History, HistoryRequest, SavedMessages, SaveMessagesRequest
 from common.contracts.execution import ChatRunRequest
-from common.contracts.management import AgentConfig, BudgetLimit, GetConfigRequest, UsageRecord
+from common.contracts.management import AgentConfig, BudgetLimit, GetConfigRequest, UsageRecord, WebhookEvent
 from common.contracts.orchestrator import ChatEventCallback
 from common.contracts.query import SearchRequest, SearchResult
 from common.handlers import CallbackSenderHandler
@@ -73,11 +74,16 @@ class Services:
         self.saved: list[SaveMessagesRequest] = []
         self.searched: list[SearchRequest] = []
         self.usage: list[UsageRecord] = []
+        self.events: list[WebhookEvent] = []
         routes: ActionRouter[None] = ActionRouter()
 
         @routes.handle(management.RECORD_USAGE)
         async def record(action: DomainAction, req: UsageRecord, deps: None) -> None:
             self.usage.append(req)
+
+        @routes.handle(management.DISPATCH_WEBHOOK)
+        async def dispatch(action: DomainAction, req: WebhookEvent, deps: None) -> None:
+            self.events.append(req)
 
         @routes.handle(management.GET_AGENT_CONFIG)
         async def config(action: DomainAction, req: GetConfigRequest, deps: None) -> AgentConfig:
@@ -117,8 +123,9 @@ async def turn(
         events=CallbackSenderHandler(redis, queues, "execution", settings.max_message_bytes),
         budgets=Budgets(redis, queues),
         usage=UsageClient(redis, settings, "execution"),
+        webhooks=WebhookClient(redis, settings, "execution"),
     )
-    for client in (deps.management, deps.conversation, deps.query, deps.usage):
+    for client in (deps.management, deps.conversation, deps.query, deps.usage, deps.webhooks):
         serve_in_process(client, services.transport)
     callbacks = queues.callback_queue("orchestrator", "fast")
     action = DomainAction(
@@ -208,3 +215,6 @@ async def test_a_turn_over_its_agents_budget_is_refused_with_which_budget_and_wh
     assert only["resets_at"] is not None and 0 < only["retry_after"] <= 24 * 3600
     assert "100 tokens" in only["message"]
     assert not services.saved and not services.usage  # a turn that never started records nothing
+    [event] = services.events  # the tenant's webhooks hear of it, once per budget and period
+    assert event.event_type == "budget.exceeded" and event.data["budget"] == "agent_day"
+    assert event.event_id.startswith("budget.exceeded:agent:frugal:day:")

@@ -259,6 +259,10 @@ def chat_platform(
         # a killed worker's turn is reclaimed within the turn's time (the failover tests kill one)
         "claim_idle_ms": "1500",
         "reclaim_interval_s": "0.3",
+        # webhooks: retries a few tenths of a second apart; the test receivers listen on 127.0.0.2, which the
+        # operator allows (127.0.0.1 and every other private address stay refused)
+        "webhook_retry_base_s": "0.1",
+        "outbound_allowed_networks": '["127.0.0.2/32"]',
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NOOBLE4_", "OTEL_"))}
     env.update({f"NOOBLE4_{key.upper()}": value for key, value in values.items()})

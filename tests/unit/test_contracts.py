@@ -29,6 +29,8 @@ CATALOGUE = {
     "management.tenant.resolve",
     "management.tenant.resolve_end_user_token",
     "management.usage.record",
+    "management.webhook.dispatch",
+    "management.webhook.deliver",
     "conversation.message.save",
     "conversation.messages.save",
     "conversation.history.get",

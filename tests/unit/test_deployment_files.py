@@ -73,6 +73,7 @@ def test_redis_keeps_acknowledged_work() -> None:
 def test_secrets_have_no_defaults_anywhere() -> None:
     text = (ROOT / "docker-compose.yml").read_text()
     assert "${NOOBLE4_JWT_SECRET:?" in text and "${POSTGRES_PASSWORD:?" in text and "${GRAFANA_ADMIN_PASSWORD:?" in text
+    assert "${NOOBLE4_SECRETS_KEY:?" in text
     assert not re.search(r"NOOBLE4_JWT_SECRET:\s*\$\{NOOBLE4_JWT_SECRET:-", text)
     example = dict(
         line.split("=", 1)
@@ -80,12 +81,13 @@ def test_secrets_have_no_defaults_anywhere() -> None:
         if "=" in line and not line.startswith("#")
     )
     assert example["NOOBLE4_JWT_SECRET"] == example["POSTGRES_PASSWORD"] == example["GRAFANA_ADMIN_PASSWORD"] == ""
+    assert example["NOOBLE4_SECRETS_KEY"] == ""
 
 
 def test_compose_config_validates_and_refuses_to_start_without_secrets() -> None:
     if shutil.which("docker-compose") is None:
         pytest.fail("this test needs Debian's docker-compose: apt-get install docker-compose (.ci/run does)")
-    secrets = {"NOOBLE4_JWT_SECRET", "POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD"}
+    secrets = {"NOOBLE4_JWT_SECRET", "POSTGRES_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "NOOBLE4_SECRETS_KEY"}
     base = {k: v for k, v in os.environ.items() if k not in secrets}
     run = lambda env: subprocess.run(  # noqa: E731
         ["docker-compose", "config", "-q"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
@@ -94,7 +96,9 @@ def test_compose_config_validates_and_refuses_to_start_without_secrets() -> None
     assert missing.returncode != 0 and "POSTGRES_PASSWORD" in missing.stderr + missing.stdout
     assert run({**base, "POSTGRES_PASSWORD": "p"}).returncode != 0  # the JWT secret is required too
     assert run({**base, "NOOBLE4_JWT_SECRET": "s" * 64, "POSTGRES_PASSWORD": "p"}).returncode != 0  # Grafana's
-    ok = run({**base, "NOOBLE4_JWT_SECRET": "s" * 64, "POSTGRES_PASSWORD": "p", "GRAFANA_ADMIN_PASSWORD": "g"})
+    given = {"NOOBLE4_JWT_SECRET": "s" * 64, "POSTGRES_PASSWORD": "p", "GRAFANA_ADMIN_PASSWORD": "g"}
+    assert run({**base, **given}).returncode != 0  # the secrets key too
+    ok = run({**base, **given, "NOOBLE4_SECRETS_KEY": "k" * 44})
     assert ok.returncode == 0, ok.stderr
 
 

@@ -1,0 +1,44 @@
+"""Requests the platform makes to addresses a tenant chose (URL ingestion, webhooks): the server-side request
+forgery guard. A URL must be http(s) and its host must resolve only to public addresses; loopback, private,
+link-local (cloud metadata, 169.254.169.254) and other non-global addresses are refused unless the operator
+lists their network in `NOOBLE4_OUTBOUND_ALLOWED_NETWORKS` (e.g. `["10.0.0.0/8"]`).
+
+Each hop is checked before it is requested (redirects are followed by hand, or not at all). The address is
+resolved again by the HTTP client when it connects; a DNS answer that changes in between is the guard's known
+gap, closed only by pinning the resolved address, which breaks TLS name checks."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from common.errors import ValidationError
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def networks(cidrs: Sequence[str]) -> list[Network]:
+    return [ipaddress.ip_network(cidr, strict=False) for cidr in cidrs]
+
+
+async def check_outbound_url(url: str, allowed: Sequence[Network] = (), *, allow_private: bool = False) -> None:
+    """Raises ValidationError (`invalid_url`, `url_unreachable`, `url_not_allowed`) unless `url` may be requested."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValidationError(f"only http(s) URLs are allowed, not {url[:200]!r}", code="invalid_url")
+    if allow_private:
+        return
+    host = parts.hostname
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ValidationError(f"cannot resolve {host!r}: {exc}", code="url_unreachable") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global and not any(address in network for network in allowed):
+            raise ValidationError(
+                f"{host} resolves to a private or local address ({address}); refused", code="url_not_allowed"
+            )
