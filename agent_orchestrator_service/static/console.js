@@ -650,7 +650,7 @@ async function loadAccount() {
     cell(row, value);
   }
   renderEndUsers(endUsers);
-  await Promise.all([loadLedger(), loadBudgets(), loadKeys()]);
+  await Promise.all([loadLedger(), loadBudgets(), loadKeys(), loadWebhooks()]);
 }
 
 // The usage ledger: the filters of the form, as query parameters.
@@ -797,6 +797,57 @@ function renderEndUsers(endUsers) {
   }
 }
 
+async function loadWebhooks() {
+  const endpoints = await api("management", "/api/v1/webhooks");
+  const body = $("webhooks");
+  body.replaceChildren();
+  for (const endpoint of endpoints) {
+    const row = body.insertRow();
+    cell(row, endpoint.url, "URL");
+    cell(row, endpoint.event_types.join(", "), "Events");
+    cell(row, when(endpoint.created_at), "Added");
+    buttons(row,
+      button("Deliveries", () => showDeliveries(endpoint), `Deliveries to ${endpoint.url}`),
+      button("Send test", async () => {
+        await api("management", `/api/v1/webhooks/${endpoint.id}/test`, { method: "POST" });
+        show("Test event sent; its delivery shows below.");
+        await showDeliveries(endpoint);
+      }, `Send a test event to ${endpoint.url}`),
+      button("Remove", async () => {
+        await api("management", `/api/v1/webhooks/${endpoint.id}`, { method: "DELETE" });
+        $("newWebhookSecret").hidden = true;
+        await loadWebhooks();
+        await loadAudit();
+      }, `Remove ${endpoint.url}`, "danger"));
+  }
+}
+
+async function showDeliveries(endpoint) {
+  const deliveries = await api("management", `/api/v1/webhooks/${endpoint.id}/deliveries?limit=50`);
+  $("deliveriesTitle").textContent = `Deliveries to ${endpoint.url}`;
+  $("deliveriesTitle").hidden = $("deliveriesTable").hidden = false;
+  const body = $("deliveries");
+  body.replaceChildren();
+  for (const d of deliveries) {
+    const row = body.insertRow();
+    cell(row, d.event_type, "Event");
+    cell(row, d.status + (d.next_attempt_at ? ` (next try ${when(d.next_attempt_at)})` : ""), "Status");
+    cell(row, d.attempts, "Tries");
+    cell(row, d.log.map((a) => a.status_code ?? a.error).join(" → ") || "—", "Last result");
+    cell(row, when(d.created_at), "When");
+  }
+}
+
+async function addWebhook(event) {
+  event.preventDefault();
+  const event_types = [...document.querySelectorAll("input[name=webhookEvent]:checked")].map((box) => box.value);
+  const created = await api("management", "/api/v1/webhooks", { method: "POST", body: { url: $("webhookUrl").value.trim(), event_types } });
+  secretBox($("newWebhookSecret"), "Signing secret (shown once, copy it now):", created.secret);
+  $("webhookUrl").value = "";
+  await loadWebhooks();
+  await loadAudit();
+}
+
 async function loadAudit() {
   const page = await api("management", "/api/v1/audit?limit=50");
   const body = $("audit");
@@ -898,6 +949,7 @@ async function start() {
   $("ledgerForm").addEventListener("submit", (event) => guarded(() => loadLedger(event)));
   $("ledgerCsv").addEventListener("click", () => guarded(downloadLedger));
   $("budgetForm").addEventListener("submit", (event) => guarded(() => setBudget(event)));
+  $("webhookForm").addEventListener("submit", (event) => guarded(() => addWebhook(event)));
   $("chatStart").addEventListener("submit", (event) => guarded(() => newChat(event)));
   $("conversationFilter").addEventListener("submit", (event) => { event.preventDefault(); guarded(loadConversations); });
   $("originsForm").addEventListener("submit", (event) => guarded(() => saveOrigins(event)));

@@ -9,6 +9,8 @@ import httpx
 from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.test_console import sign_in, snap
+from tests.e2e.test_webhooks import Receiver
+from tests.support.helpers import eventually
 from tests.support.platform import ChatPlatform, Knowledge, chat
 
 TABS = {
@@ -106,3 +108,20 @@ async def test_the_small_things(chat_platform: ChatPlatform, browser: Browser) -
     await expect(page.locator("#usageChart svg rect")).to_have_count(14)
     await expect(page.locator("#audit")).to_contain_text("api_key.revoked")  # the revocation just made, audited
     await snap(page, "keys-after-revoke")
+
+    await page.get_by_label("Endpoint URL").fill("http://169.254.169.254/latest")
+    await page.get_by_role("button", name="Add endpoint").click()
+    await expect(page.locator("#message")).to_contain_text("refused")  # the cloud metadata address
+    with Receiver().running() as receiver:
+        await page.get_by_label("Endpoint URL").fill(receiver.url)
+        await page.get_by_role("button", name="Add endpoint").click()
+        await expect(page.locator("#newWebhookSecret")).to_contain_text("whsec_")
+        await page.get_by_role("button", name=f"Send a test event to {receiver.url}").click()
+        await expect(page.locator("#deliveries")).to_contain_text("webhook.test")
+
+        async def delivered() -> bool:  # the log as the console shows it, refreshed until the try is in
+            await page.get_by_role("button", name=f"Deliveries to {receiver.url}").click()
+            return "delivered" in await page.locator("#deliveries").inner_text()
+
+        await eventually(delivered, what="the test event shown delivered")
+        await expect(page.locator("#audit")).to_contain_text("webhook.created")
