@@ -7,7 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from agent_management_service.services.agent_config import tenant_agents_changed
 from agent_management_service.services.ledger import Ledger
+from agent_management_service.services.mcp_servers import McpServers
 from agent_management_service.services.webhooks import Webhooks
 from agent_management_service.settings import ManagementSettings
 from common.budgets import Budgets
@@ -21,6 +23,7 @@ class ManagementDeps(ServiceDeps):
     ledger: Ledger
     budgets: Budgets
     webhooks: Webhooks
+    mcp: McpServers
 
 
 @asynccontextmanager
@@ -29,12 +32,18 @@ async def open_management_deps(settings: ManagementSettings) -> AsyncIterator[Ma
         ledger = Ledger(base.engine)
         client = BaseRedisClient(base.redis, settings, "management")
         webhooks = Webhooks(base.engine, base.redis, settings, client)
+
+        async def agents_changed(tenant_id: str) -> None:
+            await tenant_agents_changed(base.redis, base.queues, base.engine, tenant_id)
+
+        mcp = McpServers(base.engine, settings, agents_changed)
         try:
             yield ManagementDeps(
                 **{f.name: getattr(base, f.name) for f in fields(ServiceDeps)},
                 ledger=ledger,
                 budgets=Budgets(base.redis, base.queues),
                 webhooks=webhooks,
+                mcp=mcp,
             )
         finally:
             await ledger.close()

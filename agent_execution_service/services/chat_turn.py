@@ -387,6 +387,8 @@ async def _answer(
             action=action,
             knowledge_of=agent.collection_ids if tool_searches else [],
             found_sources=state.sources,
+            agent=agent,
+            settings=deps.settings,
         )
         messages = [*_to_langchain(history, skip_id=question_id), HumanMessage(req.message)]
         state.model = agent.model

@@ -2,7 +2,17 @@
 
 from fastapi import APIRouter
 
-from agent_management_service.api import agents, audit, end_users, models, templates, tenants, usage, webhooks
+from agent_management_service.api import (
+    agents,
+    audit,
+    end_users,
+    mcp_servers,
+    models,
+    templates,
+    tenants,
+    usage,
+    webhooks,
+)
 
 routers: list[APIRouter] = [
     tenants.router,
@@ -13,4 +23,5 @@ routers: list[APIRouter] = [
     usage.router,
     audit.router,
     webhooks.router,
+    mcp_servers.router,
 ]

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from agent_management_service.clients.ingestion_client import IngestionClient
+from agent_management_service.deps import Deps
 from agent_management_service.models.agents import AgentCreate, AgentUpdate, FromTemplate
 from agent_management_service.services import agents
 from agent_management_service.services.agent_config import agent_changed
@@ -12,7 +13,6 @@ from common.auth import CurrentTenant
 from common.contracts.management import AgentOut
 from common.errors import NotFoundError
 from common.models.pagination import Page
-from common.service import AppDeps as Deps
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
 
@@ -29,6 +29,7 @@ async def create(body: AgentCreate, tenant: CurrentTenant, deps: Deps, audit: Au
     Prompt, model, tools, knowledge collections and memory; the tier's caps on agents and model providers apply
     (403), and every named collection must be the tenant's own (422 `unknown_collection`)."""
     await check_collections(deps, tenant, body.collection_ids)
+    await deps.mcp.check_refs(tenant.tenant_id, body.mcp_tools)
     agent = await agents.create_agent(deps.engine, tenant, body)
     await audit.record("agent.created", "agent", agent.id, after=agent)
     return agent
@@ -80,6 +81,7 @@ async def update(agent_id: str, body: AgentUpdate, tenant: CurrentTenant, deps: 
 
     Only the fields sent change; `null` is refused (422). Running chat sessions see the change on their next turn."""
     await check_collections(deps, tenant, body.collection_ids)
+    await deps.mcp.check_refs(tenant.tenant_id, body.mcp_tools or [])
     before = await agents.get_agent(deps.engine, tenant.tenant_id, agent_id)
     agent = await agents.update_agent(deps.engine, tenant, agent_id, body)
     await agent_changed(deps.redis, deps.queues, tenant.tenant_id, agent_id)

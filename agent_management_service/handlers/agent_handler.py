@@ -14,7 +14,7 @@ router: ActionRouter[ManagementDeps] = ActionRouter()
 @router.handle(management.GET_AGENT_CONFIG)
 async def get_config(action: DomainAction, req: GetConfigRequest, deps: ManagementDeps) -> AgentConfig:
     stamp = await stamp_for_read(deps.redis, agent_stamp_key(deps.queues, action.tenant_id, req.agent_id))
-    config = await load_agent_config(deps.engine, action.tenant_id, action.tenant_tier, req.agent_id)
+    config = await load_agent_config(deps.engine, deps.mcp, action.tenant_id, action.tenant_tier, req.agent_id)
     return config.model_copy(update={"stamp": stamp})
 
 

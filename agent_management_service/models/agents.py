@@ -1,6 +1,14 @@
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from common.contracts.management import AgentFields, AgentTool, MemoryConfig, ModelConfig, TokenBudget
+from common.contracts.management import (
+    AgentFields,
+    AgentTool,
+    McpToolRef,
+    MemoryConfig,
+    ModelConfig,
+    TokenBudget,
+    host_names,
+)
 from common.models.knowledge import KnowledgeConfig
 from common.validation import PatchModel
 
@@ -39,7 +47,14 @@ class AgentUpdate(PatchModel):
     knowledge: KnowledgeConfig | None = None
     memory: MemoryConfig | None = None
     budget: TokenBudget | None = None
+    mcp_tools: list[McpToolRef] | None = Field(None, max_length=50)
+    http_allowed_hosts: list[str] | None = Field(None, max_length=50)
     is_active: bool | None = None
+
+    @field_validator("http_allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else host_names(value)
 
 
 class FromTemplate(BaseModel):

@@ -60,6 +60,8 @@ agents = sa.Table(
     sa.Column("knowledge", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),  # migration 0009
     sa.Column("memory", JSONB, nullable=False),
     sa.Column("budget", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),  # migration 0011
+    sa.Column("mcp_tools", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),  # migration 0014
+    sa.Column("http_allowed_hosts", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),  # 0014
     sa.Column("is_active", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
@@ -145,4 +147,21 @@ webhook_attempts = sa.Table(  # migration 0013
     sa.Column("status_code", sa.Integer),
     sa.Column("error", sa.Text),
     sa.Column("duration_ms", sa.Float, nullable=False),
+)
+
+mcp_servers = sa.Table(  # migration 0014
+    "mcp_servers",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("tenant_id", sa.String(36), nullable=False),
+    sa.Column("name", sa.String(40), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("transport", sa.String(16), nullable=False),
+    sa.Column("header_names", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column("headers_sealed", sa.Text),
+    sa.Column("tools", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column("tools_listed_at", sa.DateTime(timezone=True)),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+    sa.Column("disabled_at", sa.DateTime(timezone=True)),
 )

@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent_management_service.services.agents import agent_budgets, get_agent
+from agent_management_service.services.mcp_servers import McpServers
 from agent_management_service.services.tenants import get_token_budget
 from common.contracts.management import AgentConfig, BudgetLimit, BudgetPeriod, TokenBudget
 from common.messaging.queue_manager import QueueManager
@@ -16,7 +17,9 @@ from common.stamps import agent_stamp_key, restamp
 from common.tier_limits import limits_for
 
 
-async def load_agent_config(engine: AsyncEngine, tenant_id: str, tier: Tier, agent_id: str) -> AgentConfig:
+async def load_agent_config(
+    engine: AsyncEngine, mcp: McpServers, tenant_id: str, tier: Tier, agent_id: str
+) -> AgentConfig:
     agent = await get_agent(engine, tenant_id, agent_id)
     limits = limits_for(tier)
     tenant_budget = await get_token_budget(engine, tenant_id)
@@ -36,6 +39,7 @@ async def load_agent_config(engine: AsyncEngine, tenant_id: str, tier: Tier, age
         timeout_s=limits.timeout_s,
         max_history_messages=min(agent.memory.max_messages, limits.max_history_messages),
         budgets=budgets,
+        mcp=await mcp.bindings(tenant_id, agent.mcp_tools),
     )
 
 

@@ -1,11 +1,12 @@
 """The management service's actions: resolving credentials and tenants, and agents' configs (with the agent
 model they share with the execution service that runs them)."""
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from common.contracts.contract import call, send
 from common.llm.settings import ModelSpec
@@ -53,6 +54,44 @@ class AgentTool(StrEnum):
     KNOWLEDGE = "knowledge"  # kept for old configs: the agent's `knowledge.mode` decides how collections are used
     CALCULATOR = "calculator"
     CURRENT_TIME = "current_time"
+    WEB_FETCH = "web_fetch"  # a public URL's readable text (the outbound guard, size caps)
+    HTTP_REQUEST = "http_request"  # GET/POST to the hosts in the agent's `http_allowed_hosts` only
+
+
+MCP_NAME = r"^[a-z0-9][a-z0-9_-]{0,39}$"  # an MCP server's name within its tenant
+HOST = r"^[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$"
+
+
+def host_names(value: list[str]) -> list[str]:
+    """Host names (with an optional port), lower-cased; a value that is not one is refused."""
+    bad = [h for h in value if not re.match(HOST, h)]
+    if bad:
+        raise ValueError(f"not a host name: {bad[0][:100]!r}")
+    return [h.lower() for h in value]
+
+
+class McpToolRef(BaseModel):
+    """A tool of one of the tenant's MCP servers, enabled for an agent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    server: str = Field(pattern=MCP_NAME)
+    tool: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:/-]+$")
+
+
+class McpToolBinding(BaseModel):
+    """What the execution service needs to call an enabled MCP tool; the server's headers stay sealed
+    (common.secret_box) on their way over Redis."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    server: str
+    tool: str
+    description: str = ""
+    input_schema: dict[str, Any] = Field(default_factory=dict)
+    url: str
+    transport: Literal["streamable_http", "sse"]
+    headers_sealed: str | None = None
 
 
 class TokenBudget(BaseModel):
@@ -93,7 +132,14 @@ class AgentFields(BaseModel):
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     budget: TokenBudget = Field(default_factory=TokenBudget)
+    mcp_tools: list[McpToolRef] = Field(default_factory=list, max_length=50)
+    http_allowed_hosts: list[str] = Field(default_factory=list, max_length=50)  # for the http_request tool
     is_active: bool = True
+
+    @field_validator("http_allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        return host_names(value)
 
 
 class AgentOut(AgentFields):
@@ -109,6 +155,7 @@ class AgentConfig(AgentOut):
     timeout_s: int
     max_history_messages: int
     budgets: list[BudgetLimit] = Field(default_factory=list)  # the tenant's (tier or its own) and the agent's
+    mcp: list[McpToolBinding] = Field(default_factory=list)  # the enabled MCP tools, ready to call
     stamp: str | None = None  # the agent's change stamp when read (common.stamps)
 
 

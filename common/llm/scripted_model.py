@@ -2,6 +2,7 @@
 
 It really goes through LangChain (tool binding, streaming, usage metadata); its answers follow rules:
 - after a tool result: "The <tool> tool says: <result>";
+- a message naming a bound tool followed by a JSON object (`crm__lookup {"id": "7"}`): calls it with that;
 - a message with an arithmetic expression, when `calculator` is bound: calls it;
 - a message that mentions the time, when `current_time` is bound: calls it;
 - any other message, when `knowledge` is bound: searches the knowledge base once;
@@ -54,6 +55,8 @@ class ScriptedChatModel(BaseChatModel):
             sentence = match.group(1).split(". ")[0].strip().rstrip(".")
             return AIMessage(content=f"{sentence}. [1]")
         already_used_tool = any(isinstance(m, ToolMessage) for m in messages)
+        if not already_used_tool and (named := self._named_call(text)) is not None:
+            return self._tool_call(*named)
         if not already_used_tool:
             expression = next(
                 (m.group(0) for m in ARITHMETIC.finditer(text) if re.search(r"\d\s*[-+*/%]", m.group(0))), None
@@ -69,6 +72,21 @@ class ScriptedChatModel(BaseChatModel):
         users = [m for m in messages if isinstance(m, HumanMessage)]
         recall = f" Earlier you said: {users[0].content}" if len(users) > 1 else ""
         return AIMessage(content=f"You said: {text}.{recall}")
+
+    def _named_call(self, text: str) -> tuple[str, dict[str, Any]] | None:
+        """A bound tool named in the message and followed by a JSON object: that tool with those arguments."""
+        for name in self.tool_names:
+            at = text.find(name)
+            start = text.find("{", at) if at >= 0 else -1
+            if start < 0:
+                continue
+            try:
+                args, _ = json.JSONDecoder().raw_decode(text[start:])
+            except ValueError:
+                continue
+            if isinstance(args, dict):
+                return name, args
+        return None
 
     def _tool_call(self, name: str, args: dict[str, Any]) -> AIMessage:
         call_id = f"call_{name}_{abs(hash(str(args))) % 10**8}"

@@ -7,7 +7,7 @@ from common.audit import Audit
 from common.auth import CurrentTenant, TenantIdentity
 from common.errors import QuotaExceededError, ValidationError
 from common.models.pagination import Page
-from common.outbound import networks
+from common.outbound import fetch_url, networks
 from ingestion_service.deps import IngestionAppDeps as Deps
 from ingestion_service.deps import IngestionDeps
 from ingestion_service.models.knowledge import (
@@ -20,7 +20,6 @@ from ingestion_service.models.knowledge import (
 )
 from ingestion_service.services import documents, queueing
 from ingestion_service.services.extract import detect_kind
-from ingestion_service.services.url_fetch import fetch_url
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 

@@ -98,10 +98,12 @@ async def test_the_next_turn_reuses_the_config_and_history_it_kept_until_they_ch
             await client.turn("my name is Ada")
             before, stamps_before = await sent(), await stamps()
             second = await client.turn("what did I say?")
-            # the second turn asked the management service nothing and sent the conversation service one
-            # action (its save): config and history were the kept copies, checked against the stamps the
-            # orchestrator read as the turn started and sent with it
-            assert await sent() == [before[0], before[1] + 1]
+            # the second turn asked the management service nothing (it only got the turn's usage record) and
+            # sent the conversation service one action (its save): config and history were the kept copies,
+            # checked against the stamps the orchestrator read as the turn started and sent with it
+            assert await sent() == [before[0] + 1, before[1] + 1]
+            ((_, fields),) = await redis.xrevrange(streams[0], count=1)
+            assert decode_action(fields[ACTION_FIELD], 10**6).action_type == "management.usage.record"
             run = await run_action()
             assert run.task_id == second[0]["task_id"] and run.data["stamps"] == stamps_before
             assert second[-1]["content"] == "You said: what did I say?. Earlier you said: my name is Ada"

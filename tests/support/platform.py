@@ -262,6 +262,7 @@ def chat_platform(
         # webhooks: retries a few tenths of a second apart; the test receivers listen on 127.0.0.2, which the
         # operator allows (127.0.0.1 and every other private address stay refused)
         "webhook_retry_base_s": "0.1",
+        "mcp_call_timeout_s": "2",  # a hanging MCP tool ends its call in 2 s
         "outbound_allowed_networks": '["127.0.0.2/32"]',
     }
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NOOBLE4_", "OTEL_"))}

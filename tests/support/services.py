@@ -34,6 +34,7 @@ async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @asynccontextmanager
 async def running(spec: ServiceSpec, settings: CommonSettings) -> AsyncIterator[httpx.AsyncClient]:
     """A whole service (API + worker) on the test's Redis and schema."""
+    settings = spec.settings_class(**settings.model_dump())  # with the service's own settings too
     async with spec.open_deps(settings) as deps:
         worker = spec.worker(settings, deps)
         task = asyncio.create_task(worker.run())

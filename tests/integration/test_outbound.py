@@ -3,7 +3,7 @@
 import pytest
 
 from common.errors import ValidationError
-from ingestion_service.services.url_fetch import fetch_url
+from common.outbound import fetch_url
 
 
 async def test_url_documents_are_fetched_and_private_addresses_refused(openai_standin: str) -> None:
