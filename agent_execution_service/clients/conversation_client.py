@@ -9,6 +9,7 @@ the next turn came with (common.stamps) and it was cut to that turn's limits.
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from cachetools import LRUCache
@@ -16,7 +17,17 @@ from redis.asyncio import Redis
 
 from common.clients.base_redis_client import BaseRedisClient
 from common.contracts import conversation
-from common.contracts.conversation import HistoryRequest, SavedMessages, SaveMessagesRequest
+from common.contracts.conversation import (
+    HistoryRequest,
+    MemoryIndexRequest,
+    MessageOut,
+    RecallRequest,
+    SavedMessages,
+    SaveMessagesRequest,
+    SaveSummaryRequest,
+    Unsummarized,
+    UnsummarizedRequest,
+)
 from common.models.actions import DomainAction
 from common.models.conversations import TurnMessage, history_window
 from common.settings import CommonSettings
@@ -33,6 +44,9 @@ class TurnHistory:
     messages: tuple[dict[str, Any], ...]
     limits: tuple[int, int]
     stamp: str | None
+    older: int = 0  # messages before the window
+    unsummarized: int = 0  # of those, the ones the summary does not cover
+    summary: str | None = None
     # each message as the model is given it (a LangChain message), by message id, once a turn has built it: a
     # kept history hands the ones still in its window on to the next, so a message is converted once
     converted: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -54,7 +68,31 @@ class ConversationClient(BaseRedisClient):
         request = HistoryRequest(conversation_id=conversation_id, max_messages=max_messages, max_tokens=max_tokens)
         reply = await self.call(conversation.GET_HISTORY, request, parent=parent)
         messages = tuple({name: getattr(m, name) for name in HISTORY_FIELDS} for m in reply.messages)
-        return TurnHistory(messages, limits, reply.stamp)
+        return TurnHistory(messages, limits, reply.stamp, reply.older, reply.unsummarized, reply.summary)
+
+    async def recall(
+        self, parent: DomainAction, conversation_id: str, query: str, k: int, exclude_ids: list[str]
+    ) -> list[MessageOut]:
+        """The earlier messages most like `query` (outside the window `exclude_ids`), oldest first."""
+        request = RecallRequest(conversation_id=conversation_id, query=query, k=k, exclude_ids=exclude_ids)
+        return (await self.call(conversation.RECALL, request, parent=parent)).messages
+
+    async def index(self, parent: DomainAction, conversation_id: str, message_ids: list[str]) -> None:
+        """Have the messages embedded for recall (the conversation service does it, off the turn's path)."""
+        await self.send(
+            conversation.INDEX_MEMORY,
+            MemoryIndexRequest(conversation_id=conversation_id, message_ids=message_ids),
+            parent=parent,
+        )
+
+    async def unsummarized(self, parent: DomainAction, conversation_id: str, keep_last: int) -> Unsummarized:
+        request = UnsummarizedRequest(conversation_id=conversation_id, keep_last=keep_last)
+        return await self.call(conversation.GET_UNSUMMARIZED, request, parent=parent)
+
+    async def save_summary(self, parent: DomainAction, conversation_id: str, summary: str, through: datetime) -> None:
+        request = SaveSummaryRequest(conversation_id=conversation_id, summary=summary, through=through)
+        await self.call(conversation.SAVE_SUMMARY, request, parent=parent)
+        self._kept.pop((parent.tenant_id, conversation_id), None)
 
     async def save_messages(
         self, parent: DomainAction, conversation_id: str, read: TurnHistory, messages: list[TurnMessage]
@@ -85,4 +123,13 @@ def _extended(read: TurnHistory, messages: Sequence[TurnMessage], saved: SavedMe
     window = history_window(reversed([*read.messages, *added]), *read.limits, lambda m: m["tokens"])
     ids = [message["message_id"] for message in window]
     converted = {message_id: read.converted[message_id] for message_id in ids if message_id in read.converted}
-    return TurnHistory(tuple(window), read.limits, saved.stamp, converted)
+    left = len(read.messages) + len(added) - len(window)  # messages that fell out of the window
+    return TurnHistory(
+        tuple(window),
+        read.limits,
+        saved.stamp,
+        read.older + left,
+        read.unsummarized + left,
+        read.summary,
+        converted,
+    )

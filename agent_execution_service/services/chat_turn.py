@@ -24,11 +24,14 @@ from langgraph.errors import GraphRecursionError
 
 from agent_execution_service.clients.conversation_client import TurnHistory
 from agent_execution_service.deps import ExecutionDeps
+from agent_execution_service.services.memory import memory_prompt
 from agent_execution_service.services.tools import build_tools
 from agent_execution_service.services.turn_events import TurnEvents
 from common import metrics, tracing
 from common.budgets import period_start, resets_at
-from common.contracts.execution import ChatRunRequest
+from common.contracts import execution
+from common.contracts.conversation import MessageOut
+from common.contracts.execution import ChatRunRequest, SummarizeRequest
 from common.contracts.management import AgentConfig, BudgetLimit, UsageKind, UsageRecord, WebhookEventType
 from common.errors import ForbiddenError, NoobleError, ValidationError, as_nooble_error
 from common.grounding import (
@@ -72,8 +75,19 @@ class TurnState:
     count: TokenCounter = cl100k  # the answering model's token counter, for usage its server does not report
     timings_ms: dict[str, float] = field(default_factory=dict)
     agent: AgentConfig | None = None  # once its budgets hold the turn's reservation
+    history: TurnHistory | None = None
+    recalled: list[MessageOut] = field(default_factory=list)  # earlier messages recalled for the question
+    saved_ids: list[str] = field(default_factory=list)  # the turn's messages, once stored
     model: ModelSpec | None = None  # the model that answers (None: no model call, e.g. an abstention)
     model_calls: int = 0
+
+    def context(self, history: TurnHistory) -> dict[str, Any]:
+        """What the model was given besides the question, for inspecting the turn later."""
+        return {
+            "window": [m["message_id"] for m in history.messages],
+            "summary": history.summary,
+            "recalled": [m.message_id for m in self.recalled],
+        }
 
     @contextlib.contextmanager
     def timed(self, step: str) -> Iterator[None]:
@@ -107,6 +121,7 @@ async def run_turn(action: DomainAction, req: ChatRunRequest, deps: ExecutionDep
         if state.agent is not None:  # recorded before the turn ends: a worker dying after it loses nothing
             await _account(action, req, deps, state, outcome)
         await events.emit(outcome)  # the terminal event, numbered like every other
+    await _after_turn(action, req, deps, state)
     log.info("turn_finished", task_id=task_id, outcome=outcome.type, usage=state.usage.total_tokens, **state.timings_ms)
     metrics.LLM_TOKENS.labels(action.tenant_id, "prompt").inc(state.usage.prompt_tokens)
     metrics.LLM_TOKENS.labels(action.tenant_id, "completion").inc(state.usage.completion_tokens)
@@ -123,12 +138,16 @@ async def _run(
     if (refusal := await _hold_budget(action, req, agent, deps)) is not None:
         return refusal
     state.agent = agent
+    state.history = history
     question = TurnMessage(message_id=f"{task_id}:user", role=Role.USER, content=req.message, created_at=utc_now())
+    recalling = asyncio.create_task(_recall(action, req, agent, history, deps, state))
     try:
         with state.timed("retrieval_ms"):
             sources = await _retrieve(action, req, agent, history, question.message_id, deps, events, state)
+        await recalling  # beside retrieval: the earlier messages most like the question
         outcome = await _answer(action, req, agent, history, question.message_id, sources, deps, events, state)
     except Exception:
+        recalling.cancel()
         await _save_question_anyway(action, req, deps, history, question)
         raise
     turn = [question]
@@ -146,13 +165,57 @@ async def _run(
                 sources=state.sources,
                 tool_calls=state.tool_calls,
                 incomplete=incomplete,
+                context=state.context(history),
             )
         )
     # both stored before message_end, so the next turn's history has them: one round trip after the answer,
     # none while the model is starting; the question is stored also when the turn ends in an error
     with state.timed("save_ms"):
         await _save(action, req, deps, history, turn)
+    state.saved_ids = [m.message_id for m in turn]
     return outcome
+
+
+async def _recall(
+    action: DomainAction,
+    req: ChatRunRequest,
+    agent: AgentConfig,
+    history: TurnHistory,
+    deps: ExecutionDeps,
+    state: TurnState,
+) -> None:
+    """The earlier messages most like the question, when the conversation is longer than the window (a failed
+    recall leaves the turn without them: it is logged, the turn goes on)."""
+    memory = agent.memory
+    if not memory.recalls or history.older == 0:
+        return
+    window = [m["message_id"] for m in history.messages]
+    try:
+        with state.timed("recall_ms"):
+            state.recalled = await deps.conversation.recall(
+                action, req.conversation_id, req.message, memory.recall_k, window
+            )
+    except NoobleError as exc:
+        log.warning("recall_failed", code=exc.code, error=exc.message)
+
+
+async def _after_turn(action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps, state: TurnState) -> None:
+    """After the turn's last event: its messages embedded for recall, and the running summary updated when
+    enough older messages are not in it yet; both by other workers, never on a turn's path."""
+    agent, history = state.agent, state.history
+    if agent is None or history is None or not state.saved_ids:
+        return
+    try:
+        if agent.memory.recalls:
+            await deps.conversation.index(action, req.conversation_id, state.saved_ids)
+        # the messages this turn pushes out of the window count too
+        pushed_out = max(0, len(history.messages) + len(state.saved_ids) - agent.max_history_messages)
+        if agent.memory.summarizes and history.unsummarized + pushed_out >= agent.memory.summary_after:
+            await deps.conversation.send(
+                execution.SUMMARIZE, SummarizeRequest(conversation_id=req.conversation_id), parent=action
+            )
+    except NoobleError as exc:
+        log.warning("memory_not_updated", code=exc.code, error=exc.message)
 
 
 async def _save(
@@ -375,7 +438,7 @@ async def _answer(
         prompt = [SystemMessage(f"{agent.system_prompt}\n\n{system}"), HumanMessage(user)]
         streaming = _phrase_quotes(model, prompt, events, state, SupportedPhrasing(chosen, req.message))
     else:
-        system = agent.system_prompt
+        system = agent.system_prompt + memory_prompt(history.summary, state.recalled)
         if sources:
             system += f"\n\n{GROUNDING_INSTRUCTIONS}\n\n{sources_prompt(sources, knowledge.max_context_tokens)}"
         tool_searches = knowledge.mode == KnowledgeMode.TOOL or (

@@ -50,6 +50,7 @@ class MessageOut(BaseModel):
     sources: list[dict[str, Any]]
     tool_calls: list[dict[str, Any]]
     incomplete: bool = False
+    context: dict[str, Any] | None = None  # on an answer: the window's ids, the summary, the recalled ids
     created_at: datetime
 
 
@@ -58,6 +59,9 @@ class History(BaseModel):
     messages: list[MessageOut]
     total_tokens: int
     stamp: str | None = None  # the conversation's history stamp when read (common.stamps)
+    older: int = 0  # messages before the window
+    unsummarized: int = 0  # of those, how many the summary does not cover yet
+    summary: str | None = None  # the running summary of the older messages
 
 
 class SavedMessages(BaseModel):
@@ -99,3 +103,57 @@ SAVE_MESSAGES = call("conversation.messages.save", SaveMessagesRequest, SavedMes
 GET_HISTORY = call("conversation.history.get", HistoryRequest, History)
 CLOSE_SESSION = send("conversation.session.close", CloseSessionRequest)
 GET_CONVERSATION = call("conversation.conversation.get", ConversationGetRequest, ConversationOut)
+
+
+class MemoryIndexRequest(BaseModel):
+    """`conversation.memory.index`: embed these messages (off the turn's path) so they can be recalled."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str = Field(min_length=1, max_length=64)
+    message_ids: list[str] = Field(min_length=1, max_length=20)
+
+
+class RecallRequest(BaseModel):
+    """`conversation.memory.recall`: the earlier messages most like `query`, outside `exclude_ids` (the window)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str = Field(min_length=1, max_length=64)
+    query: str = Field(min_length=1, max_length=32_000)
+    k: int = Field(4, ge=1, le=20)
+    exclude_ids: list[str] = Field(default_factory=list, max_length=1_000)
+
+
+class Recalled(BaseModel):
+    messages: list[MessageOut]  # oldest first
+
+
+class UnsummarizedRequest(BaseModel):
+    """`conversation.memory.unsummarized`: the summary and the messages it does not cover yet, the most recent
+    `keep_last` (the window) left out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str = Field(min_length=1, max_length=64)
+    keep_last: int = Field(ge=0, le=1_000)
+    limit: int = Field(100, ge=1, le=500)
+
+
+class Unsummarized(BaseModel):
+    summary: str | None
+    messages: list[MessageOut]  # oldest first
+
+
+class SaveSummaryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str = Field(min_length=1, max_length=64)
+    summary: str = Field(max_length=20_000)
+    through: datetime  # the last message it covers
+
+
+INDEX_MEMORY = send("conversation.memory.index", MemoryIndexRequest)
+RECALL = call("conversation.memory.recall", RecallRequest, Recalled)
+GET_UNSUMMARIZED = call("conversation.memory.unsummarized", UnsummarizedRequest, Unsummarized)
+SAVE_SUMMARY = call("conversation.memory.save_summary", SaveSummaryRequest, SavedMessages)

@@ -30,3 +30,15 @@ class CancelRequest(BaseModel):
 
 RUN_CHAT = stream("execution.chat.run", ChatRunRequest, orchestrator.CHAT_EVENT)
 CANCEL_TASK = send("execution.task.cancel", CancelRequest)
+
+
+class SummarizeRequest(BaseModel):
+    """`execution.memory.summarize`: fold the conversation's older messages into its running summary (sent by a
+    turn as it ends, handled by any execution worker: never on a turn's path)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str = Field(min_length=1, max_length=64)
+
+
+SUMMARIZE = send("execution.memory.summarize", SummarizeRequest)

@@ -43,11 +43,32 @@ class ModelConfig(ModelSpec):
     max_tokens: int = Field(512, ge=1, le=32_768)
 
 
+class MemoryMode(StrEnum):
+    """What an agent keeps of a conversation longer than its window: nothing more (`off`), a running summary of
+    the older messages, the older messages most relevant to each question (`recall`), or both."""
+
+    OFF = "off"
+    SUMMARY = "summary"
+    RECALL = "recall"
+    BOTH = "both"
+
+
 class MemoryConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_messages: int = Field(20, ge=0, le=1_000)
     max_tokens: int = Field(4_000, ge=0, le=200_000)
+    mode: MemoryMode = MemoryMode.RECALL
+    recall_k: int = Field(4, ge=1, le=20)  # older messages recalled per question
+    summary_after: int = Field(6, ge=2, le=200)  # older messages not in the summary before it is updated
+
+    @property
+    def recalls(self) -> bool:
+        return self.mode in (MemoryMode.RECALL, MemoryMode.BOTH)
+
+    @property
+    def summarizes(self) -> bool:
+        return self.mode in (MemoryMode.SUMMARY, MemoryMode.BOTH)
 
 
 class AgentTool(StrEnum):

@@ -34,6 +34,7 @@ class NewMessage(BaseModel):
     sources: list[dict[str, Any]] = Field(default_factory=list)
     tool_calls: list[dict[str, Any]] = Field(default_factory=list)
     incomplete: bool = False  # an answer cut short (the turn's time limit): what streamed, kept and marked
+    context: dict[str, Any] | None = None  # on an answer: what its model was given (window, summary, recalled)
     created_at: AwareDatetime | None = None  # when it was written; the action's time when not given
 
     def tokens(self) -> int:

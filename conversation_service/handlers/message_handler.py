@@ -1,5 +1,6 @@
 from collections.abc import Sequence
 
+from common.clients.base_redis_client import BaseRedisClient
 from common.contracts import conversation
 from common.contracts.conversation import (
     CloseSessionRequest,
@@ -7,16 +8,22 @@ from common.contracts.conversation import (
     ConversationOut,
     History,
     HistoryRequest,
+    MemoryIndexRequest,
+    Recalled,
+    RecallRequest,
     SavedMessages,
     SaveMessageRequest,
     SaveMessagesRequest,
+    SaveSummaryRequest,
+    Unsummarized,
+    UnsummarizedRequest,
 )
 from common.models.actions import DomainAction
 from common.models.conversations import NewMessage
 from common.service import ServiceDeps
 from common.stamps import history_stamp_key, restamp, stamp_for_read
 from common.workers.router import ActionRouter
-from conversation_service.services import conversations
+from conversation_service.services import conversations, memory
 
 router: ActionRouter[ServiceDeps] = ActionRouter()
 
@@ -60,3 +67,34 @@ async def close(action: DomainAction, req: CloseSessionRequest, deps: ServiceDep
 @router.handle(conversation.GET_CONVERSATION)
 async def get_conversation(action: DomainAction, req: ConversationGetRequest, deps: ServiceDeps) -> ConversationOut:
     return await conversations.get_summary(deps.engine, action.tenant_id, req.conversation_id)
+
+
+@router.handle(conversation.INDEX_MEMORY)
+async def index_memory(action: DomainAction, req: MemoryIndexRequest, deps: ServiceDeps) -> None:
+    await memory.index(deps.engine, _embedding(deps), action, req.conversation_id, req.message_ids)
+
+
+@router.handle(conversation.RECALL)
+async def recall(action: DomainAction, req: RecallRequest, deps: ServiceDeps) -> Recalled:
+    found = await memory.recall(
+        deps.engine, _embedding(deps), action, req.conversation_id, req.query, req.k, req.exclude_ids
+    )
+    return Recalled(messages=found)
+
+
+@router.handle(conversation.GET_UNSUMMARIZED)
+async def unsummarized(action: DomainAction, req: UnsummarizedRequest, deps: ServiceDeps) -> Unsummarized:
+    return await memory.unsummarized(deps.engine, action.tenant_id, req.conversation_id, req.keep_last, req.limit)
+
+
+@router.handle(conversation.SAVE_SUMMARY)
+async def save_summary(action: DomainAction, req: SaveSummaryRequest, deps: ServiceDeps) -> SavedMessages:
+    """A new summary changes what the history holds: its stamp is replaced (kept copies go stale)."""
+    if not await memory.save_summary(deps.engine, action.tenant_id, req.conversation_id, req.summary, req.through):
+        return SavedMessages(stored=0)
+    replaced, stamp = await restamp(deps.redis, history_stamp_key(deps.queues, action.tenant_id, req.conversation_id))
+    return SavedMessages(stored=1, replaced_stamp=replaced, stamp=stamp)
+
+
+def _embedding(deps: ServiceDeps) -> BaseRedisClient:
+    return BaseRedisClient(deps.redis, deps.settings, "conversation")

@@ -21,6 +21,8 @@ conversations = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
     sa.Column("closed_at", sa.DateTime(timezone=True)),
+    sa.Column("summary", sa.Text),  # migration 0015
+    sa.Column("summary_through", sa.DateTime(timezone=True)),
 )
 
 messages = sa.Table(
@@ -37,5 +39,6 @@ messages = sa.Table(
     sa.Column("sources", JSONB, nullable=False),
     sa.Column("tool_calls", JSONB, nullable=False),
     sa.Column("incomplete", sa.Boolean, nullable=False, server_default=sa.false()),  # migration 0010
+    sa.Column("context", JSONB),  # migration 0015 (the `embedding` column is written and read in SQL text)
     sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
 )

@@ -33,6 +33,7 @@ MESSAGE_COLUMNS = (
     messages.c.sources,
     messages.c.tool_calls,
     messages.c.incomplete,
+    messages.c.context,
     messages.c.created_at,
 )
 CONVERSATION_COLUMNS = [c for c in conversations.c if c.name != "tenant_id"]
@@ -44,7 +45,7 @@ def _conversation(tenant_id: str, conversation_id: str) -> Any:
 
 MESSAGE_FIELDS = (
     "tenant_id", "conversation_id", "message_id", "role", "content", "tokens", "usage", "sources", "tool_calls",
-    "incomplete", "created_at",
+    "incomplete", "context", "created_at",
 )  # fmt: skip
 CONVERSATION_FIELDS = ("tenant_id", "id", "agent_id", "session_id", "end_user_id", "title")
 COUNTERS = ("message_count", "total_tokens", "prompt_tokens", "completion_tokens")
@@ -110,6 +111,7 @@ def _save_parameters(action: DomainAction, conversation_id: str, new: NewMessage
         "sources": new.sources,
         "tool_calls": new.tool_calls,
         "incomplete": new.incomplete,
+        "context": new.context,
         "created_at": new.created_at or action.timestamp,  # when written: saves handled out of order sort right
     }
     conversation = {
@@ -141,10 +143,37 @@ async def history(
                 .limit(max_messages)
             )
         ).all()
-    kept = history_window(
-        (MessageOut.model_validate(row._asdict()) for row in rows), max_messages, max_tokens, lambda m: m.tokens
+        kept = history_window(
+            (MessageOut.model_validate(row._asdict()) for row in rows), max_messages, max_tokens, lambda m: m.tokens
+        )
+        memory = (
+            await conn.execute(
+                sa.select(
+                    conversations.c.message_count, conversations.c.summary, conversations.c.summary_through
+                ).where(_conversation(tenant_id, conversation_id))
+            )
+        ).one_or_none()
+        older = max(0, memory.message_count - len(kept)) if memory else 0
+        unsummarized = older
+        if older and memory and memory.summary_through is not None:
+            covered = (
+                await conn.execute(
+                    sa.select(sa.func.count()).where(
+                        messages.c.tenant_id == tenant_id,
+                        messages.c.conversation_id == conversation_id,
+                        messages.c.created_at <= memory.summary_through,
+                    )
+                )
+            ).scalar_one()
+            unsummarized = max(0, older - covered)
+    return History(
+        conversation_id=conversation_id,
+        messages=kept,
+        total_tokens=sum(m.tokens for m in kept),
+        older=older,
+        unsummarized=unsummarized,
+        summary=memory.summary if memory else None,
     )
-    return History(conversation_id=conversation_id, messages=kept, total_tokens=sum(m.tokens for m in kept))
 
 
 async def close_session(engine: AsyncEngine, tenant_id: str, session_id: str) -> int:

@@ -87,7 +87,7 @@ async def test_migrations_are_idempotent_and_enable_pgvector(settings: CommonSet
         await migrate(settings)
         await migrate(settings)
         schema = settings.database_schema
-        assert await _fetch(settings, f'SELECT version_num FROM "{schema}".alembic_version') == "0014"
+        assert await _fetch(settings, f'SELECT version_num FROM "{schema}".alembic_version') == "0015"
         assert await _fetch(settings, "SELECT extname FROM pg_extension WHERE extname = 'vector'") == "vector"
     finally:
         await _drop_schema(settings)
