@@ -6,7 +6,7 @@ import { CHAT_CSS, ChatView, copyText, el, renderMarkdown, storedValue } from "/
 const $ = (id) => document.getElementById(id);
 const KEY = "nooble4.credential";
 const TAB = "nooble4.tab";  // the open tab, reopened after a reload
-const TABS = ["agents", "knowledge", "chat", "widget", "account"];
+const TABS = ["agents", "knowledge", "chat", "widget", "tools", "account"];
 const chatState = storedValue("nooble4.chat", sessionStorage);  // the open chat session and the last event seen
 let apis = {};
 let refreshTimer = null;
@@ -110,15 +110,16 @@ function openTab(name) {
   for (const b of document.querySelectorAll("#nav button")) b.setAttribute("aria-selected", String(b.dataset.tab === name));
   for (const tab of TABS) $(`tab-${tab}`).hidden = tab !== name;
   clearTimeout(refreshTimer);
-  guarded({ agents: loadAgents, knowledge: loadKnowledge, chat: loadChat, widget: loadWidget, account: loadAccount }[name]);
+  guarded({ agents: loadAgents, knowledge: loadKnowledge, chat: loadChat, widget: loadWidget, tools: loadTools, account: loadAccount }[name]);
 }
 
 // ------------------------------------------------------------------ agents
 async function loadAgents() {
-  const [templates, page, collections] = await Promise.all([
+  const [templates, page, collections, servers] = await Promise.all([
     api("management", "/api/v1/templates"),
     api("management", "/api/v1/agents?limit=100"),
     api("ingestion", "/api/v1/collections"),
+    api("management", "/api/v1/mcp-servers"),
   ]);
   const select = $("template");
   const previous = select.value;
@@ -142,7 +143,7 @@ async function loadAgents() {
     prompt.value = agent.system_prompt;
     prompt.setAttribute("aria-label", `System prompt of ${agent.name}`);
     row.insertCell().append(prompt);
-    const settings = agentSettings(agent, collections);
+    const settings = agentSettings(agent, collections, servers);
     const actions = row.insertCell();
     const box = el("div", "buttons");
     box.append(
@@ -166,7 +167,13 @@ async function loadAgents() {
   }
 }
 
-const TOOLS = ["calculator", "current_time"];
+const TOOLS = ["calculator", "current_time", "web_fetch", "http_request"];
+const MEMORY_MODES = {
+  recall: "recall: bring back the earlier messages like each question",
+  summary: "summary: keep a running summary of the earlier messages",
+  both: "both: a summary and the recalled messages",
+  off: "off: only the messages in the window",
+};
 const KNOWLEDGE_MODES = {
   auto: "auto: search the documents before every question",
   always: "always: search before every message",
@@ -181,7 +188,7 @@ const ANSWER_STYLES = {
 
 // Model (picked from the known models of the tier's providers, or another name), its temperature and answer
 // length, tools, collections, use of documents and memory of one agent.
-function agentSettings(agent, collections) {
+function agentSettings(agent, collections, servers = []) {
   const details = el("details");
   details.append(el("summary", "", "Settings"));
   const field = (label, input) => {
@@ -214,6 +221,17 @@ function agentSettings(agent, collections) {
   const tools = field("Tools", el("select"));
   tools.multiple = true;
   for (const t of TOOLS) tools.append(new Option(t, t, false, agent.tools.includes(t)));
+  const hosts = field("Hosts http_request may call (comma-separated)", el("input"));
+  hosts.value = (agent.http_allowed_hosts || []).join(", ");
+  const mcp = field("From MCP servers", el("select"));
+  mcp.multiple = true;
+  const enabled = new Set((agent.mcp_tools || []).map((t) => `${t.server}/${t.tool}`));
+  for (const server of servers) {
+    for (const t of server.tools) {
+      const value = `${server.name}/${t.name}`;
+      mcp.append(new Option(`${server.name}: ${t.name}`, value, false, enabled.has(value)));
+    }
+  }
   const colls = field("Collections", el("select"));
   colls.multiple = true;
   for (const c of collections) colls.append(new Option(c.name, c.id, false, agent.collection_ids.includes(c.id)));
@@ -230,6 +248,9 @@ function agentSettings(agent, collections) {
   abstain.value = knowledge.abstain_message;
   const memory = field("Messages remembered", el("input"));
   Object.assign(memory, { type: "number", min: "0", value: agent.memory.max_messages });
+  const memoryMode = field("Older messages", options(el("select"), MEMORY_MODES, agent.memory.mode || "recall"));
+  const perDay = field("Tokens per day (empty: no limit)", el("input"));
+  Object.assign(perDay, { type: "number", min: "1", value: (agent.budget || {}).tokens_per_day ?? "" });
   const chosen = (select) => [...select.selectedOptions].map((o) => o.value);
   return {
     element: details,
@@ -244,7 +265,10 @@ function agentSettings(agent, collections) {
       tools: chosen(tools),
       collection_ids: chosen(colls),
       knowledge: { ...knowledge, mode: mode.value, answer_style: style.value, abstain_message: abstain.value || knowledge.abstain_message },
-      memory: { ...agent.memory, max_messages: Number(memory.value) },
+      memory: { ...agent.memory, max_messages: Number(memory.value), mode: memoryMode.value },
+      http_allowed_hosts: hosts.value.split(",").map((h) => h.trim()).filter(Boolean),
+      mcp_tools: chosen(mcp).map((v) => { const [server, tool] = v.split("/"); return { server, tool }; }),
+      budget: { ...(agent.budget || {}), tokens_per_day: perDay.value ? Number(perDay.value) : null },
     }),
   };
 }
@@ -848,6 +872,42 @@ async function addWebhook(event) {
   await loadAudit();
 }
 
+// ------------------------------------------------------------------ tools (MCP servers)
+async function loadTools() {
+  const servers = await api("management", "/api/v1/mcp-servers");
+  const body = $("mcpServers");
+  body.replaceChildren();
+  for (const server of servers) {
+    const row = body.insertRow();
+    cell(row, server.name, "Name");
+    cell(row, server.url, "URL");
+    cell(row, server.tools.map((t) => t.name).join(", ") || "none listed", "Tools");
+    cell(row, server.last_error ? `error: ${server.last_error}` : `listed ${when(server.tools_listed_at)}`, "Status");
+    buttons(row,
+      button("Test", async () => {
+        const listed = await api("management", `/api/v1/mcp-servers/${server.id}/refresh`, { method: "POST" });
+        show(listed.last_error ? `${server.name}: ${listed.last_error}` : `${server.name} answers: ${listed.tools.length} tool(s).`);
+        await loadTools();
+      }, `Test ${server.name}`),
+      button("Remove", async () => {
+        if (!confirm(`Remove the MCP server ${server.name}? Agents lose its tools.`)) return;
+        await api("management", `/api/v1/mcp-servers/${server.id}`, { method: "DELETE" });
+        await loadTools();
+      }, `Remove ${server.name}`, "danger"));
+  }
+}
+
+async function addMcpServer(event) {
+  event.preventDefault();
+  const headers = {};
+  if ($("mcpHeaderName").value.trim()) headers[$("mcpHeaderName").value.trim()] = $("mcpHeaderValue").value;
+  const body = { name: $("mcpName").value.trim(), url: $("mcpUrl").value.trim(), transport: $("mcpTransport").value, headers };
+  const server = await api("management", "/api/v1/mcp-servers", { method: "POST", body });
+  $("mcpHeaderValue").value = "";
+  show(server.last_error ? `Added ${server.name}, but: ${server.last_error}` : `Added ${server.name}: ${server.tools.length} tool(s).`);
+  await loadTools();
+}
+
 async function loadAudit() {
   const page = await api("management", "/api/v1/audit?limit=50");
   const body = $("audit");
@@ -950,6 +1010,7 @@ async function start() {
   $("ledgerCsv").addEventListener("click", () => guarded(downloadLedger));
   $("budgetForm").addEventListener("submit", (event) => guarded(() => setBudget(event)));
   $("webhookForm").addEventListener("submit", (event) => guarded(() => addWebhook(event)));
+  $("mcpForm").addEventListener("submit", (event) => guarded(() => addMcpServer(event)));
   $("chatStart").addEventListener("submit", (event) => guarded(() => newChat(event)));
   $("conversationFilter").addEventListener("submit", (event) => { event.preventDefault(); guarded(loadConversations); });
   $("originsForm").addEventListener("submit", (event) => guarded(() => saveOrigins(event)));

@@ -15,6 +15,7 @@ from common.messaging.codec import ACTION_FIELD, decode_action
 from common.messaging.queue_manager import QueueManager
 from common.models import DomainAction
 from common.stamps import agent_stamp_key, history_stamp_key
+from tests.support.helpers import eventually
 from tests.support.platform import REPLICA_MAX_SOCKETS, ChatPlatform, auth, chat
 
 
@@ -99,11 +100,21 @@ async def test_the_next_turn_reuses_the_config_and_history_it_kept_until_they_ch
             before, stamps_before = await sent(), await stamps()
             second = await client.turn("what did I say?")
             # the second turn asked the management service nothing (it only got the turn's usage record) and
-            # sent the conversation service one action (its save): config and history were the kept copies,
-            # checked against the stamps the orchestrator read as the turn started and sent with it
-            assert await sent() == [before[0] + 1, before[1] + 1]
-            ((_, fields),) = await redis.xrevrange(streams[0], count=1)
-            assert decode_action(fields[ACTION_FIELD], 10**6).action_type == "management.usage.record"
+            # asked the conversation service nothing either (it saved the turn and, after its last event, had
+            # the messages embedded for recall): config and history were the kept copies, checked against the
+            # stamps the orchestrator read as the turn started and sent with it
+            expected = [before[0] + 1, before[1] + 2]
+
+            async def all_sent() -> bool:
+                return await sent() == expected
+
+            await eventually(all_sent, what="the turn's usage record and memory index sent")
+            sent_types = [
+                decode_action(fields[ACTION_FIELD], 10**6).action_type
+                for stream, count in zip(streams, (1, 2), strict=True)
+                for _, fields in await redis.xrevrange(stream, count=count)
+            ]
+            assert sent_types == ["management.usage.record", "conversation.memory.index", "conversation.messages.save"]
             run = await run_action()
             assert run.task_id == second[0]["task_id"] and run.data["stamps"] == stamps_before
             assert second[-1]["content"] == "You said: what did I say?. Earlier you said: my name is Ada"

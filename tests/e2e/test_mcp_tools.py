@@ -12,15 +12,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import Browser, expect
 from redis.asyncio import Redis
 
 from common.launcher.ports import free_port
 from common.messaging.queue_manager import QueueManager
+from tests.e2e.test_console import sign_in
+from tests.support.helpers import eventually
 from tests.support.platform import ROOT, ChatPlatform, auth, chat
 
 MANAGEMENT = "agent_management_service"
@@ -29,15 +33,20 @@ API_KEY = "mcp-" + secrets.token_hex(16)  # the header secret that must never sh
 
 
 @pytest.fixture(scope="module")
-def mcp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def mcp_server() -> Iterator[str]:
     """The SDK's server with four tools, behind `X-Api-Key`; its base URL."""
+    with serving_mcp() as base:
+        yield base
+
+
+@contextmanager
+def serving_mcp() -> Iterator[str]:
     port = free_port()
-    log = (tmp_path_factory.mktemp("mcp") / "server.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.support.mcp_server", "tools", HOST, str(port), API_KEY],
         cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         _wait_listening(f"http://{HOST}:{port}/control/ok", proc)
@@ -152,6 +161,12 @@ async def test_a_broken_server_ends_the_tool_call_with_an_error_and_the_turn_goe
 
 async def test_an_unreachable_or_private_server_is_a_clear_error(chat_platform: ChatPlatform) -> None:
     key = await chat_platform.new_tenant()
+    with serving_mcp() as base:  # a server that answers as the agent is set up, then goes away
+        await register(chat_platform, key, base, name="brief")
+        agent = await chat_platform.new_agent(key, name="Brief", mcp_tools=[{"server": "brief", "tool": "add"}])
+    events = await turn(chat_platform, key, agent, 'brief__add {"a": 1, "b": 2}')
+    assert next(e for e in events if e["type"] == "tool_result")["summary"] == "error: the MCP server is unreachable"
+    assert events[-1]["type"] == "message_end"
     gone = await api(
         chat_platform,
         key,
@@ -189,3 +204,36 @@ async def _never_shows_the_header_secret(platform: ChatPlatform, key: str) -> No
         await redis.aclose()
     assert any("orders__lookup_order" in item or "lookup_order" in item for item in seen)  # the scan saw the turn
     assert not [item for item in seen if API_KEY in item]
+
+
+async def test_the_console_adds_a_server_shows_its_tools_and_enables_them_for_an_agent(
+    chat_platform: ChatPlatform, mcp_server: str, browser: Browser
+) -> None:
+    key = await chat_platform.new_tenant()
+    agent = await chat_platform.new_agent(key, name="Console agent")
+    page = await browser.new_page()
+    try:
+        await sign_in(page, chat_platform, key)
+        await page.get_by_role("button", name="Tools").click()
+        await page.get_by_label("Server name").fill("shop")
+        await page.get_by_label("Server URL").fill(f"{mcp_server}/mcp")
+        await page.get_by_label("Header name").fill("X-Api-Key")
+        await page.get_by_label("Header value").fill(API_KEY)
+        await page.get_by_role("button", name="Add server").click()
+        await expect(page.locator("#mcpServers")).to_contain_text("lookup_order")
+        await page.get_by_role("button", name="Test shop").click()
+        await expect(page.locator("#message")).to_contain_text("shop answers: 4 tool(s)")
+        assert API_KEY not in await page.content()
+
+        await page.get_by_role("button", name="Agents").click()
+        await page.locator("#agents summary").first.click()
+        await page.get_by_label("From MCP servers").select_option(["shop/lookup_order"])
+        await page.get_by_role("button", name="Save Console agent").click()
+
+        async def enabled() -> bool:
+            got = await api(chat_platform, key, "GET", f"/api/v1/agents/{agent}")
+            return got.json()["mcp_tools"] == [{"server": "shop", "tool": "lookup_order"}]
+
+        await eventually(enabled, what="the agent saved with the MCP tool")
+    finally:
+        await page.close()

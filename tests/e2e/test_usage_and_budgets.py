@@ -115,10 +115,13 @@ async def test_a_tenant_budget_set_lower_applies_to_the_next_turn_and_usage_stay
     assert tenant_day["limit"] == 100 and tenant_day["spent"] > 0
 
     async def recorded() -> int | None:
-        report = (await api(chat_platform, key, "GET", "/api/v1/usage")).json()
+        report = (await api(chat_platform, key, "GET", "/api/v1/usage", params={"kind": "chat"})).json()
         return report["totals"]["events"] or None
 
     assert await eventually(recorded, what="the first turn in the ledger") == 1
+    everything = (await api(chat_platform, key, "GET", "/api/v1/usage")).json()
+    kinds = {g["key"] for g in everything["by_kind"]}
+    assert "chat" in kinds and kinds <= {"chat", "embedding"}  # embedding: the turn's messages indexed for recall
     theirs = (await api(chat_platform, other, "GET", "/api/v1/usage")).json()
     assert theirs["totals"]["events"] == 0 and theirs["by_agent"] == []
     foreign = (await api(chat_platform, other, "GET", "/api/v1/usage", params={"agent_id": agent})).json()
