@@ -92,7 +92,6 @@ class ConversationClient(BaseRedisClient):
     async def save_summary(self, parent: DomainAction, conversation_id: str, summary: str, through: datetime) -> None:
         request = SaveSummaryRequest(conversation_id=conversation_id, summary=summary, through=through)
         await self.call(conversation.SAVE_SUMMARY, request, parent=parent)
-        self._kept.pop((parent.tenant_id, conversation_id), None)
 
     async def save_messages(
         self, parent: DomainAction, conversation_id: str, read: TurnHistory, messages: list[TurnMessage]
@@ -124,12 +123,13 @@ def _extended(read: TurnHistory, messages: Sequence[TurnMessage], saved: SavedMe
     ids = [message["message_id"] for message in window]
     converted = {message_id: read.converted[message_id] for message_id in ids if message_id in read.converted}
     left = len(read.messages) + len(added) - len(window)  # messages that fell out of the window
+    renewed = saved.summary != read.summary  # a summary written since the read: it covers what had left
     return TurnHistory(
         tuple(window),
         read.limits,
         saved.stamp,
         read.older + left,
-        read.unsummarized + left,
-        read.summary,
+        left if renewed else read.unsummarized + left,
+        saved.summary,
         converted,
     )

@@ -71,6 +71,7 @@ class SavedMessages(BaseModel):
     stored: int
     replaced_stamp: str | None = None
     stamp: str | None = None
+    summary: str | None = None  # the conversation's running summary as of the save
 
 
 class ConversationOut(BaseModel):

@@ -42,11 +42,11 @@ async def _save(
     action: DomainAction, conversation_id: str, new: Sequence[NewMessage], deps: ServiceDeps
 ) -> SavedMessages:
     """Store the messages, then — when any was new — replace the conversation's history stamp."""
-    stored = await conversations.save_messages(deps.engine, action, conversation_id, new)
+    stored, summary = await conversations.save_messages(deps.engine, action, conversation_id, new)
     if not stored:
         return SavedMessages(stored=0)
     replaced, stamp = await restamp(deps.redis, history_stamp_key(deps.queues, action.tenant_id, conversation_id))
-    return SavedMessages(stored=stored, replaced_stamp=replaced, stamp=stamp)
+    return SavedMessages(stored=stored, replaced_stamp=replaced, stamp=stamp, summary=summary)
 
 
 @router.handle(conversation.GET_HISTORY)
@@ -89,11 +89,10 @@ async def unsummarized(action: DomainAction, req: UnsummarizedRequest, deps: Ser
 
 @router.handle(conversation.SAVE_SUMMARY)
 async def save_summary(action: DomainAction, req: SaveSummaryRequest, deps: ServiceDeps) -> SavedMessages:
-    """A new summary changes what the history holds: its stamp is replaced (kept copies go stale)."""
-    if not await memory.save_summary(deps.engine, action.tenant_id, req.conversation_id, req.summary, req.through):
-        return SavedMessages(stored=0)
-    replaced, stamp = await restamp(deps.redis, history_stamp_key(deps.queues, action.tenant_id, req.conversation_id))
-    return SavedMessages(stored=1, replaced_stamp=replaced, stamp=stamp)
+    """The history's stamp is not replaced: kept copies get the new summary with the reply to their next save
+    (SavedMessages.summary), so a summary never makes a turn read the history again."""
+    saved = await memory.save_summary(deps.engine, action.tenant_id, req.conversation_id, req.summary, req.through)
+    return SavedMessages(stored=int(saved))
 
 
 def _embedding(deps: ServiceDeps) -> BaseRedisClient:

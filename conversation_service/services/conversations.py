@@ -77,7 +77,7 @@ def _save_statement() -> sa.Insert:
                 "updated_at": sa.func.now(),
             },
         )
-        .returning(conversations.c.id)
+        .returning(conversations.c.id, conversations.c.summary)
         .add_cte(new_message)
     )
 
@@ -87,15 +87,18 @@ SAVE_MESSAGE = _save_statement()
 
 async def save_messages(
     engine: AsyncEngine, action: DomainAction, conversation_id: str, new: Sequence[NewMessage]
-) -> int:
+) -> tuple[int, str | None]:
     """Stores each message once, in order, one statement each (SAVE_MESSAGE) in one transaction; a redelivered
-    action changes nothing. Returns how many were new. A message without an id is the action's own."""
-    stored = 0
+    action changes nothing. Returns how many were new, and the conversation's running summary (read by the same
+    statement). A message without an id is the action's own."""
+    stored, summary = 0, None
     async with engine.begin() as conn:  # one transaction: row-level security applies to it
         for message in new:
             params = _save_parameters(action, conversation_id, message)
-            stored += (await conn.execute(SAVE_MESSAGE, params)).first() is not None
-    return stored
+            row = (await conn.execute(SAVE_MESSAGE, params)).first()
+            if row is not None:
+                stored, summary = stored + 1, row.summary
+    return stored, summary
 
 
 def _save_parameters(action: DomainAction, conversation_id: str, new: NewMessage) -> dict[str, Any]:

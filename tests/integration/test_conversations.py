@@ -110,7 +110,7 @@ async def test_a_turn_is_saved_in_one_action_in_order_and_once(api, client) -> N
     assert saved["stored"] == 2
     assert saved["replaced_stamp"] == read["stamp"]  # nothing changed the conversation between read and save
     assert saved["stamp"] not in (None, read["stamp"])
-    unchanged = {"stored": 0, "replaced_stamp": None, "stamp": None}
+    unchanged = {"stored": 0, "replaced_stamp": None, "stamp": None, "summary": None}
     assert await client.call_action(action, 10) == unchanged  # redelivered: nothing twice
     # the same turn re-run after a crash (a new action, the same message ids) adds nothing either
     again = client.new_action("conversation.messages.save", tenant_id=tenant_id, agent_id="agent-1", data=turn)
