@@ -38,7 +38,9 @@ async def check_outbound_url(url: str, allowed: Sequence[Network] = (), *, allow
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise ValidationError(f"cannot resolve {host!r}: {exc}", code="url_unreachable") from None
+        raise ValidationError(f"cannot resolve {host[:100]!r}: {exc}", code="url_unreachable") from None
+    except (UnicodeError, ValueError):  # a label longer than 63 characters, an empty label, ...
+        raise ValidationError(f"{host[:100]!r} is not a valid host name", code="invalid_url") from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         if not address.is_global and not any(address in network for network in allowed):
