@@ -1,6 +1,7 @@
 """An agent's memory of a conversation longer than its window: the running summary and the recalled earlier
 messages in the model's prompt, and the summary's update (`execution.memory.summarize`, sent by a turn as it
-ends and handled by any execution worker, off every turn's path), by the agent's own model."""
+ends and handled by any execution worker, off every turn's path), by the agent's `memory.summary_model` or else
+its own model."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ async def summarize(action: DomainAction, req: SummarizeRequest, deps: Execution
             HumanMessage(f"Summary so far:\n{pending.summary or '(none)'}\n\nNew messages:\n{new}"),
         ]
         started = time.perf_counter()
-        model = agent.model.model_copy(update={"temperature": 0})
+        model = (agent.memory.summary_model or agent.model).model_copy(update={"temperature": 0})
         try:
             reply = await build_chat_model(model, deps.settings).ainvoke(prompt)
         except Exception as exc:

@@ -27,6 +27,8 @@ def _visible(tenant_id: str, agent_id: str | None = None) -> Any:
 
 async def create_agent(engine: AsyncEngine, tenant: TenantIdentity, body: AgentCreate) -> AgentOut:
     check_model_allowed(tenant.tier, body.model.provider.value)
+    if body.memory.summary_model is not None:
+        check_model_allowed(tenant.tier, body.memory.summary_model.provider.value)
     cap = limits_for(tenant.tier).max_agents
     async with engine.begin() as conn:
         # serialise creations of one tenant so two concurrent requests cannot both pass the cap
@@ -87,6 +89,8 @@ async def update_agent(engine: AsyncEngine, tenant: TenantIdentity, agent_id: st
     changes = body.model_dump(mode="json", exclude_unset=True)
     if body.model is not None:
         check_model_allowed(tenant.tier, body.model.provider.value)
+    if body.memory is not None and body.memory.summary_model is not None:
+        check_model_allowed(tenant.tier, body.memory.summary_model.provider.value)
     async with engine.begin() as conn:
         row = (
             await conn.execute(

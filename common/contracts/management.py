@@ -61,6 +61,7 @@ class MemoryConfig(BaseModel):
     mode: MemoryMode = MemoryMode.RECALL
     recall_k: int = Field(4, ge=1, le=20)  # older messages recalled per question
     summary_after: int = Field(6, ge=2, le=200)  # older messages not in the summary before it is updated
+    summary_model: ModelConfig | None = None  # the model that writes the summary; None: the agent's own
 
     @property
     def recalls(self) -> bool:

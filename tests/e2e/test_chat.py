@@ -97,6 +97,14 @@ async def test_the_next_turn_reuses_the_config_and_history_it_kept_until_they_ch
         async with chat(session, key) as client, httpx.AsyncClient(timeout=10) as http:
             await client.until("session_ready")
             await client.turn("my name is Ada")
+
+            async def settled() -> bool:
+                """The first turn's sends after its last event (usage record, memory index) are in."""
+                newest = [await redis.xrevrange(stream, count=1) for stream in streams]
+                types = [decode_action(entry[0][1][ACTION_FIELD], 10**6).action_type for entry in newest if entry]
+                return types == ["management.usage.record", "conversation.memory.index"]
+
+            await eventually(settled, what="the first turn's usage record and memory index sent")
             before, stamps_before = await sent(), await stamps()
             second = await client.turn("what did I say?")
             # the second turn asked the management service nothing (it only got the turn's usage record) and

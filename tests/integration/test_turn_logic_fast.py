@@ -13,21 +13,33 @@ from agent_execution_service.clients.management_client import ManagementClient
 from agent_execution_service.clients.query_client import QueryClient
 from agent_execution_service.deps import ExecutionDeps
 from agent_execution_service.services.chat_turn import run_turn
+from agent_execution_service.services.memory import summarize
 from agent_execution_service.settings import ExecutionSettings
 from common.budgets import Budgets
 from common.clients.usage_client import UsageClient
 from common.clients.webhook_client import WebhookClient
 from common.contracts import conversation, management, query
-from common.contracts.conversation import History, HistoryRequest, SavedMessages, SaveMessagesRequest
-from common.contracts.execution import ChatRunRequest
+from common.contracts.conversation import (
+    History,
+    HistoryRequest,
+    MessageOut,
+    SavedMessages,
+    SaveMessagesRequest,
+    SaveSummaryRequest,
+    Unsummarized,
+    UnsummarizedRequest,
+)
+from common.contracts.execution import ChatRunRequest, SummarizeRequest
 from common.contracts.management import AgentConfig, BudgetLimit, GetConfigRequest, UsageRecord, WebhookEvent
 from common.contracts.orchestrator import ChatEventCallback
 from common.contracts.query import SearchRequest, SearchResult
 from common.handlers import CallbackSenderHandler
 from common.models.actions import DomainAction, utc_now
+from common.models.conversations import Role
 from common.models.knowledge import DEFAULT_ABSTAIN_MESSAGE, Evidence, SearchHit
 from common.workers.router import ActionRouter
 from tests.support.in_process import InProcess, serve_in_process
+from tests.support.openai_standin import API_KEY
 
 FACT = "The support desk is open from 9:00 to 17:00 on weekdays."
 
@@ -75,11 +87,22 @@ class Services:
         self.searched: list[SearchRequest] = []
         self.usage: list[UsageRecord] = []
         self.events: list[WebhookEvent] = []
+        self.summaries: list[SaveSummaryRequest] = []
+        self.pending = Unsummarized(summary=None, messages=[])
         routes: ActionRouter[None] = ActionRouter()
 
         @routes.handle(management.RECORD_USAGE)
         async def record(action: DomainAction, req: UsageRecord, deps: None) -> None:
             self.usage.append(req)
+
+        @routes.handle(conversation.GET_UNSUMMARIZED)
+        async def unsummarized(action: DomainAction, req: UnsummarizedRequest, deps: None) -> Unsummarized:
+            return self.pending
+
+        @routes.handle(conversation.SAVE_SUMMARY)
+        async def save_summary(action: DomainAction, req: SaveSummaryRequest, deps: None) -> SavedMessages:
+            self.summaries.append(req)
+            return SavedMessages(stored=1)
 
         @routes.handle(management.DISPATCH_WEBHOOK)
         async def dispatch(action: DomainAction, req: WebhookEvent, deps: None) -> None:
@@ -106,11 +129,8 @@ class Services:
         self.transport = InProcess([(routes, None)])
 
 
-async def turn(
-    redis: Any, queues: Any, services: Services, message: str, task_id: str = "task", **envelope: Any
-) -> list[ChatEventCallback]:
-    """Run one turn; the events it sent to its callback list, in order."""
-    settings = ExecutionSettings(local_chat_model="scripted")
+def execution_deps(redis: Any, queues: Any, services: Services, **settings_fields: Any) -> ExecutionDeps:
+    settings = ExecutionSettings(local_chat_model="scripted", **settings_fields)
     deps = ExecutionDeps(
         settings=settings,
         redis=redis,
@@ -127,6 +147,14 @@ async def turn(
     )
     for client in (deps.management, deps.conversation, deps.query, deps.usage, deps.webhooks):
         serve_in_process(client, services.transport)
+    return deps
+
+
+async def turn(
+    redis: Any, queues: Any, services: Services, message: str, task_id: str = "task", **envelope: Any
+) -> list[ChatEventCallback]:
+    """Run one turn; the events it sent to its callback list, in order."""
+    deps = execution_deps(redis, queues, services)
     callbacks = queues.callback_queue("orchestrator", "fast")
     action = DomainAction(
         action_type="execution.chat.run",
@@ -218,3 +246,43 @@ async def test_a_turn_over_its_agents_budget_is_refused_with_which_budget_and_wh
     [event] = services.events  # the tenant's webhooks hear of it, once per budget and period
     assert event.event_type == "budget.exceeded" and event.data["budget"] == "agent_day"
     assert event.event_id.startswith("budget.exceeded:agent:frugal:day:")
+
+
+async def test_the_summary_is_written_by_the_configured_summary_model_and_recorded(
+    redis, queues, openai_standin: str
+) -> None:
+    """The agent answers with the local model; its summaries come from the one its memory names."""
+    summarizer = {"provider": "openai", "name": "gpt-summary", "max_tokens": 300}
+    memory = {"mode": "summary", "summary_model": summarizer}
+    services = Services(an_agent(id="summarized", collection_ids=[], memory=memory), [])
+    now = utc_now()
+    said = ["My locker code is 4917.", "I prefer email."]
+    services.pending = Unsummarized(
+        summary=None,
+        messages=[
+            MessageOut(
+                message_id=f"m{i}",
+                role=Role.USER,
+                content=text,
+                tokens=5,
+                sources=[],
+                tool_calls=[],
+                created_at=now + timedelta(seconds=i),
+            )
+            for i, text in enumerate(said)
+        ],
+    )
+    deps = execution_deps(redis, queues, services, openai_api_key=API_KEY, openai_base_url=f"{openai_standin}/v1")
+    action = DomainAction(
+        action_type="execution.memory.summarize",
+        tenant_id="t",
+        agent_id="summarized",
+        origin_service="execution",
+        data={},
+    )
+    await summarize(action, SummarizeRequest(conversation_id="c"), deps)
+    [saved] = services.summaries
+    assert saved.summary and saved.through == now + timedelta(seconds=1)
+    [record] = services.usage
+    assert (record.kind, record.provider, record.model) == ("summary", "openai", "gpt-summary")
+    assert record.prompt_tokens > 0
