@@ -5,6 +5,7 @@ its own model."""
 
 from __future__ import annotations
 
+import re
 import time
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -27,6 +28,7 @@ SUMMARY_INSTRUCTIONS = (
 MAX_SUMMARY_CHARS = 4_000
 MAX_RECALLED_CHARS = 1_000
 LOCK_S = 120
+FACT = re.compile(r"\d|\b[A-Z][a-z]")  # a figure, or a capitalised word past the line's first letter
 
 
 def memory_prompt(summary: str | None, recalled: list[MessageOut]) -> str:
@@ -38,6 +40,25 @@ def memory_prompt(summary: str | None, recalled: list[MessageOut]) -> str:
         lines = "\n".join(f"- {m.role.value}: {m.content[:MAX_RECALLED_CHARS]}" for m in recalled)
         parts.append(f"Earlier messages of this conversation that may be relevant:\n{lines}")
     return "".join(f"\n\n{part}" for part in parts)
+
+
+def extractive_summary(previous: str | None, messages: list[MessageOut]) -> str:
+    """The summary without a model: the previous one's lines, then each new user message as said (once), within
+    MAX_SUMMARY_CHARS; over it, lines that state no figure or name go first, oldest first (recall still finds
+    every message)."""
+    lines = [line for line in (previous or "").splitlines() if line.strip()]
+    for message in messages:
+        if (
+            message.role.value == "user"
+            and (said := f"- The user said: {' '.join(message.content.split())[:300]}") not in lines
+        ):
+            lines.append(said)
+    plain = [i for i, line in enumerate(lines) if not FACT.search(line.removeprefix("- The user said: ")[1:])]
+    while sum(len(line) + 1 for line in lines) > MAX_SUMMARY_CHARS and lines:
+        drop = plain.pop(0) if plain else 0
+        lines.pop(drop)
+        plain = [i - 1 if i > drop else i for i in plain]
+    return "\n".join(lines)
 
 
 async def summarize(action: DomainAction, req: SummarizeRequest, deps: ExecutionDeps) -> None:
@@ -53,13 +74,19 @@ async def summarize(action: DomainAction, req: SummarizeRequest, deps: Execution
         pending = await deps.conversation.unsummarized(action, req.conversation_id, agent.max_history_messages)
         if len(pending.messages) < 2:
             return
+        model = (agent.memory.summary_model or agent.model).model_copy(update={"temperature": 0})
+        if model.provider == "local" and not deps.settings.local_llm_writes_answers:
+            # the bundled small model rewrites facts when it summarises (measured: it changed a locker code's
+            # sentence and echoed the prompt): what the user said is kept as said instead
+            summary = extractive_summary(pending.summary, pending.messages)
+            await deps.conversation.save_summary(action, req.conversation_id, summary, pending.messages[-1].created_at)
+            return
         new = "\n".join(f"{m.role.value}: {m.content[:MAX_RECALLED_CHARS]}" for m in pending.messages)
         prompt = [
             SystemMessage(SUMMARY_INSTRUCTIONS),
             HumanMessage(f"Summary so far:\n{pending.summary or '(none)'}\n\nNew messages:\n{new}"),
         ]
         started = time.perf_counter()
-        model = (agent.memory.summary_model or agent.model).model_copy(update={"temperature": 0})
         try:
             reply = await build_chat_model(model, deps.settings).ainvoke(prompt)
         except Exception as exc:

@@ -7,7 +7,6 @@ It really goes through LangChain (tool binding, streaming, usage metadata); its 
 - a message that mentions the time, when `current_time` is bound: calls it;
 - any other message, when `knowledge` is bound: searches the knowledge base once;
 - a prompt with numbered sources ("[1] title: text"): the first sentence of source 1, cited as [1];
-- a summary request (`agent_execution_service.services.memory`): the previous summary plus each new user line;
 - "think forever": never answers (for timeouts); "think forever out loud": streams its answer, then never ends;
 - "long story": 400 words, one token each (for cancellation);
 - otherwise it echoes the message and recalls the conversation's first user message.
@@ -35,19 +34,6 @@ SOURCE_ONE = re.compile(r"^\[1\] [^:\n]*: (.+)$", re.MULTILINE)
 ARITHMETIC = re.compile(r"[(\d][\d\s.+\-*/%()]*[\d)]")
 
 
-SUMMARY_PROMPT_START = "You keep the running summary of a conversation"
-
-
-def _summary(request: str) -> str:
-    """A faithful summary: the previous one's lines, then what the user said in the new messages (each once)."""
-    previous, _, new = request.partition("\n\nNew messages:\n")
-    lines = [line for line in previous.removeprefix("Summary so far:\n").splitlines() if line and line != "(none)"]
-    for line in new.splitlines():
-        if line.startswith("user: ") and (said := f"- The user said: {line[6:]}") not in lines:
-            lines.append(said)
-    return "\n".join(lines)
-
-
 class ScriptedChatModel(BaseChatModel):
     token_delay_s: float = 0.0
     tool_names: tuple[str, ...] = ()
@@ -62,8 +48,6 @@ class ScriptedChatModel(BaseChatModel):
 
     def _reply(self, messages: list[BaseMessage]) -> AIMessage:
         last = messages[-1]
-        if str(messages[0].content).startswith(SUMMARY_PROMPT_START):
-            return AIMessage(content=_summary(str(last.content)))
         if isinstance(last, ToolMessage):
             return AIMessage(content=f"The {last.name} tool says: {last.content}")
         text = str(last.content)

@@ -13,7 +13,7 @@ from agent_execution_service.clients.management_client import ManagementClient
 from agent_execution_service.clients.query_client import QueryClient
 from agent_execution_service.deps import ExecutionDeps
 from agent_execution_service.services.chat_turn import run_turn
-from agent_execution_service.services.memory import summarize
+from agent_execution_service.services.memory import extractive_summary, summarize
 from agent_execution_service.settings import ExecutionSettings
 from common.budgets import Budgets
 from common.clients.usage_client import UsageClient
@@ -286,3 +286,54 @@ async def test_the_summary_is_written_by_the_configured_summary_model_and_record
     [record] = services.usage
     assert (record.kind, record.provider, record.model) == ("summary", "openai", "gpt-summary")
     assert record.prompt_tokens > 0
+
+
+async def test_the_bundled_model_summary_keeps_what_the_user_said_as_said(redis, queues) -> None:
+    """The local model without `local_llm_writes_answers` does not rewrite facts: the summary keeps the user's
+    words, and a long one lets go of small talk before anything with a figure or a name."""
+    services = Services(an_agent(id="extractive", collection_ids=[], memory={"mode": "summary"}), [])
+    now = utc_now()
+    said = ["My locker code is 4917 and my name is Ottilie.", *["tell me about the weather " * 10] * 1, "Thanks!"]
+    services.pending = Unsummarized(
+        summary="- The user said: I fly to Lima on 3 May.",
+        messages=[
+            MessageOut(
+                message_id=f"m{i}",
+                role=Role.USER,
+                content=text,
+                tokens=5,
+                sources=[],
+                tool_calls=[],
+                created_at=now + timedelta(seconds=i),
+            )
+            for i, text in enumerate(said)
+        ],
+    )
+    action = DomainAction(
+        action_type="execution.memory.summarize",
+        tenant_id="t",
+        agent_id="extractive",
+        origin_service="execution",
+        data={},
+    )
+    await summarize(action, SummarizeRequest(conversation_id="c"), execution_deps(redis, queues, services))
+    [saved] = services.summaries
+    lines = saved.summary.splitlines()
+    assert lines[0] == "- The user said: I fly to Lima on 3 May."
+    assert "- The user said: My locker code is 4917 and my name is Ottilie." in lines
+    assert not services.usage  # no model was called
+
+    many = [
+        MessageOut(
+            message_id=f"x{i}",
+            role=Role.USER,
+            content=f"small talk number {'x' * 250} {chr(97 + i % 26)}",
+            tokens=5,
+            sources=[],
+            tool_calls=[],
+            created_at=now,
+        )
+        for i in range(40)
+    ]
+    kept = extractive_summary(saved.summary, many)
+    assert len(kept) <= 4_000 and "4917" in kept and "Lima" in kept  # facts outlive small talk
