@@ -77,8 +77,13 @@ async def test_the_next_turn_reuses_the_config_and_history_it_kept_until_they_ch
     conversation = f"{chat_platform.url('conversation_service')}/api/v1/conversations/{session['conversation_id']}"
     agent = f"{chat_platform.url('agent_management_service')}/api/v1/agents/{agent_id}"
 
+    async def mine(stream: str) -> list[str]:
+        """This session's actions in `stream`, oldest first (the shared platform's other tenants also send)."""
+        actions = [decode_action(fields[ACTION_FIELD], 10**6) for _, fields in await redis.xrange(stream)]
+        return [a.action_type for a in actions if a.session_id == session["session_id"]]
+
     async def sent() -> list[int]:
-        return [await redis.xlen(stream) for stream in streams]
+        return [len(await mine(stream)) for stream in streams]
 
     async def stamps() -> dict[str, str | None]:
         """The agent's and conversation's stamps now."""
@@ -89,9 +94,14 @@ async def test_the_next_turn_reuses_the_config_and_history_it_kept_until_they_ch
         }
 
     async def run_action() -> DomainAction:
-        """The last turn's `execution.chat.run`."""
-        ((_, fields),) = await redis.xrevrange(queues.action_stream("execution", "enterprise"), count=1)
-        return decode_action(fields[ACTION_FIELD], chat_platform.settings.max_message_bytes)
+        """The session's last turn's `execution.chat.run`."""
+        entries = await redis.xrevrange(queues.action_stream("execution", "enterprise"), count=200)
+        actions = [
+            decode_action(fields[ACTION_FIELD], chat_platform.settings.max_message_bytes) for _, fields in entries
+        ]
+        return next(
+            a for a in actions if a.session_id == session["session_id"] and a.action_type == "execution.chat.run"
+        )
 
     try:
         async with chat(session, key) as client, httpx.AsyncClient(timeout=10) as http:
@@ -100,9 +110,8 @@ async def test_the_next_turn_reuses_the_config_and_history_it_kept_until_they_ch
 
             async def settled() -> bool:
                 """The first turn's sends after its last event (usage record, memory index) are in."""
-                newest = [await redis.xrevrange(stream, count=1) for stream in streams]
-                types = [decode_action(entry[0][1][ACTION_FIELD], 10**6).action_type for entry in newest if entry]
-                return types == ["management.usage.record", "conversation.memory.index"]
+                newest = [(await mine(stream))[-1:] for stream in streams]
+                return newest == [["management.usage.record"], ["conversation.memory.index"]]
 
             await eventually(settled, what="the first turn's usage record and memory index sent")
             before, stamps_before = await sent(), await stamps()
@@ -117,12 +126,8 @@ async def test_the_next_turn_reuses_the_config_and_history_it_kept_until_they_ch
                 return await sent() == expected
 
             await eventually(all_sent, what="the turn's usage record and memory index sent")
-            sent_types = [
-                decode_action(fields[ACTION_FIELD], 10**6).action_type
-                for stream, count in zip(streams, (1, 2), strict=True)
-                for _, fields in await redis.xrevrange(stream, count=count)
-            ]
-            assert sent_types == ["management.usage.record", "conversation.memory.index", "conversation.messages.save"]
+            assert (await mine(streams[0]))[-1:] == ["management.usage.record"]
+            assert (await mine(streams[1]))[-2:] == ["conversation.messages.save", "conversation.memory.index"]
             run = await run_action()
             assert run.task_id == second[0]["task_id"] and run.data["stamps"] == stamps_before
             assert second[-1]["content"] == "You said: what did I say?. Earlier you said: my name is Ada"

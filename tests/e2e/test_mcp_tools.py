@@ -226,6 +226,8 @@ async def test_the_console_adds_a_server_shows_its_tools_and_enables_them_for_an
         assert API_KEY not in await page.content()
 
         await page.get_by_role("button", name="Agents").click()
+        # the agents drawn again, now with the server's tools to choose from
+        await expect(page.locator("#agents option[value='shop/lookup_order']")).to_have_count(1)
         await page.locator("#agents summary").first.click()
         await page.get_by_label("From MCP servers").select_option(["shop/lookup_order"])
         await page.get_by_role("button", name="Save Console agent").click()

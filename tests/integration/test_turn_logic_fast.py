@@ -272,7 +272,16 @@ async def test_the_summary_is_written_by_the_configured_summary_model_and_record
             for i, text in enumerate(said)
         ],
     )
-    deps = execution_deps(redis, queues, services, openai_api_key=API_KEY, openai_base_url=f"{openai_standin}/v1")
+    # a timeout of its own: langchain-openai shares one HTTP client per (base URL, timeout) in the process, and
+    # another test's client belongs to that test's (closed) event loop
+    deps = execution_deps(
+        redis,
+        queues,
+        services,
+        openai_api_key=API_KEY,
+        openai_base_url=f"{openai_standin}/v1",
+        llm_request_timeout_s=17.25,
+    )
     action = DomainAction(
         action_type="execution.memory.summarize",
         tenant_id="t",
