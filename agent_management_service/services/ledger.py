@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent_management_service.models.tables import usage_daily, usage_events
+from common import metrics
 from common.contracts.management import UsageKind, UsageRecord
 from common.messaging.batcher import Batcher
 from common.tenancy import tenant_scope
@@ -79,6 +80,8 @@ class Ledger:
                 for tenant_id, rows in by_tenant.items():
                     await conn.execute(sa.select(sa.func.set_config("nooble4.tenant_id", tenant_id, True)))
                     await conn.execute(_RECORD, {"tenant_id": tenant_id, "rows": json.dumps(list(rows.values()))})
+        for _, record in items:
+            metrics.USAGE_RECORDED.labels(record.kind.value).inc()
         return [None] * len(items)
 
 
