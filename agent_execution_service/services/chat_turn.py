@@ -200,17 +200,18 @@ async def _recall(
 
 
 async def _after_turn(action: DomainAction, req: ChatRunRequest, deps: ExecutionDeps, state: TurnState) -> None:
-    """After the turn's last event: its messages embedded for recall, and the running summary updated when
-    enough older messages are not in it yet; both by other workers, never on a turn's path."""
+    """After the turn's last event: the messages it pushed out of the window embedded for recall, and the
+    running summary updated when enough older messages are not in it yet; both by other workers, never on a
+    turn's path."""
     agent, history = state.agent, state.history
     if agent is None or history is None or not state.saved_ids:
         return
+    window = [m["message_id"] for m in history.messages] + state.saved_ids
+    left = window[: max(0, len(window) - agent.max_history_messages)]  # what this turn pushed out of the window
     try:
-        if agent.memory.recalls:
-            await deps.conversation.index(action, req.conversation_id, state.saved_ids)
-        # the messages this turn pushes out of the window count too
-        pushed_out = max(0, len(history.messages) + len(state.saved_ids) - agent.max_history_messages)
-        if agent.memory.summarizes and history.unsummarized + pushed_out >= agent.memory.summary_after:
+        if agent.memory.recalls and left:  # only what leaves the window is ever recalled: a short chat costs nothing
+            await deps.conversation.index(action, req.conversation_id, left)
+        if agent.memory.summarizes and history.unsummarized + len(left) >= agent.memory.summary_after:
             await deps.conversation.send(
                 execution.SUMMARIZE, SummarizeRequest(conversation_id=req.conversation_id), parent=action
             )

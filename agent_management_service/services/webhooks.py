@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from cachetools import TTLCache
 from redis.asyncio import Redis
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -56,6 +57,7 @@ log = get_logger(__name__)
 MAX_ATTEMPTS = 8
 BACKOFF = 4
 MAX_ERROR_CHARS = 500
+SUBSCRIBERS_TTL_S = 5.0
 ENDPOINT_COLUMNS = [c for c in webhook_endpoints.c if c.name not in {"tenant_id", "secret_sealed"}]
 
 # KEYS: the due set, the encoded actions, then the streams they may go to. ARGV: now_ms, stream maxlen.
@@ -87,6 +89,7 @@ class Webhooks:
         self.due_key = f"{prefix}:{{management}}:webhooks:due"  # the management streams' slot
         self.due_actions_key = f"{prefix}:{{management}}:webhooks:due_actions"
         self._move_due = redis.register_script(_MOVE_DUE)
+        self._none_subscribed: TTLCache[tuple[str, str], bool] = TTLCache(maxsize=100_000, ttl=SUBSCRIBERS_TTL_S)
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -111,6 +114,7 @@ class Webhooks:
                     .returning(*ENDPOINT_COLUMNS)
                 )
             ).one()
+        self._none_subscribed.clear()  # this replica hears the new endpoint's events at once
         return WebhookEndpointCreated(**row._asdict(), secret=secret)
 
     async def list_endpoints(self, tenant_id: str) -> list[WebhookEndpointOut]:
@@ -182,7 +186,12 @@ class Webhooks:
 
     # ---------------------------------------------------------------- dispatch and delivery
     async def dispatch(self, parent: DomainAction, event: WebhookEvent) -> int:
-        """One delivery per endpoint of the tenant subscribed to the event (none twice); returns how many."""
+        """One delivery per endpoint of the tenant subscribed to the event (none twice); returns how many. A
+        tenant without such an endpoint is remembered for SUBSCRIBERS_TTL_S (every chat turn dispatches one
+        event): an endpoint registered on another replica hears events from at most that much later."""
+        subscribed = (parent.tenant_id, event.event_type.value)
+        if self._none_subscribed.get(subscribed):
+            return 0
         body = {"type": event.event_type.value, "timestamp": event.occurred_at.isoformat(), "data": event.data}
         async with self.engine.begin() as conn:
             endpoints = (
@@ -194,6 +203,8 @@ class Webhooks:
                     )
                 )
             ).all()
+            if not endpoints:
+                self._none_subscribed[subscribed] = True
             new = []
             for endpoint in endpoints:
                 delivery_id = await conn.scalar(
