@@ -52,6 +52,7 @@ from common.models.actions import DomainAction
 from common.outbound import check_outbound_url, networks
 from common.secret_box import secret_box
 from common.tasks import sleep_unless
+from common.tenancy import tenant_scope
 
 log = get_logger(__name__)
 MAX_ATTEMPTS = 8
@@ -313,11 +314,44 @@ class Webhooks:
 
     # ---------------------------------------------------------------- retries
     async def run_retries(self, stopping: asyncio.Event) -> None:
-        """Move due retries to their stream until `stopping` is set (every replica runs it; each retry moves once)."""
+        """Move due retries to their stream until `stopping` is set (every replica runs it; each retry moves once);
+        every `webhook_sweep_interval_s`, send again the deliveries left pending with nothing to try them."""
         streams = list(self.client.queues.action_streams("management").values())
+        swept_at = time.monotonic()
         while not stopping.is_set():
             moved = await self._move_due(
                 keys=[self.due_key, self.due_actions_key, *streams],
                 args=[int(time.time() * 1000), self.settings.stream_maxlen],
             )
+            if time.monotonic() - swept_at >= self.settings.webhook_sweep_interval_s:
+                swept_at = time.monotonic()
+                await self.resend_stranded()
             await sleep_unless(stopping, 0.05 if moved else min(0.5, self.retry_base_s))
+
+    async def resend_stranded(self) -> int:
+        """Deliveries still pending `webhook_stale_after_s` after their last try was due, with no retry waiting
+        (a Redis that lost its data, a deliver action dead-lettered): one more try is sent for each. At least
+        once, as ever: a try that was merely slow may run twice, with the same `webhook-id`."""
+        due = sa.func.coalesce(webhook_deliveries.c.next_attempt_at, webhook_deliveries.c.created_at)
+        stale = sa.func.now() - sa.func.make_interval(0, 0, 0, 0, 0, 0, self.settings.webhook_stale_after_s)
+        with tenant_scope(None):  # every tenant's deliveries (system work)
+            async with self.engine.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        sa.select(webhook_deliveries.c.id, webhook_deliveries.c.tenant_id)
+                        .where(webhook_deliveries.c.status == "pending", due < stale)
+                        .order_by(due)
+                        .limit(100)
+                    )
+                ).all()
+        resent = 0
+        for row in rows:
+            if await self.redis.zscore(self.due_key, row.id) is not None:
+                continue  # its retry is waiting
+            await self.client.send(
+                management.DELIVER_WEBHOOK, DeliverWebhook(delivery_id=row.id), tenant_id=row.tenant_id
+            )
+            resent += 1
+        if resent:
+            log.warning("webhook_deliveries_resent", count=resent)
+        return resent

@@ -12,8 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from standardwebhooks import Webhook
 
+from common.database import create_engine
 from common.launcher.ports import free_port
 from tests.support.helpers import eventually
 from tests.support.platform import ChatPlatform, Knowledge, auth, chat
@@ -147,3 +149,32 @@ async def test_private_and_metadata_addresses_are_refused(chat_platform: ChatPla
         assert response.status_code == 422, (url, response.text)
         assert response.json()["error"]["error_code"] in {"url_not_allowed", "invalid_url", "invalid_request"}
     assert (await api(chat_platform, key, "GET", "/api/v1/webhooks")).json() == []
+
+
+async def test_a_delivery_left_pending_with_nothing_to_try_it_is_sent_again(chat_platform: ChatPlatform) -> None:
+    """As after a Redis that lost its data: a pending delivery whose action and retry are gone is found by the
+    sweep and delivered (never stuck in progress)."""
+    key = await chat_platform.new_tenant()
+    with Receiver().running() as receiver:
+        endpoint = await register(chat_platform, key, receiver.url, "webhook.test")
+        tenant = (await api(chat_platform, key, "GET", "/api/v1/tenants/me")).json()["id"]
+        engine = create_engine(chat_platform.settings)
+        try:
+            async with engine.begin() as conn:  # the row a dispatch writes, its action lost
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_type, event_id, payload, "
+                        "created_at) VALUES ('msg_stranded', :t, :e, 'webhook.test', 'stranded:1', "
+                        "CAST(:p AS jsonb), now() - interval '1 hour')"
+                    ),
+                    {"t": tenant, "e": endpoint["id"], "p": json.dumps({"type": "webhook.test", "data": {"n": 1}})},
+                )
+        finally:
+            await engine.dispose()
+
+        async def delivered() -> list[dict[str, Any]] | None:
+            log = (await api(chat_platform, key, "GET", f"/api/v1/webhooks/{endpoint['id']}/deliveries")).json()
+            return log if log and log[0]["status"] == "delivered" else None
+
+        [delivery] = await eventually(delivered, timeout=20, what="the stranded delivery sent again")
+        assert delivery["id"] == "msg_stranded" and receiver.events(endpoint["secret"])[0]["data"] == {"n": 1}

@@ -262,6 +262,8 @@ def chat_platform(
         # webhooks: retries a few tenths of a second apart; the test receivers listen on 127.0.0.2, which the
         # operator allows (127.0.0.1 and every other private address stay refused)
         "webhook_retry_base_s": "0.1",
+        "webhook_sweep_interval_s": "0.5",
+        "webhook_stale_after_s": "5",
         "mcp_call_timeout_s": "2",  # a hanging MCP tool ends its call in 2 s
         "outbound_allowed_networks": '["127.0.0.2/32"]',
     }
