@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
@@ -23,14 +23,15 @@ MAX_PERIOD_DAYS = 366
 ID = r"^[A-Za-z0-9_.:-]{1,64}$"
 
 
-def _filters(
-    since: date | None,
-    until: date | None,
-    agent_id: str | None,
-    model: str | None,
-    end_user_id: str | None,
-    kind: UsageKind | None,
+def usage_filters(
+    since: Annotated[date | None, Query(description="first day (UTC); default 29 days before `until`")] = None,
+    until: Annotated[date | None, Query(description="last day (UTC), included; default today")] = None,
+    agent_id: Annotated[str | None, Query(pattern=ID)] = None,
+    model: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:/@+-]{1,100}$")] = None,
+    end_user_id: Annotated[str | None, Query(pattern=END_USER_ID_PATTERN)] = None,
+    kind: UsageKind | None = None,
 ) -> UsageFilters:
+    """The query parameters both usage routes take: a period of at most MAX_PERIOD_DAYS and the filters."""
     until = until or datetime.now(UTC).date()
     since = since or until - timedelta(days=29)
     if since > until:
@@ -40,42 +41,25 @@ def _filters(
     return UsageFilters(since=since, until=until, agent_id=agent_id, model=model, end_user_id=end_user_id, kind=kind)
 
 
+Filters = Annotated[UsageFilters, Depends(usage_filters)]
+
+
 @router.get("/usage")
-async def usage(
-    tenant: CurrentTenant,
-    deps: Deps,
-    since: Annotated[date | None, Query(description="first day (UTC); default 29 days before `until`")] = None,
-    until: Annotated[date | None, Query(description="last day (UTC), included; default today")] = None,
-    agent_id: Annotated[str | None, Query(pattern=ID)] = None,
-    model: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:/@+-]{1,100}$")] = None,
-    end_user_id: Annotated[str | None, Query(pattern=END_USER_ID_PATTERN)] = None,
-    kind: UsageKind | None = None,
-) -> UsageReport:
+async def usage(tenant: CurrentTenant, deps: Deps, filters: Filters) -> UsageReport:
     """Token usage from the ledger.
 
     Every model call (chat turns, generate) and embedding request of the tenant, summed per day (UTC), per
     model, per agent and per kind, over a period of at most 366 days; filter by agent, model name, end user or
     kind. The ledger is written a moment after each call ends."""
-    filters = _filters(since, until, agent_id, model, end_user_id, kind)
     return await usage_report(deps.engine, tenant.tenant_id, filters)
 
 
 @router.get("/usage/export.csv", response_class=StreamingResponse)
-async def usage_export(
-    tenant: CurrentTenant,
-    deps: Deps,
-    since: Annotated[date | None, Query(description="first day (UTC); default 29 days before `until`")] = None,
-    until: Annotated[date | None, Query(description="last day (UTC), included; default today")] = None,
-    agent_id: Annotated[str | None, Query(pattern=ID)] = None,
-    model: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:/@+-]{1,100}$")] = None,
-    end_user_id: Annotated[str | None, Query(pattern=END_USER_ID_PATTERN)] = None,
-    kind: UsageKind | None = None,
-) -> StreamingResponse:
+async def usage_export(tenant: CurrentTenant, deps: Deps, filters: Filters) -> StreamingResponse:
     """The ledger's entries as CSV.
 
     One row per entry (a chat turn's model calls, a generate call, an embedding request), oldest first, with
     the same filters as `GET /usage`."""
-    filters = _filters(since, until, agent_id, model, end_user_id, kind)
     name = f"usage-{filters.since}-{filters.until}.csv"
     return StreamingResponse(
         usage_csv(deps.engine, tenant.tenant_id, filters),

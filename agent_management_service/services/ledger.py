@@ -120,13 +120,13 @@ class UsageReport(BaseModel):
     by_kind: list[UsageGroup]
 
 
-def _sums(table: sa.Table) -> list[Any]:
-    prompt = sa.func.coalesce(sa.func.sum(table.c.prompt_tokens), 0)
-    completion = sa.func.coalesce(sa.func.sum(table.c.completion_tokens), 0)
-    events = sa.func.count() if table is usage_events else sa.func.coalesce(sa.func.sum(table.c.events), 0)
+def _sums() -> list[Any]:
+    """The totals of the daily rollups selected."""
+    prompt = sa.func.coalesce(sa.func.sum(usage_daily.c.prompt_tokens), 0)
+    completion = sa.func.coalesce(sa.func.sum(usage_daily.c.completion_tokens), 0)
     return [
-        events.label("events"),
-        sa.func.coalesce(sa.func.sum(table.c.calls), 0).label("calls"),
+        sa.func.coalesce(sa.func.sum(usage_daily.c.events), 0).label("events"),
+        sa.func.coalesce(sa.func.sum(usage_daily.c.calls), 0).label("calls"),
         prompt.label("prompt_tokens"),
         completion.label("completion_tokens"),
         (prompt + completion).label("total_tokens"),
@@ -151,12 +151,10 @@ async def usage_report(engine: AsyncEngine, tenant_id: str, filters: UsageFilter
     where = _daily_where(tenant_id, filters)
     model_key = usage_daily.c.provider + "/" + usage_daily.c.model
     async with engine.connect() as conn:
-        totals = (await conn.execute(sa.select(*_sums(usage_daily)).where(where))).one()
+        totals = (await conn.execute(sa.select(*_sums()).where(where))).one()
         per_day = {
             r.day: r
-            for r in await conn.execute(
-                sa.select(usage_daily.c.day, *_sums(usage_daily)).where(where).group_by(usage_daily.c.day)
-            )
+            for r in await conn.execute(sa.select(usage_daily.c.day, *_sums()).where(where).group_by(usage_daily.c.day))
         }
         groups = {}
         for name, key in (
@@ -165,10 +163,7 @@ async def usage_report(engine: AsyncEngine, tenant_id: str, filters: UsageFilter
             ("by_kind", usage_daily.c.kind),
         ):
             rows = await conn.execute(
-                sa.select(key.label("key"), *_sums(usage_daily))
-                .where(where)
-                .group_by(key)
-                .order_by(sa.desc("total_tokens"), key)
+                sa.select(key.label("key"), *_sums()).where(where).group_by(key).order_by(sa.desc("total_tokens"), key)
             )
             groups[name] = [UsageGroup.model_validate(r._asdict()) for r in rows]
     days = []
