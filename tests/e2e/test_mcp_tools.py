@@ -6,7 +6,6 @@ refused; the server's header secret appears in no API response, log line or Redi
 
 from __future__ import annotations
 
-import json
 import secrets
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from redis.asyncio import Redis
 from common.launcher.ports import free_port
 from common.messaging.queue_manager import QueueManager
 from tests.e2e.test_console import sign_in
-from tests.support.helpers import eventually
+from tests.support.helpers import eventually, redis_contents
 from tests.support.platform import ROOT, ChatPlatform, auth, chat
 
 MANAGEMENT = "agent_management_service"
@@ -187,19 +186,8 @@ async def _never_shows_the_header_secret(platform: ChatPlatform, key: str) -> No
     logs = Path(platform.home) / "n4" / "logs"
     assert not [p.name for p in logs.glob("*.log") if API_KEY in p.read_text(errors="replace")]
     redis = Redis.from_url(platform.env["NOOBLE4_REDIS_URL"], decode_responses=True)
-    seen = []
     try:
-        prefix = QueueManager(platform.settings.environment).prefix
-        async for name in redis.scan_iter(match=f"{prefix}:*", count=1000):
-            kind = await redis.type(name)
-            if kind == "stream":
-                seen += [json.dumps(fields) for _, fields in await redis.xrange(name)]
-            elif kind == "list":
-                seen += await redis.lrange(name, 0, -1)
-            elif kind == "string":
-                seen.append(await redis.get(name) or "")
-            elif kind == "hash":
-                seen.append(json.dumps(await redis.hgetall(name)))
+        seen = await redis_contents(redis, QueueManager(platform.settings.environment).prefix)
     finally:
         await redis.aclose()
     assert any("orders__lookup_order" in item or "lookup_order" in item for item in seen)  # the scan saw the turn

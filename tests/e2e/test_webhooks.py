@@ -5,7 +5,6 @@ the platform sends, the SSRF guard, and secrets never shown again."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +16,7 @@ from standardwebhooks import Webhook
 
 from common.database import create_engine
 from common.launcher.ports import free_port
-from tests.support.helpers import eventually
+from tests.support.helpers import eventually, serving
 from tests.support.platform import ChatPlatform, Knowledge, auth, chat
 
 MANAGEMENT = "agent_management_service"
@@ -48,13 +47,8 @@ class Receiver:
 
     @contextmanager
     def running(self) -> Iterator[Receiver]:
-        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with serving(self.server):
             yield self
-        finally:
-            self.server.shutdown()
-            self.server.server_close()
 
     def events(self, secret: str) -> list[dict[str, Any]]:
         """Every request's event, each signature verified by the Standard Webhooks reference code."""

@@ -31,7 +31,7 @@ from ingestion_service.services.documents import add_document
 from ingestion_service.settings import IngestionSettings
 from query_service.app import SPEC as QUERY
 from query_service.settings import QuerySettings
-from tests.support.helpers import jwt_headers, new_tenant
+from tests.support.helpers import jwt_headers, new_tenant, redis_contents
 from tests.support.services import running
 
 AGENT = {"name": "Helper", "system_prompt": "Be helpful."}
@@ -117,18 +117,7 @@ async def test_api_keys_never_rest_in_redis(services, migrated, redis, queues) -
     raw_key = auth["Authorization"].split()[1]
     for _ in range(3):
         assert (await services["management"].get("/api/v1/agents", headers=auth)).status_code == 200
-    seen = []
-    async for key in redis.scan_iter(match=f"{queues.prefix}:*", count=1000):
-        kind = await redis.type(key)
-        if kind == "stream":
-            seen += [json.dumps(fields) for _, fields in await redis.xrange(key)]
-        elif kind == "list":
-            seen += await redis.lrange(key, 0, -1)
-        elif kind == "string":
-            seen.append(await redis.get(key) or "")
-        elif kind == "hash":
-            seen.append(json.dumps(await redis.hgetall(key)))
-        seen.append(key)
+    seen = await redis_contents(redis, queues.prefix)
     assert seen, "the calls left nothing in Redis to inspect"
     assert not [item for item in seen if raw_key in item or raw_key[3:] in item]
 

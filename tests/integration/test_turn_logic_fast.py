@@ -5,7 +5,7 @@ refuses, and how it ends, without starting a service."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from agent_execution_service.clients.conversation_client import ConversationClient
@@ -248,6 +248,28 @@ async def test_a_turn_over_its_agents_budget_is_refused_with_which_budget_and_wh
     assert event.event_id.startswith("budget.exceeded:agent:frugal:day:")
 
 
+def user_messages(texts: list[str], start: datetime) -> list[MessageOut]:
+    """The user's messages as the conversation service returns them, a second apart."""
+    return [
+        MessageOut(
+            message_id=f"m{i}",
+            role=Role.USER,
+            content=text,
+            tokens=5,
+            sources=[],
+            tool_calls=[],
+            created_at=start + timedelta(seconds=i),
+        )
+        for i, text in enumerate(texts)
+    ]
+
+
+def summarize_action(agent_id: str) -> DomainAction:
+    return DomainAction(
+        action_type="execution.memory.summarize", tenant_id="t", agent_id=agent_id, origin_service="execution", data={}
+    )
+
+
 async def test_the_summary_is_written_by_the_configured_summary_model_and_recorded(
     redis, queues, openai_standin: str
 ) -> None:
@@ -259,18 +281,7 @@ async def test_the_summary_is_written_by_the_configured_summary_model_and_record
     said = ["My locker code is 4917.", "I prefer email."]
     services.pending = Unsummarized(
         summary=None,
-        messages=[
-            MessageOut(
-                message_id=f"m{i}",
-                role=Role.USER,
-                content=text,
-                tokens=5,
-                sources=[],
-                tool_calls=[],
-                created_at=now + timedelta(seconds=i),
-            )
-            for i, text in enumerate(said)
-        ],
+        messages=user_messages(said, now),
     )
     # a timeout of its own: langchain-openai shares one HTTP client per (base URL, timeout) in the process, and
     # another test's client belongs to that test's (closed) event loop
@@ -282,13 +293,7 @@ async def test_the_summary_is_written_by_the_configured_summary_model_and_record
         openai_base_url=f"{openai_standin}/v1",
         llm_request_timeout_s=17.25,
     )
-    action = DomainAction(
-        action_type="execution.memory.summarize",
-        tenant_id="t",
-        agent_id="summarized",
-        origin_service="execution",
-        data={},
-    )
+    action = summarize_action("summarized")
     await summarize(action, SummarizeRequest(conversation_id="c"), deps)
     [saved] = services.summaries
     assert saved.summary and saved.through == now + timedelta(seconds=1)
@@ -305,26 +310,9 @@ async def test_the_bundled_model_summary_keeps_what_the_user_said_as_said(redis,
     said = ["My locker code is 4917 and my name is Ottilie.", *["tell me about the weather " * 10] * 1, "Thanks!"]
     services.pending = Unsummarized(
         summary="- The user said: I fly to Lima on 3 May.",
-        messages=[
-            MessageOut(
-                message_id=f"m{i}",
-                role=Role.USER,
-                content=text,
-                tokens=5,
-                sources=[],
-                tool_calls=[],
-                created_at=now + timedelta(seconds=i),
-            )
-            for i, text in enumerate(said)
-        ],
+        messages=user_messages(said, now),
     )
-    action = DomainAction(
-        action_type="execution.memory.summarize",
-        tenant_id="t",
-        agent_id="extractive",
-        origin_service="execution",
-        data={},
-    )
+    action = summarize_action("extractive")
     await summarize(action, SummarizeRequest(conversation_id="c"), execution_deps(redis, queues, services))
     [saved] = services.summaries
     lines = saved.summary.splitlines()
@@ -332,17 +320,6 @@ async def test_the_bundled_model_summary_keeps_what_the_user_said_as_said(redis,
     assert "- The user said: My locker code is 4917 and my name is Ottilie." in lines
     assert not services.usage  # no model was called
 
-    many = [
-        MessageOut(
-            message_id=f"x{i}",
-            role=Role.USER,
-            content=f"small talk number {'x' * 250} {chr(97 + i % 26)}",
-            tokens=5,
-            sources=[],
-            tool_calls=[],
-            created_at=now,
-        )
-        for i in range(40)
-    ]
+    many = user_messages([f"small talk number {'x' * 250} {chr(97 + i % 26)}" for i in range(40)], now)
     kept = extractive_summary(saved.summary, many)
     assert len(kept) <= 4_000 and "4917" in kept and "Lima" in kept  # facts outlive small talk

@@ -4,7 +4,6 @@ an agent names them."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -15,6 +14,7 @@ from agent_execution_service.services.tools import web_tools
 from agent_execution_service.settings import ExecutionSettings
 from common.contracts.management import AgentFields
 from common.launcher.ports import free_port
+from tests.support.helpers import serving
 
 PAGE = b"""<!doctype html><html><head><style>body{color:red}</style><script>var secret = 1;</script></head>
 <body><h1>Opening hours</h1><p>The museum opens at <b>10:00</b>.</p></body></html>"""
@@ -41,12 +41,8 @@ def site() -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.2", free_port()), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.2:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.2", free_port()), Handler)) as server:
+        yield f"127.0.0.2:{server.server_address[1]}"
 
 
 def tools(site: str, allowed_hosts: list[str]) -> dict[str, Any]:

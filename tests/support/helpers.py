@@ -6,8 +6,11 @@ import asyncio
 import json
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from http.server import HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,35 @@ async def pop(redis: Redis, key: str, timeout: float = 15.0) -> str:
         if popped is not None:
             return popped[1]
     raise AssertionError(f"nothing arrived on {key} within {timeout} s")
+
+
+@contextmanager
+def serving(server: HTTPServer) -> Iterator[HTTPServer]:
+    """A test's own HTTP server answering in a thread of this process until the block ends."""
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def redis_contents(redis: Redis, prefix: str) -> list[str]:
+    """Every key of a test's key prefix and every value it holds (stream entries, list elements, strings,
+    hashes), as text: what a scan for a secret that must never rest in Redis reads."""
+    seen: list[str] = []
+    async for key in redis.scan_iter(match=f"{prefix}:*", count=1000):
+        kind = await redis.type(key)
+        if kind == "stream":
+            seen += [json.dumps(fields) for _, fields in await redis.xrange(key)]
+        elif kind == "list":
+            seen += await redis.lrange(key, 0, -1)
+        elif kind == "string":
+            seen.append(await redis.get(key) or "")
+        elif kind == "hash":
+            seen.append(json.dumps(await redis.hgetall(key)))
+        seen.append(key)
+    return seen
 
 
 async def delete_prefixed(redis: Redis, prefix: str) -> None:

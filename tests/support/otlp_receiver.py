@@ -16,6 +16,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from common.launcher.ports import free_port
+from tests.support.helpers import serving
 
 
 class OtlpReceiver:
@@ -76,13 +77,8 @@ class OtlpReceiver:
 
     @contextmanager
     def serve(self) -> Iterator[OtlpReceiver]:
-        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with serving(self.server):
             yield self
-        finally:
-            self.server.shutdown()
-            self.server.server_close()
 
 
 def _value(value: Any) -> Any:
