@@ -47,6 +47,11 @@ class TurnHistory:
     older: int = 0  # messages before the window
     unsummarized: int = 0  # of those, the ones the summary does not cover
     summary: str | None = None
+
+    @property
+    def message_ids(self) -> list[str]:
+        return [message["message_id"] for message in self.messages]
+
     # each message as the model is given it (a LangChain message), by message id, once a turn has built it: a
     # kept history hands the ones still in its window on to the next, so a message is converted once
     converted: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -112,24 +117,31 @@ class ConversationClient(BaseRedisClient):
         self._kept[key] = _extended(read, messages, saved)
 
 
-def _extended(read: TurnHistory, messages: Sequence[TurnMessage], saved: SavedMessages) -> TurnHistory:
+def window_after(read: TurnHistory, messages: Sequence[TurnMessage]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The window `read` becomes once `messages` are stored after it (cut to the same limits, messages and
+    tokens), and the ids of the messages that fell out of it."""
     present = {message["message_id"] for message in read.messages}
     added = [
         {"message_id": m.message_id, "role": m.role.value, "content": m.content, "tokens": m.tokens()}
         for m in messages
         if m.message_id not in present  # a re-run turn whose question was saved by its first attempt
     ]
-    window = history_window(reversed([*read.messages, *added]), *read.limits, lambda m: m["tokens"])
-    ids = [message["message_id"] for message in window]
-    converted = {message_id: read.converted[message_id] for message_id in ids if message_id in read.converted}
-    left = len(read.messages) + len(added) - len(window)  # messages that fell out of the window
+    rows = [*read.messages, *added]
+    window = history_window(reversed(rows), *read.limits, lambda m: m["tokens"])
+    kept = {message["message_id"] for message in window}
+    return window, [message["message_id"] for message in rows if message["message_id"] not in kept]
+
+
+def _extended(read: TurnHistory, messages: Sequence[TurnMessage], saved: SavedMessages) -> TurnHistory:
+    window, left = window_after(read, messages)
+    converted = {m["message_id"]: read.converted[m["message_id"]] for m in window if m["message_id"] in read.converted}
     renewed = saved.summary != read.summary  # a summary written since the read: it covers what had left
     return TurnHistory(
         tuple(window),
         read.limits,
         saved.stamp,
-        read.older + left,
-        left if renewed else read.unsummarized + left,
+        read.older + len(left),
+        len(left) if renewed else read.unsummarized + len(left),
         saved.summary,
         converted,
     )

@@ -22,7 +22,7 @@ from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.errors import GraphRecursionError
 
-from agent_execution_service.clients.conversation_client import TurnHistory
+from agent_execution_service.clients.conversation_client import TurnHistory, window_after
 from agent_execution_service.deps import ExecutionDeps
 from agent_execution_service.services.memory import memory_prompt
 from agent_execution_service.services.tools import build_tools
@@ -77,14 +77,14 @@ class TurnState:
     agent: AgentConfig | None = None  # once its budgets hold the turn's reservation
     history: TurnHistory | None = None
     recalled: list[MessageOut] = field(default_factory=list)  # earlier messages recalled for the question
-    saved_ids: list[str] = field(default_factory=list)  # the turn's messages, once stored
+    saved: list[TurnMessage] = field(default_factory=list)  # the turn's messages, once stored
     model: ModelSpec | None = None  # the model that answers (None: no model call, e.g. an abstention)
     model_calls: int = 0
 
     def context(self, history: TurnHistory) -> dict[str, Any]:
         """What the model was given besides the question, for inspecting the turn later."""
         return {
-            "window": [m["message_id"] for m in history.messages],
+            "window": history.message_ids,
             "summary": history.summary,
             "recalled": [m.message_id for m in self.recalled],
         }
@@ -172,7 +172,7 @@ async def _run(
     # none while the model is starting; the question is stored also when the turn ends in an error
     with state.timed("save_ms"):
         await _save(action, req, deps, history, turn)
-    state.saved_ids = [m.message_id for m in turn]
+    state.saved = turn
     return outcome
 
 
@@ -189,11 +189,10 @@ async def _recall(
     memory = agent.memory
     if not memory.recalls or history.older == 0:
         return
-    window = [m["message_id"] for m in history.messages]
     try:
         with state.timed("recall_ms"):
             state.recalled = await deps.conversation.recall(
-                action, req.conversation_id, req.message, memory.recall_k, window
+                action, req.conversation_id, req.message, memory.recall_k, history.message_ids
             )
     except NoobleError as exc:
         log.warning("recall_failed", code=exc.code, error=exc.message)
@@ -204,10 +203,9 @@ async def _after_turn(action: DomainAction, req: ChatRunRequest, deps: Execution
     running summary updated when enough older messages are not in it yet; both by other workers, never on a
     turn's path."""
     agent, history = state.agent, state.history
-    if agent is None or history is None or not state.saved_ids:
+    if agent is None or history is None or not state.saved:
         return
-    window = [m["message_id"] for m in history.messages] + state.saved_ids
-    left = window[: max(0, len(window) - agent.max_history_messages)]  # what this turn pushed out of the window
+    _, left = window_after(history, state.saved)  # what this turn pushed out of the window (messages or tokens)
     try:
         if agent.memory.recalls and left:  # only what leaves the window is ever recalled: a short chat costs nothing
             await deps.conversation.index(action, req.conversation_id, left)

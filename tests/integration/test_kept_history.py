@@ -12,7 +12,12 @@ from langchain_core.messages import AIMessage, HumanMessage
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from agent_execution_service.clients.conversation_client import ConversationClient, TurnHistory, _extended
+from agent_execution_service.clients.conversation_client import (
+    ConversationClient,
+    TurnHistory,
+    _extended,
+    window_after,
+)
 from agent_execution_service.clients.management_client import ManagementClient
 from agent_execution_service.services.chat_turn import _to_langchain
 from common.contracts.conversation import SavedMessages
@@ -46,6 +51,14 @@ async def test_each_history_message_is_converted_once_and_only_the_window_is_kep
     second = _to_langchain(after, skip_id="7")
     assert [m.content for m in second] == ["q", "next", "answer"]
     assert second[0] is first[2]  # carried over, not built again
+
+
+def test_what_leaves_a_window_cut_by_tokens_is_named_too() -> None:
+    """The window holds 10 messages but 4 tokens: a long answer pushes out more than its own count."""
+    read = TurnHistory((_row("1", "user", "a"), _row("2", "assistant", "b"), _row("3", "user", "c")), (10, 4), None)
+    answer = TurnMessage(message_id="4", role=Role.ASSISTANT, content="one two three")
+    window, left = window_after(read, [answer])
+    assert [m["message_id"] for m in window] == ["3", "4"] and left == ["1", "2"]
 
 
 async def test_kept_copies_are_used_while_the_turns_stamps_match_without_asking_redis(settings) -> None:
