@@ -270,7 +270,14 @@ def chat_platform(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NOOBLE4_", "OTEL_"))}
     env.update({f"NOOBLE4_{key.upper()}": value for key, value in values.items()})
     # traces on, exported often (the standard variables an operator sets)
-    env.update({"OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200"})
+    # (a queue big enough that the SQL spans of a busy test run are never dropped before export)
+    env.update(
+        {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_receiver.endpoint,
+            "OTEL_BSP_SCHEDULE_DELAY": "200",
+            "OTEL_BSP_MAX_QUEUE_SIZE": "65536",
+        }
+    )
     settings = CommonSettings(
         environment=values["environment"], database_url=database_url, database_schema=values["database_schema"]
     )
