@@ -2,8 +2,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from common.service import ServiceSpec, create_service_app, open_service_deps
+from common.service import ServiceSpec, create_service_app
 from conversation_service.api import routers
+from conversation_service.deps import open_conversation_deps
 from conversation_service.handlers import router
 from conversation_service.settings import ConversationSettings
 
@@ -13,7 +14,7 @@ SPEC = ServiceSpec(
     title="Nooble4 conversation service",
     settings_class=ConversationSettings,
     router=router,
-    open_deps=open_service_deps,
+    open_deps=open_conversation_deps,
     api_routers=routers,
 )
 
