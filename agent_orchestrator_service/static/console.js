@@ -913,12 +913,13 @@ async function loadAudit() {
   const body = $("audit");
   body.replaceChildren();
   const shown = (value) => (value === null || value === undefined ? "none" : typeof value === "object" ? JSON.stringify(value) : String(value));
+  const short = (text) => (text && text.length > 20 ? `${text.slice(0, 17)}…` : text || "");  // ids: whole in the title
   for (const entry of page.items) {
     const row = body.insertRow();
     cell(row, when(entry.occurred_at), "When");
-    cell(row, entry.actor, "Who");
+    cell(row, short(entry.actor), "Who").title = entry.actor;
     cell(row, entry.action, "What");
-    cell(row, `${entry.target_type} ${entry.target_id || ""}`, "Object");
+    cell(row, `${entry.target_type} ${short(entry.target_id)}`, "Object").title = entry.target_id || "";
     const changes = Object.entries(entry.changes).map(([field, c]) => `${field}: ${shown(c.before)} → ${shown(c.after)}`);
     cell(row, changes.join("; ").slice(0, 400) || "—", "Changes");
   }
